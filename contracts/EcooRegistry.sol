@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {IEcooRegistry} from "./IEcooRegistry.sol";
+
+/// @title EcooRegistry
+/// @notice Registry of electronic certificates of origin. See {IEcooRegistry}.
+contract EcooRegistry is IEcooRegistry, AccessControl, EIP712 {
+    /// @inheritdoc IEcooRegistry
+    /// @dev keccak256("ECOO_AUTHORITY_ROLE")
+    bytes32 public constant AUTHORITY_ROLE = keccak256("ECOO_AUTHORITY_ROLE");
+
+    /// @dev keccak256("Certificate(bytes32 leaf,string number)")
+    bytes32 private constant _CERTIFICATE_TYPEHASH = keccak256("Certificate(bytes32 leaf,string number)");
+
+    /// @dev Longest name or accreditation code accepted, in bytes.
+    uint256 private constant _MAX_METADATA_LENGTH = 256;
+
+    /// @dev When an issuer anchored a root. One slot; anchoredBlock != 0 means "anchored".
+    struct Anchor {
+        uint48 anchoredAt; // block.timestamp of the anchoring transaction
+        uint48 anchoredBlock; // block.number of the anchoring transaction
+    }
+
+    /// @dev Status of one certificate. Slot 0 is the only one written except by `supersede`.
+    struct CertificateRecord {
+        CertificateStatus status; // Active (never written), Suspended or Revoked
+        RevocationReason reason; // set with Revoked
+        bool byAuthority; // the authority made the last change (guards lifting its suspensions)
+        uint48 changedAt; // block.timestamp of the last change
+        address changedBy; // who made the last change
+        bytes32 successor; // leaf of the replacing certificate (Superseded only)
+    }
+
+    mapping(address issuer => Issuer) private _issuers;
+    mapping(address issuer => AccreditationPeriod[]) private _periods;
+    mapping(address issuer => mapping(bytes32 root => Anchor)) private _anchors;
+    mapping(address issuer => mapping(bytes32 leaf => CertificateRecord)) private _certificates;
+
+    /// @param admin holds DEFAULT_ADMIN_ROLE: grants and revokes the authority role
+    /// @param authority holds AUTHORITY_ROLE: accredits and suspends issuers
+    constructor(address admin, address authority) EIP712("ecoo", "1") {
+        // A registry nobody can govern could never accredit an issuer.
+        if (admin == address(0) || authority == address(0)) revert EcooRegistryZeroAddress();
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(AUTHORITY_ROLE, authority);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Accreditation
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IEcooRegistry
+    function accreditIssuer(
+        address issuer,
+        bytes2 country,
+        string calldata name,
+        string calldata accreditationCode,
+        bytes32 metadataHash
+    ) external onlyRole(AUTHORITY_ROLE) {
+        // The zero address is what ecrecover returns for a bad signature: never trust it.
+        if (issuer == address(0)) revert EcooRegistryZeroAddress();
+        // A key is accredited once; suspended keys are reinstated, retired keys stay retired.
+        if (_issuers[issuer].status != IssuerStatus.None) revert EcooRegistryIssuerAlreadyRegistered(issuer);
+        // Verifiers display these; empty or unbounded values help nobody.
+        if (
+            country == bytes2(0) || bytes(name).length == 0 || bytes(name).length > _MAX_METADATA_LENGTH
+                || bytes(accreditationCode).length == 0 || bytes(accreditationCode).length > _MAX_METADATA_LENGTH
+        ) revert EcooRegistryInvalidMetadata();
+
+        Issuer storage record = _issuers[issuer];
+        record.status = IssuerStatus.Accredited;
+        record.country = country;
+        record.accreditedAt = uint48(block.timestamp);
+        record.metadataHash = metadataHash;
+        record.name = name;
+        record.accreditationCode = accreditationCode;
+        _openPeriod(issuer);
+        emit IssuerAccredited(issuer, country, name, accreditationCode, metadataHash);
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function suspendIssuer(address issuer) external onlyRole(AUTHORITY_ROLE) {
+        // Only a key that may issue now can be suspended; unknown and retired keys issue nothing.
+        if (_issuers[issuer].status != IssuerStatus.Accredited) revert EcooRegistryIssuerNotAccredited(issuer);
+        _issuers[issuer].status = IssuerStatus.Suspended;
+        _closePeriod(issuer);
+        emit IssuerSuspended(issuer, _msgSender());
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function reinstateIssuer(address issuer) external onlyRole(AUTHORITY_ROLE) {
+        // Reinstating is the way back from a suspension, not a way to accredit a new key.
+        if (_issuers[issuer].status != IssuerStatus.Suspended) revert EcooRegistryIssuerNotSuspended(issuer);
+        _issuers[issuer].status = IssuerStatus.Accredited;
+        _openPeriod(issuer);
+        emit IssuerReinstated(issuer, _msgSender());
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function rotateIssuerKey(address oldKey, address newKey) external onlyRole(AUTHORITY_ROLE) {
+        // A suspended key is dealt with by reinstating or by accrediting a fresh key.
+        if (_issuers[oldKey].status != IssuerStatus.Accredited) revert EcooRegistryIssuerNotAccredited(oldKey);
+        if (newKey == address(0)) revert EcooRegistryZeroAddress();
+        // A fresh key only: reusing a known key would merge two histories (and could loop).
+        if (_issuers[newKey].status != IssuerStatus.None) revert EcooRegistryIssuerAlreadyRegistered(newKey);
+
+        Issuer storage old = _issuers[oldKey];
+        old.status = IssuerStatus.Retired;
+        old.successor = newKey;
+        _closePeriod(oldKey);
+
+        Issuer storage next = _issuers[newKey];
+        next.status = IssuerStatus.Accredited;
+        next.country = old.country;
+        next.accreditedAt = uint48(block.timestamp);
+        next.predecessor = oldKey;
+        next.metadataHash = old.metadataHash;
+        next.name = old.name;
+        next.accreditationCode = old.accreditationCode;
+        _openPeriod(newKey);
+        emit IssuerKeyRotated(oldKey, newKey);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Anchoring and certificate status
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IEcooRegistry
+    function anchor(bytes32 root) external {
+        // A zero root is what an uninitialised variable holds, never a real batch.
+        if (root == bytes32(0)) revert EcooRegistryZeroHash();
+        Anchor storage record = _anchors[_msgSender()][root];
+        // Anchoring twice would move the recorded time and so the accreditation check.
+        if (record.anchoredBlock != 0) revert EcooRegistryRootAlreadyAnchored(_msgSender(), root);
+        record.anchoredAt = uint48(block.timestamp);
+        record.anchoredBlock = uint48(block.number);
+        emit BatchAnchored(_msgSender(), root);
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function revoke(address issuer, bytes32 leaf, RevocationReason reason) external {
+        // Superseding needs a successor, and a revocation always says why.
+        if (reason == RevocationReason.None || reason == RevocationReason.Superseded) {
+            revert EcooRegistryInvalidReason(reason);
+        }
+        // Revoking only lowers trust, so the anchoring key may do it whatever its standing.
+        bool byAuthority = _authorize(issuer, false);
+        CertificateRecord storage record = _certificates[issuer][leaf];
+        // Revocation is final: its reason and time must not be rewritten.
+        if (record.status == CertificateStatus.Revoked) revert EcooRegistryCertificateAlreadyRevoked(issuer, leaf);
+        _setStatus(record, CertificateStatus.Revoked, reason, byAuthority);
+        emit CertificateRevoked(issuer, leaf, reason);
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function supersede(address issuer, bytes32 leaf, bytes32 successor) external {
+        if (successor == bytes32(0)) revert EcooRegistryZeroHash();
+        // A certificate pointing at itself would send verifiers in a circle.
+        if (successor == leaf) revert EcooRegistrySelfSupersede(leaf);
+        // Redirecting verifiers to another certificate needs an issuer in good standing.
+        bool byAuthority = _authorize(issuer, true);
+        CertificateRecord storage record = _certificates[issuer][leaf];
+        if (record.status == CertificateStatus.Revoked) revert EcooRegistryCertificateAlreadyRevoked(issuer, leaf);
+        // An enquiry the authority opened is closed by the authority.
+        if (record.status == CertificateStatus.Suspended && record.byAuthority && !byAuthority) {
+            revert EcooRegistrySuspendedByAuthority(issuer, leaf);
+        }
+        _setStatus(record, CertificateStatus.Revoked, RevocationReason.Superseded, byAuthority);
+        record.successor = successor;
+        emit CertificateSuperseded(issuer, leaf, successor);
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function suspendCertificate(address issuer, bytes32 leaf) external {
+        // Suspending only lowers trust, so the anchoring key may do it whatever its standing.
+        bool byAuthority = _authorize(issuer, false);
+        CertificateRecord storage record = _certificates[issuer][leaf];
+        if (record.status == CertificateStatus.Revoked) revert EcooRegistryCertificateAlreadyRevoked(issuer, leaf);
+        if (record.status == CertificateStatus.Suspended) revert EcooRegistryCertificateAlreadySuspended(issuer, leaf);
+        _setStatus(record, CertificateStatus.Suspended, RevocationReason.None, byAuthority);
+        emit CertificateSuspended(issuer, leaf, _msgSender());
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function liftCertificateSuspension(address issuer, bytes32 leaf) external {
+        // Lifting restores trust, so it needs an issuer in good standing (or the authority).
+        bool byAuthority = _authorize(issuer, true);
+        CertificateRecord storage record = _certificates[issuer][leaf];
+        if (record.status != CertificateStatus.Suspended) revert EcooRegistryCertificateNotSuspended(issuer, leaf);
+        // An enquiry the authority opened is closed by the authority.
+        if (record.byAuthority && !byAuthority) revert EcooRegistrySuspendedByAuthority(issuer, leaf);
+        _setStatus(record, CertificateStatus.Active, RevocationReason.None, byAuthority);
+        emit CertificateSuspensionLifted(issuer, leaf, _msgSender());
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Views
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IEcooRegistry
+    function getIssuer(address issuer) external view returns (Issuer memory) {
+        return _issuers[issuer];
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function getAccreditationPeriods(address issuer) external view returns (AccreditationPeriod[] memory) {
+        return _periods[issuer];
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function getAnchor(address issuer, bytes32 root) external view returns (uint48 anchoredAt, uint48 anchoredBlock) {
+        Anchor storage record = _anchors[issuer][root];
+        return (record.anchoredAt, record.anchoredBlock);
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function verifyCertificate(Query calldata query) external view returns (CertificateState memory state) {
+        return _certificateState(query);
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function verifyCertificates(Query[] calldata queries) external view returns (CertificateState[] memory states) {
+        states = new CertificateState[](queries.length);
+        for (uint256 i = 0; i < queries.length; ++i) {
+            states[i] = _certificateState(queries[i]);
+        }
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function hashCertificate(bytes32 leaf, string calldata certificateNumber) external view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(_CERTIFICATE_TYPEHASH, leaf, keccak256(bytes(certificateNumber)))));
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Internal
+    // ------------------------------------------------------------------------------------------
+
+    function _certificateState(Query calldata query) private view returns (CertificateState memory state) {
+        Anchor storage anchored = _anchors[query.issuer][query.root];
+        CertificateRecord storage record = _certificates[query.issuer][query.leaf];
+        Issuer storage issuer = _issuers[query.issuer];
+
+        state.proofValid = MerkleProof.verifyCalldata(query.proof, query.root, query.leaf);
+        state.anchored = anchored.anchoredBlock != 0;
+        state.anchoredAt = anchored.anchoredAt;
+        state.anchoredBlock = anchored.anchoredBlock;
+        state.issuerStatus = issuer.status;
+        state.accreditedAtAnchor = state.anchored && _accreditedAt(query.issuer, anchored.anchoredBlock);
+        state.issuerCountry = issuer.country;
+        state.issuerName = issuer.name;
+        (state.currentKey, state.currentKeyStatus) = _currentKey(query.issuer);
+        state.status = record.status;
+        state.reason = record.reason;
+        state.statusChangedAt = record.changedAt;
+        state.statusChangedBy = record.changedBy;
+        state.successor = record.successor;
+        state.chainTime = uint48(block.timestamp);
+        state.chainBlock = uint48(block.number);
+    }
+
+    /// @dev Whether `blockNumber` lies strictly inside one of the accreditation periods of `issuer`.
+    function _accreditedAt(address issuer, uint48 blockNumber) private view returns (bool) {
+        AccreditationPeriod[] storage periods = _periods[issuer];
+        for (uint256 i = 0; i < periods.length; ++i) {
+            AccreditationPeriod storage period = periods[i];
+            if (period.fromBlock < blockNumber && (period.untilBlock == 0 || blockNumber < period.untilBlock)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// @dev The newest key in the rotation chain of `issuer` and its status.
+    function _currentKey(address issuer) private view returns (address key, IssuerStatus status) {
+        key = issuer;
+        // Rotation only ever points at a fresh key, so the chain ends.
+        while (_issuers[key].successor != address(0)) {
+            key = _issuers[key].successor;
+        }
+        status = _issuers[key].status;
+    }
+
+    /// @dev Checks that the caller may change the status of a certificate of `issuer`; returns
+    /// whether it acts as the authority. `requireStanding` is set for changes that restore or
+    /// redirect trust: those need an accredited key, while lowering trust never does.
+    function _authorize(address issuer, bool requireStanding) private view returns (bool byAuthority) {
+        address caller = _msgSender();
+        if (caller == issuer) {
+            if (requireStanding && _issuers[issuer].status != IssuerStatus.Accredited) {
+                revert EcooRegistryIssuerNotAccredited(issuer);
+            }
+            return false;
+        }
+        if (hasRole(AUTHORITY_ROLE, caller)) return true;
+        // A key that replaced `issuer` by rotation looks after the certificates `issuer` anchored.
+        for (address key = _issuers[issuer].successor; key != address(0); key = _issuers[key].successor) {
+            if (key == caller) {
+                if (requireStanding && _issuers[caller].status != IssuerStatus.Accredited) {
+                    revert EcooRegistryIssuerNotAccredited(caller);
+                }
+                return false;
+            }
+        }
+        revert EcooRegistryUnauthorized(caller, issuer);
+    }
+
+    function _setStatus(
+        CertificateRecord storage record,
+        CertificateStatus status,
+        RevocationReason reason,
+        bool byAuthority
+    ) private {
+        record.status = status;
+        record.reason = reason;
+        record.byAuthority = byAuthority;
+        record.changedAt = uint48(block.timestamp);
+        record.changedBy = _msgSender();
+    }
+
+    function _openPeriod(address issuer) private {
+        _periods[issuer].push(
+            AccreditationPeriod({
+                fromBlock: uint48(block.number),
+                fromTime: uint48(block.timestamp),
+                untilBlock: 0,
+                untilTime: 0
+            })
+        );
+    }
+
+    function _closePeriod(address issuer) private {
+        AccreditationPeriod storage period = _periods[issuer][_periods[issuer].length - 1];
+        period.untilBlock = uint48(block.number);
+        period.untilTime = uint48(block.timestamp);
+    }
+}
