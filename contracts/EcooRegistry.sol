@@ -25,20 +25,20 @@ contract EcooRegistry is IEcooRegistry, AccessControl, EIP712 {
         uint48 anchoredBlock; // block.number of the anchoring transaction
     }
 
-    /// @dev Status of one certificate. Slot 0 is the only one written except by `supersede`.
+    /// @dev Status of one certificate, one slot, always written whole (one SSTORE per change).
     struct CertificateRecord {
         CertificateStatus status; // Active (never written), Suspended or Revoked
         RevocationReason reason; // set with Revoked
         bool byAuthority; // the authority made the last change (guards lifting its suspensions)
         uint48 changedAt; // block.timestamp of the last change
         address changedBy; // who made the last change
-        bytes32 successor; // leaf of the replacing certificate (Superseded only)
     }
 
     mapping(address issuer => Issuer) private _issuers;
     mapping(address issuer => AccreditationPeriod[]) private _periods;
     mapping(address issuer => mapping(bytes32 root => Anchor)) private _anchors;
     mapping(address issuer => mapping(bytes32 leaf => CertificateRecord)) private _certificates;
+    mapping(address issuer => mapping(bytes32 leaf => bytes32 successor)) private _successors;
 
     /// @param admin holds DEFAULT_ADMIN_ROLE: grants and revokes the authority role
     /// @param authority holds AUTHORITY_ROLE: accredits and suspends issuers
@@ -142,59 +142,45 @@ contract EcooRegistry is IEcooRegistry, AccessControl, EIP712 {
     }
 
     /// @inheritdoc IEcooRegistry
-    function revoke(address issuer, bytes32 leaf, RevocationReason reason) external {
-        // Superseding needs a successor, and a revocation always says why.
-        if (reason == RevocationReason.None || reason == RevocationReason.Superseded) {
-            revert EcooRegistryInvalidReason(reason);
-        }
-        // Revoking only lowers trust, so the anchoring key may do it whatever its standing.
-        bool byAuthority = _authorize(issuer, false);
-        CertificateRecord storage record = _certificates[issuer][leaf];
-        // Revocation is final: its reason and time must not be rewritten.
-        if (record.status == CertificateStatus.Revoked) revert EcooRegistryCertificateAlreadyRevoked(issuer, leaf);
-        _setStatus(record, CertificateStatus.Revoked, reason, byAuthority);
-        emit CertificateRevoked(issuer, leaf, reason);
+    function revoke(bytes32 leaf, RevocationReason reason) external {
+        _revoke(_msgSender(), leaf, reason, false);
     }
 
     /// @inheritdoc IEcooRegistry
-    function supersede(address issuer, bytes32 leaf, bytes32 successor) external {
-        if (successor == bytes32(0)) revert EcooRegistryZeroHash();
-        // A certificate pointing at itself would send verifiers in a circle.
-        if (successor == leaf) revert EcooRegistrySelfSupersede(leaf);
-        // Redirecting verifiers to another certificate needs an issuer in good standing.
-        bool byAuthority = _authorize(issuer, true);
-        CertificateRecord storage record = _certificates[issuer][leaf];
-        if (record.status == CertificateStatus.Revoked) revert EcooRegistryCertificateAlreadyRevoked(issuer, leaf);
-        // An enquiry the authority opened is closed by the authority.
-        if (record.status == CertificateStatus.Suspended && record.byAuthority && !byAuthority) {
-            revert EcooRegistrySuspendedByAuthority(issuer, leaf);
-        }
-        _setStatus(record, CertificateStatus.Revoked, RevocationReason.Superseded, byAuthority);
-        record.successor = successor;
-        emit CertificateSuperseded(issuer, leaf, successor);
+    function revokeFor(address issuer, bytes32 leaf, RevocationReason reason) external {
+        _revoke(issuer, leaf, reason, _authorizeFor(issuer, false));
     }
 
     /// @inheritdoc IEcooRegistry
-    function suspendCertificate(address issuer, bytes32 leaf) external {
-        // Suspending only lowers trust, so the anchoring key may do it whatever its standing.
-        bool byAuthority = _authorize(issuer, false);
-        CertificateRecord storage record = _certificates[issuer][leaf];
-        if (record.status == CertificateStatus.Revoked) revert EcooRegistryCertificateAlreadyRevoked(issuer, leaf);
-        if (record.status == CertificateStatus.Suspended) revert EcooRegistryCertificateAlreadySuspended(issuer, leaf);
-        _setStatus(record, CertificateStatus.Suspended, RevocationReason.None, byAuthority);
-        emit CertificateSuspended(issuer, leaf, _msgSender());
+    function supersede(bytes32 leaf, bytes32 successor) external {
+        _requireStanding(_msgSender());
+        _supersede(_msgSender(), leaf, successor, false);
     }
 
     /// @inheritdoc IEcooRegistry
-    function liftCertificateSuspension(address issuer, bytes32 leaf) external {
-        // Lifting restores trust, so it needs an issuer in good standing (or the authority).
-        bool byAuthority = _authorize(issuer, true);
-        CertificateRecord storage record = _certificates[issuer][leaf];
-        if (record.status != CertificateStatus.Suspended) revert EcooRegistryCertificateNotSuspended(issuer, leaf);
-        // An enquiry the authority opened is closed by the authority.
-        if (record.byAuthority && !byAuthority) revert EcooRegistrySuspendedByAuthority(issuer, leaf);
-        _setStatus(record, CertificateStatus.Active, RevocationReason.None, byAuthority);
-        emit CertificateSuspensionLifted(issuer, leaf, _msgSender());
+    function supersedeFor(address issuer, bytes32 leaf, bytes32 successor) external {
+        _supersede(issuer, leaf, successor, _authorizeFor(issuer, true));
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function suspendCertificate(bytes32 leaf) external {
+        _suspendCertificate(_msgSender(), leaf, false);
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function suspendCertificateFor(address issuer, bytes32 leaf) external {
+        _suspendCertificate(issuer, leaf, _authorizeFor(issuer, false));
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function liftCertificateSuspension(bytes32 leaf) external {
+        _requireStanding(_msgSender());
+        _liftCertificateSuspension(_msgSender(), leaf, false);
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function liftCertificateSuspensionFor(address issuer, bytes32 leaf) external {
+        _liftCertificateSuspension(issuer, leaf, _authorizeFor(issuer, true));
     }
 
     // ------------------------------------------------------------------------------------------
@@ -257,7 +243,7 @@ contract EcooRegistry is IEcooRegistry, AccessControl, EIP712 {
         state.reason = record.reason;
         state.statusChangedAt = record.changedAt;
         state.statusChangedBy = record.changedBy;
-        state.successor = record.successor;
+        state.successor = _successors[query.issuer][query.leaf];
         state.chainTime = uint48(block.timestamp);
         state.chainBlock = uint48(block.number);
     }
@@ -284,41 +270,91 @@ contract EcooRegistry is IEcooRegistry, AccessControl, EIP712 {
         status = _issuers[key].status;
     }
 
-    /// @dev Checks that the caller may change the status of a certificate of `issuer`; returns
+    function _revoke(address issuer, bytes32 leaf, RevocationReason reason, bool byAuthority) private {
+        // Superseding needs a successor (see supersede), and a revocation always says why.
+        if (reason == RevocationReason.None || reason == RevocationReason.Superseded) {
+            revert EcooRegistryInvalidReason(reason);
+        }
+        CertificateRecord storage record = _certificates[issuer][leaf];
+        // Revocation is final: its reason and time must not be rewritten.
+        if (record.status == CertificateStatus.Revoked) revert EcooRegistryCertificateAlreadyRevoked(issuer, leaf);
+        _writeRecord(record, CertificateStatus.Revoked, reason, byAuthority);
+        emit CertificateRevoked(issuer, leaf, reason);
+    }
+
+    function _supersede(address issuer, bytes32 leaf, bytes32 successor, bool byAuthority) private {
+        if (successor == bytes32(0)) revert EcooRegistryZeroHash();
+        // A certificate pointing at itself would send verifiers in a circle.
+        if (successor == leaf) revert EcooRegistrySelfSupersede(leaf);
+        CertificateRecord storage record = _certificates[issuer][leaf];
+        if (record.status == CertificateStatus.Revoked) revert EcooRegistryCertificateAlreadyRevoked(issuer, leaf);
+        // An enquiry the authority opened is closed by the authority.
+        if (record.status == CertificateStatus.Suspended && record.byAuthority && !byAuthority) {
+            revert EcooRegistrySuspendedByAuthority(issuer, leaf);
+        }
+        _writeRecord(record, CertificateStatus.Revoked, RevocationReason.Superseded, byAuthority);
+        _successors[issuer][leaf] = successor;
+        emit CertificateSuperseded(issuer, leaf, successor);
+    }
+
+    function _suspendCertificate(address issuer, bytes32 leaf, bool byAuthority) private {
+        CertificateRecord storage record = _certificates[issuer][leaf];
+        if (record.status == CertificateStatus.Revoked) revert EcooRegistryCertificateAlreadyRevoked(issuer, leaf);
+        // A second suspension would overwrite who opened the enquiry.
+        if (record.status == CertificateStatus.Suspended) revert EcooRegistryCertificateAlreadySuspended(issuer, leaf);
+        _writeRecord(record, CertificateStatus.Suspended, RevocationReason.None, byAuthority);
+        emit CertificateSuspended(issuer, leaf, _msgSender());
+    }
+
+    function _liftCertificateSuspension(address issuer, bytes32 leaf, bool byAuthority) private {
+        CertificateRecord storage record = _certificates[issuer][leaf];
+        if (record.status != CertificateStatus.Suspended) revert EcooRegistryCertificateNotSuspended(issuer, leaf);
+        // An enquiry the authority opened is closed by the authority.
+        if (record.byAuthority && !byAuthority) revert EcooRegistrySuspendedByAuthority(issuer, leaf);
+        _writeRecord(record, CertificateStatus.Active, RevocationReason.None, byAuthority);
+        emit CertificateSuspensionLifted(issuer, leaf, _msgSender());
+    }
+
+    /// @dev Reverts unless `issuer` is accredited now: restoring or redirecting trust needs standing.
+    function _requireStanding(address issuer) private view {
+        if (_issuers[issuer].status != IssuerStatus.Accredited) revert EcooRegistryIssuerNotAccredited(issuer);
+    }
+
+    /// @dev Checks that the caller may change certificates of `issuer` on its behalf and returns
     /// whether it acts as the authority. `requireStanding` is set for changes that restore or
-    /// redirect trust: those need an accredited key, while lowering trust never does.
-    function _authorize(address issuer, bool requireStanding) private view returns (bool byAuthority) {
+    /// redirect trust: a successor key then has to be accredited, while lowering trust never needs it.
+    function _authorizeFor(address issuer, bool requireStanding) private view returns (bool byAuthority) {
         address caller = _msgSender();
         if (caller == issuer) {
-            if (requireStanding && _issuers[issuer].status != IssuerStatus.Accredited) {
-                revert EcooRegistryIssuerNotAccredited(issuer);
-            }
+            if (requireStanding) _requireStanding(caller);
             return false;
         }
         if (hasRole(AUTHORITY_ROLE, caller)) return true;
         // A key that replaced `issuer` by rotation looks after the certificates `issuer` anchored.
         for (address key = _issuers[issuer].successor; key != address(0); key = _issuers[key].successor) {
             if (key == caller) {
-                if (requireStanding && _issuers[caller].status != IssuerStatus.Accredited) {
-                    revert EcooRegistryIssuerNotAccredited(caller);
-                }
+                if (requireStanding) _requireStanding(caller);
                 return false;
             }
         }
         revert EcooRegistryUnauthorized(caller, issuer);
     }
 
-    function _setStatus(
+    /// @dev Writes a whole CertificateRecord in one SSTORE. Solidity lays a packed struct out from
+    /// the low-order end in declaration order: status (byte 0), reason (1), byAuthority (2),
+    /// changedAt (bytes 3-8), changedBy (bytes 9-28). Assigning the fields one by one costs two
+    /// extra SSTOREs, which would put revoke over its 47,000 gas budget.
+    function _writeRecord(
         CertificateRecord storage record,
         CertificateStatus status,
         RevocationReason reason,
         bool byAuthority
     ) private {
-        record.status = status;
-        record.reason = reason;
-        record.byAuthority = byAuthority;
-        record.changedAt = uint48(block.timestamp);
-        record.changedBy = _msgSender();
+        uint256 packed = uint256(uint8(status)) | (uint256(uint8(reason)) << 8) | (byAuthority ? uint256(1) << 16 : 0)
+            | (uint256(uint48(block.timestamp)) << 24) | (uint256(uint160(_msgSender())) << 72);
+        assembly ("memory-safe") {
+            sstore(record.slot, packed)
+        }
     }
 
     function _openPeriod(address issuer) private {

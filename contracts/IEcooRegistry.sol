@@ -182,21 +182,35 @@ interface IEcooRegistry {
     /// was accredited when it anchored is decided at verification time.
     function anchor(bytes32 root) external;
 
-    /// @notice Revokes certificate `leaf` of `issuer` for `reason` (Fraud, Error or Cancelled).
-    /// @dev Allowed to `issuer` itself, a key that succeeded it by rotation, and the authority.
-    function revoke(address issuer, bytes32 leaf, RevocationReason reason) external;
+    /// @notice Revokes the caller's certificate `leaf` for `reason` (Fraud, Error or Cancelled).
+    /// @dev Lowering trust never needs standing: a suspended or retired key may still revoke.
+    /// The issuer address is the caller rather than an argument to keep this under 47,000 gas.
+    function revoke(bytes32 leaf, RevocationReason reason) external;
 
-    /// @notice Marks certificate `leaf` of `issuer` as superseded by certificate `successor`.
-    /// @dev Allowed to an accredited `issuer`, its accredited successor key, and the authority.
-    function supersede(address issuer, bytes32 leaf, bytes32 successor) external;
+    /// @notice Revokes certificate `leaf` of `issuer`: by the authority, or by a key that succeeded
+    /// `issuer` by rotation.
+    function revokeFor(address issuer, bytes32 leaf, RevocationReason reason) external;
 
-    /// @notice Suspends certificate `leaf` of `issuer` while an enquiry runs.
-    function suspendCertificate(address issuer, bytes32 leaf) external;
+    /// @notice Marks the caller's certificate `leaf` as superseded by certificate `successor`.
+    /// @dev Redirecting verifiers needs an accredited caller.
+    function supersede(bytes32 leaf, bytes32 successor) external;
 
-    /// @notice Lifts the suspension of certificate `leaf` of `issuer`.
-    /// @dev Allowed to an accredited issuer (or successor key) for suspensions it imposed, and
-    /// to the authority for any suspension.
-    function liftCertificateSuspension(address issuer, bytes32 leaf) external;
+    /// @notice `supersede` for a certificate of `issuer`, by the authority or an accredited successor key.
+    function supersedeFor(address issuer, bytes32 leaf, bytes32 successor) external;
+
+    /// @notice Suspends the caller's certificate `leaf` while an enquiry runs.
+    function suspendCertificate(bytes32 leaf) external;
+
+    /// @notice `suspendCertificate` for a certificate of `issuer`, by the authority or a successor key.
+    function suspendCertificateFor(address issuer, bytes32 leaf) external;
+
+    /// @notice Lifts the suspension of the caller's certificate `leaf`.
+    /// @dev Needs an accredited caller; a suspension the authority imposed is lifted by the authority only.
+    function liftCertificateSuspension(bytes32 leaf) external;
+
+    /// @notice `liftCertificateSuspension` for a certificate of `issuer`, by the authority or an
+    /// accredited successor key.
+    function liftCertificateSuspensionFor(address issuer, bytes32 leaf) external;
 
     // ------------------------------------------------------------------------------------------
     // Views

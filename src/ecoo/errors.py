@@ -201,6 +201,18 @@ class BadConfirmationError(RegistryRevert):
         return "renounceRole must be called by the account itself"
 
 
+class InvalidShortStringError(RegistryRevert):
+    """OpenZeppelin ShortStrings (EIP-712 name/version): only reachable at deployment."""
+
+    solidity_name = "InvalidShortString"
+
+
+class StringTooLongError(RegistryRevert):
+    """OpenZeppelin ShortStrings (EIP-712 name/version): only reachable at deployment."""
+
+    solidity_name = "StringTooLong"
+
+
 REVERT_TYPES: tuple[type[RegistryRevert], ...] = (
     ZeroAddressError,
     ZeroHashError,
@@ -218,4 +230,6 @@ REVERT_TYPES: tuple[type[RegistryRevert], ...] = (
     SelfSupersedeError,
     MissingRoleError,
     BadConfirmationError,
+    InvalidShortStringError,
+    StringTooLongError,
 )

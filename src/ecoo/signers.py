@@ -1,0 +1,117 @@
+"""Who sends a transaction: a local key (signs in-process) or an unlocked dev-node account.
+
+Keys come from an environment variable or an encrypted keystore file, never from a command-line
+argument; a signer's ``repr`` shows its address only.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from .errors import ConfigurationError
+
+
+class Signer(Protocol):
+    """Sends transactions from one address."""
+
+    @property
+    def address(self) -> str: ...
+
+    def send(self, w3: Web3, tx: dict[str, Any]) -> bytes:
+        """Submit ``tx`` (nonce, gas and fees filled in) and return its hash."""
+        ...
+
+
+@dataclass(frozen=True)
+class LocalSigner:
+    """Signs with a private key held in memory."""
+
+    account: LocalAccount = field(repr=False)
+
+    @property
+    def address(self) -> str:
+        return str(self.account.address)
+
+    def __repr__(self) -> str:
+        return f"LocalSigner({self.address})"
+
+    def send(self, w3: Web3, tx: dict[str, Any]) -> bytes:
+        signed = self.account.sign_transaction(tx)
+        return bytes(w3.eth.send_raw_transaction(signed.raw_transaction))
+
+
+@dataclass(frozen=True)
+class NodeSigner:
+    """An account the node itself unlocks (Anvil, Hardhat node, embedded chain): dev chains only."""
+
+    node_address: str
+
+    @property
+    def address(self) -> str:
+        return self.node_address
+
+    def send(self, w3: Web3, tx: dict[str, Any]) -> bytes:
+        return bytes(w3.eth.send_transaction(tx))  # type: ignore[arg-type]
+
+
+def signer_from_key(private_key: str) -> LocalSigner:
+    try:
+        return LocalSigner(Account.from_key(private_key.strip()))
+    except Exception as exc:  # noqa: BLE001 - eth-account raises several types; never echo the key
+        raise ConfigurationError(f"not a valid private key ({type(exc).__name__})") from None
+
+
+def signer_from_env(variable: str) -> LocalSigner | None:
+    """The key in environment variable ``variable`` (hex), or None if it is unset."""
+    value = os.environ.get(variable)
+    if not value:
+        return None
+    try:
+        return signer_from_key(value)
+    except ConfigurationError:
+        raise ConfigurationError(f"${variable} does not hold a valid private key") from None
+
+
+def signer_from_keystore(path: Path, password: str | None = None) -> LocalSigner:
+    """Decrypt an Ethereum keystore (v3 JSON). The password comes from the argument,
+    ``ECOO_KEYSTORE_PASSWORD``, or an interactive prompt, in that order."""
+    try:
+        keyfile = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"cannot read keystore {path}: {exc}") from None
+    if password is None:
+        password = os.environ.get("ECOO_KEYSTORE_PASSWORD")
+    if password is None:
+        password = getpass.getpass(f"password for keystore {path.name}: ")
+    try:
+        key = Account.decrypt(keyfile, password)
+    except ValueError:
+        raise ConfigurationError(f"cannot decrypt keystore {path}: wrong password or corrupt file") from None
+    return LocalSigner(Account.from_key(key))
+
+
+def write_keystore(account: LocalAccount, path: Path, password: str) -> Path:
+    """Encrypt ``account`` into a keystore file readable only by its owner."""
+    keyfile = Account.encrypt(account.key, password)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(keyfile, handle)
+    return path
+
+
+def unlocked_signer(w3: Web3, index: int = 0) -> NodeSigner:
+    """The node's ``index``-th unlocked account (only dev nodes have any)."""
+    accounts = w3.eth.accounts
+    if len(accounts) <= index:
+        raise ConfigurationError("the node has no unlocked accounts: give a key (env var or --keystore)")
+    return NodeSigner(str(accounts[index]))
