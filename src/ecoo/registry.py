@@ -237,17 +237,20 @@ class NonceManager:
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._locks: dict[tuple[int, str], threading.Lock] = {}
-        self._next: dict[tuple[int, str], int] = {}
+        self._locks: dict[tuple[str, int, str], threading.Lock] = {}
+        self._next: dict[tuple[str, int, str], int] = {}
 
-    def _lock(self, key: tuple[int, str]) -> threading.Lock:
+    def _lock(self, key: tuple[str, int, str]) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
     @contextmanager
     def reserve(self, w3: Web3, chain_id: int, address: str) -> Iterator[int]:
         """Yield the next nonce, holding the sender's lock until the transaction is submitted."""
-        key = (chain_id, address.lower())
+        # Two embedded chains share chain id and accounts, so the node itself is part of the key.
+        provider = w3.provider
+        node = getattr(provider, "endpoint_uri", None) or f"embedded:{id(provider)}"
+        key = (str(node), chain_id, address.lower())
         with self._lock(key):
             pending = w3.eth.get_transaction_count(to_checksum_address(address), "pending")
             nonce = max(pending, self._next.get(key, 0))
@@ -321,7 +324,7 @@ class Transactor:
                     tx = self._rpc(lambda: function.build_transaction({**base, "gas": gas, "nonce": nonce}))
                     tx_hash = self._rpc(lambda: signer.send(self.w3, tx))
                 break
-            except Web3RPCError as exc:
+            except (Web3RPCError, *_EMBEDDED_ERRORS) as exc:
                 # Another process used this nonce between our read and our send: read again once.
                 if attempt == 0 and "nonce" in str(exc).lower():
                     continue

@@ -1,0 +1,98 @@
+"""Shared fixtures: chains (embedded and a real Anvil the tests start), a fresh registry, actors.
+
+The Anvil fixture fails (never skips) when Anvil cannot start: a skipped integration test is a
+hidden red.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from web3 import Web3
+
+from ecoo.anvil import ManagedAnvil
+from ecoo.chain import embedded_chain
+from ecoo.deploy import deploy_registry
+from ecoo.registry import Registry
+from ecoo.signers import LocalSigner, NodeSigner, unlocked_signer
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAINS = ["embedded", "anvil"]
+
+
+@pytest.fixture(scope="session")
+def anvil_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedAnvil]:
+    """One real Anvil for the session (state persisted to a temp file)."""
+    directory = tmp_path_factory.mktemp("anvil")
+    node = ManagedAnvil(directory / "state.json", log_file=directory / "anvil.log")
+    try:
+        node.start()
+    except Exception as exc:  # noqa: BLE001 - turn any start failure into a test failure
+        pytest.fail(f"could not start Anvil (run `npm ci`): {exc}")
+    yield node
+    node.stop()
+
+
+@pytest.fixture(params=CHAINS)
+def w3(request: pytest.FixtureRequest) -> Web3:
+    """A connected chain: a fresh embedded chain, or the session's Anvil."""
+    if request.param == "embedded":
+        return embedded_chain()
+    node: ManagedAnvil = request.getfixturevalue("anvil_node")
+    return Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 30}))
+
+
+@pytest.fixture
+def funder(w3: Web3) -> NodeSigner:
+    """The node's first unlocked account: deploys, is the registry admin and funds the actors."""
+    return unlocked_signer(w3)
+
+
+def new_signer(w3: Web3, funder: NodeSigner, wei: int = 10**18) -> LocalSigner:
+    """A fresh random key, funded so it can send transactions."""
+    signer = LocalSigner(Account.create())
+    tx = w3.eth.send_transaction({"from": funder.address, "to": signer.address, "value": wei})
+    w3.eth.wait_for_transaction_receipt(tx)
+    return signer
+
+
+@dataclass(frozen=True)
+class Actors:
+    admin: NodeSigner  # DEFAULT_ADMIN_ROLE
+    authority: LocalSigner  # AUTHORITY_ROLE
+    issuer: LocalSigner  # accredited
+    other: LocalSigner  # another accredited issuer
+    suspended: LocalSigner  # accredited, then suspended
+    stranger: LocalSigner  # never accredited
+
+
+@pytest.fixture
+def registry(w3: Web3, funder: NodeSigner) -> Registry:
+    authority = new_signer(w3, funder)
+    deployment, _ = deploy_registry(w3, funder, admin=funder.address, authority=authority.address)
+    reg = Registry(w3, deployment.address)
+    reg.test_authority = authority  # type: ignore[attr-defined]
+    return reg
+
+
+@pytest.fixture
+def actors(w3: Web3, funder: NodeSigner, registry: Registry) -> Actors:
+    authority: LocalSigner = registry.test_authority  # type: ignore[attr-defined]
+    issuer, other, suspended, stranger = (new_signer(w3, funder) for _ in range(4))
+    for i, signer in enumerate((issuer, other, suspended)):
+        accredit(registry, authority, signer.address, f"Chamber {i}")
+    registry.suspend_issuer(authority, suspended.address)
+    return Actors(funder, authority, issuer, other, suspended, stranger)
+
+
+def accredit(registry: Registry, authority: LocalSigner, address: str, name: str = "Chamber of Commerce") -> None:
+    registry.accredit_issuer(authority, address, name=name, country="DE", accreditation_code="WCF-DE-0001")
+
+
+def random_hash() -> bytes:
+    return os.urandom(32)
