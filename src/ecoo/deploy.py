@@ -12,6 +12,7 @@ from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
+from web3.exceptions import BlockNotFound
 
 from .artifacts import load_artifact
 from .chain import ChainInfo, chain_info
@@ -29,6 +30,7 @@ class Deployment:
     address: str
     deploy_tx: str
     block: int
+    block_hash: str  # a restarted dev chain can repeat address and genesis, not the block hash
     abi_hash: str
     bytecode_hash: str  # keccak256 of the creation bytecode of the artifact
     code_hash: str  # keccak256 of the runtime code found at the address right after deployment
@@ -92,6 +94,12 @@ def live_problem(w3: Web3, deployment: Deployment, info: ChainInfo | None = None
         return f"record is for chain {deployment.chain_id}, node is chain {info.chain_id}"
     if deployment.genesis_hash != info.genesis_hash:
         return "the chain was reset since (different genesis block)"
+    try:
+        block = w3.eth.get_block(deployment.block)
+    except BlockNotFound:
+        block = None
+    if block is None or Web3.to_hex(block["hash"]) != deployment.block_hash:
+        return f"the chain was reset since (block {deployment.block} is not the deployment block)"
     code = w3.eth.get_code(to_checksum_address(deployment.address))
     if not code:
         return f"no contract at {deployment.address}"
@@ -137,6 +145,7 @@ def deploy_registry(
         address=result.contract_address,
         deploy_tx=result.tx_hash,
         block=result.block_number,
+        block_hash=Web3.to_hex(w3.eth.get_block(result.block_number)["hash"]),
         abi_hash=abi_hash,
         bytecode_hash=bytecode_hash,
         code_hash=Web3.to_hex(keccak(w3.eth.get_code(result.contract_address))),

@@ -186,7 +186,10 @@ class RevertDecoder:
     def selectors(self) -> dict[str, str]:
         return {"0x" + s.hex(): cls.solidity_name for s, (cls, _, _) in self._by_selector.items()}
 
-    def decode(self, data: bytes | str | None) -> RegistryRevert | None:
+    def decode(self, data: Any) -> RegistryRevert | None:
+        # Hardhat nests the revert data in a dict: {"message": ..., "data": "0x..."}.
+        while isinstance(data, dict):
+            data = data.get("data")
         if isinstance(data, str):
             try:
                 data = bytes.fromhex(data.removeprefix("0x"))
