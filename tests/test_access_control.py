@@ -35,17 +35,41 @@ EXPECTED: dict[str, dict[str, type[Exception] | None]] = {
     "revoke": dict.fromkeys(CALLERS, OK),
     "suspendCertificate": dict.fromkeys(CALLERS, OK),
     # Restoring or redirecting trust needs an accredited caller.
-    "supersede": {"admin": NO_STANDING, "authority": NO_STANDING, "issuer": OK, "other": OK, "suspended": NO_STANDING,
-                  "stranger": NO_STANDING},
-    "liftCertificateSuspension": {"admin": NO_STANDING, "authority": NO_STANDING, "issuer": OK, "other": OK,
-                                  "suspended": NO_STANDING, "stranger": NO_STANDING},
+    "supersede": {
+        "admin": NO_STANDING,
+        "authority": NO_STANDING,
+        "issuer": OK,
+        "other": OK,
+        "suspended": NO_STANDING,
+        "stranger": NO_STANDING,
+    },
+    "liftCertificateSuspension": {
+        "admin": NO_STANDING,
+        "authority": NO_STANDING,
+        "issuer": OK,
+        "other": OK,
+        "suspended": NO_STANDING,
+        "stranger": NO_STANDING,
+    },
     # On behalf of `issuer`: the authority, or `issuer` itself; nobody else.
     "revokeFor": {"admin": UNAUTH, "authority": OK, "issuer": OK, "other": UNAUTH, "suspended": UNAUTH, "stranger": UNAUTH},
     "supersedeFor": {"admin": UNAUTH, "authority": OK, "issuer": OK, "other": UNAUTH, "suspended": UNAUTH, "stranger": UNAUTH},
-    "suspendCertificateFor": {"admin": UNAUTH, "authority": OK, "issuer": OK, "other": UNAUTH, "suspended": UNAUTH,
-                              "stranger": UNAUTH},
-    "liftCertificateSuspensionFor": {"admin": UNAUTH, "authority": OK, "issuer": OK, "other": UNAUTH, "suspended": UNAUTH,
-                                     "stranger": UNAUTH},
+    "suspendCertificateFor": {
+        "admin": UNAUTH,
+        "authority": OK,
+        "issuer": OK,
+        "other": UNAUTH,
+        "suspended": UNAUTH,
+        "stranger": UNAUTH,
+    },
+    "liftCertificateSuspensionFor": {
+        "admin": UNAUTH,
+        "authority": OK,
+        "issuer": OK,
+        "other": UNAUTH,
+        "suspended": UNAUTH,
+        "stranger": UNAUTH,
+    },
 }
 
 
@@ -107,7 +131,8 @@ def _action(name: str, registry: Registry, w3: Web3, actors: Actors) -> Callable
 
 def test_matrix_covers_every_state_changing_function(registry: Registry) -> None:
     abi_functions = {
-        item["name"] for item in registry.contract.abi
+        item["name"]
+        for item in registry.contract.abi
         if item["type"] == "function" and item["stateMutability"] not in ("view", "pure")
     }
     # renounceRole is OpenZeppelin's self-service exit and takes no caller but the account itself.

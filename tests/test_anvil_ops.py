@@ -47,8 +47,10 @@ def anvil_registry(anvil_node: ManagedAnvil) -> tuple[Registry, Actors]:
 def test_gas_ceilings_on_anvil(anvil_registry: tuple[Registry, Actors]) -> None:
     registry, actors = anvil_registry
     anchor = [registry.anchor(actors.issuer, random_hash()).gas_used for _ in range(3)]
-    revoke = [registry.revoke(actors.issuer, random_hash(), reason).gas_used
-              for reason in (RevocationReason.FRAUD, RevocationReason.ERROR, RevocationReason.CANCELLED)]
+    revoke = [
+        registry.revoke(actors.issuer, random_hash(), reason).gas_used
+        for reason in (RevocationReason.FRAUD, RevocationReason.ERROR, RevocationReason.CANCELLED)
+    ]
     assert max(anchor) <= ANCHOR_CEILING, anchor
     assert max(revoke) <= REVOKE_CEILING, revoke
 
@@ -173,7 +175,11 @@ def _start_hardhat_node(port: int, log: Path) -> subprocess.Popen[bytes]:
     with open(log, "wb") as out:
         return subprocess.Popen(
             [npx, "--no-install", "hardhat", "node", "--hostname", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
 
 
@@ -192,7 +198,9 @@ def test_deploy_and_anchor_through_a_hardhat_node(tmp_path: Path) -> None:
         deployment, _ = deploy_registry(w3, funder, deployments_dir=tmp_path)
         registry = Registry(w3, deployment.address)
         issuer = LocalSigner(__import__("eth_account").Account.create())
-        w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction({"from": funder.address, "to": issuer.address, "value": 10**18}))
+        w3.eth.wait_for_transaction_receipt(
+            w3.eth.send_transaction({"from": funder.address, "to": issuer.address, "value": 10**18})
+        )
         accredit(registry, funder, issuer.address)
         tree = MerkleTree.build([random_hash() for _ in range(3)])
         registry.anchor(issuer, tree.root)

@@ -36,11 +36,14 @@ def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]
     return code, json.loads(out[0])
 
 
-def test_deploy_accredit_suspend_reinstate_rotate(env: dict[str, str], capsys: pytest.CaptureFixture[str],
-                                                  monkeypatch: pytest.MonkeyPatch, anvil_node: ManagedAnvil) -> None:
+def test_deploy_accredit_suspend_reinstate_rotate(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, anvil_node: ManagedAnvil
+) -> None:
     w3 = Web3(Web3.HTTPProvider(anvil_node.url))
     authority = Account.create()
-    w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": authority.address, "value": 10**18}))
+    w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": authority.address, "value": 10**18})
+    )
     code, deployed = run_json(capsys, "deploy", "--new", "--unlocked", "--authority", authority.address)
     assert code == 0 and not deployed["reused"]
     record = json.loads(Path(deployed["record"]).read_text())
@@ -80,8 +83,23 @@ def test_errors_are_one_line_and_never_a_traceback(env: dict[str, str], tmp_path
         (["deploy", "--unlocked", "--rpc-url", dead], "ecoo node"),
         (["deploy", "--rpc-url", env["ECOO_RPC_URL"]], "no key"),
         (["issuer", "0x" + "11" * 20], "ecoo deploy"),  # nothing deployed in this deployments dir
-        (["accredit", "0x" + "11" * 20, "--name", "n", "--country", "DE", "--code", "c", "--registry", "0x" + "22" * 20, "--keystore",
-          str(tmp_path / "missing.json")], "cannot read keystore"),
+        (
+            [
+                "accredit",
+                "0x" + "11" * 20,
+                "--name",
+                "n",
+                "--country",
+                "DE",
+                "--code",
+                "c",
+                "--registry",
+                "0x" + "22" * 20,
+                "--keystore",
+                str(tmp_path / "missing.json"),
+            ],
+            "cannot read keystore",
+        ),
         (["deploy", "--rpc-url", "ftp://example"], "http"),
     ]
     for args, expected in cases:
@@ -92,8 +110,9 @@ def test_errors_are_one_line_and_never_a_traceback(env: dict[str, str], tmp_path
         assert len(lines) == 1 and expected in lines[0], (args, result.stderr)
 
 
-def test_bad_key_in_environment_is_refused_without_echoing_it(env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_key_in_environment_is_refused_without_echoing_it(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("ECOO_DEPLOYER_KEY", "0xnot-a-key-SECRET")
     code = main(["deploy"])
     err = capsys.readouterr().err
@@ -102,16 +121,26 @@ def test_bad_key_in_environment_is_refused_without_echoing_it(env: dict[str, str
 
 def test_unlocked_refused_off_dev_chains(env: dict[str, str], tmp_path: Path) -> None:
     with ManagedAnvil(tmp_path / "s.json", chain_id=424242) as node:
-        result = subprocess.run([sys.executable, "-m", "ecoo.cli", "deploy", "--unlocked", "--rpc-url", node.url],
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "ecoo.cli", "deploy", "--unlocked", "--rpc-url", node.url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert result.returncode == 1 and "dev chains only" in result.stderr
 
 
 def test_node_command_serves_and_saves_state(tmp_path: Path) -> None:
     port = free_port()
     env = {"ECOO_DATA_DIR": str(tmp_path), "PATH": __import__("os").environ["PATH"]}
-    with subprocess.Popen([sys.executable, "-m", "ecoo.cli", "node", "--port", str(port), "--json"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path) as process:
+    with subprocess.Popen(
+        [sys.executable, "-m", "ecoo.cli", "node", "--port", str(port), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    ) as process:
         try:
             assert process.stdout is not None
             info = json.loads(process.stdout.readline())

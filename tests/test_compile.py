@@ -52,8 +52,11 @@ def test_solcjs_shim_speaks_native_solc(config: CompilerConfig) -> None:
     version = subprocess.run([shim, "--version"], capture_output=True, text=True, check=True).stdout
     assert f"Version: {config.solc_long_version}" in version
     out = subprocess.run(
-        [shim, "--standard-json"], input='{"language":"Solidity","sources":{"a.sol":{"content":"contract A {}"}}}',
-        capture_output=True, text=True, check=True,
+        [shim, "--standard-json"],
+        input='{"language":"Solidity","sources":{"a.sol":{"content":"contract A {}"}}}',
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert json.loads(out)["sources"]["a.sol"]["id"] == 0  # pure JSON: no ">>>" line before it
 

@@ -33,14 +33,11 @@ def test_hardhat_bytecode_matches_shipped_artifact() -> None:
         timeout=300,
     )
     assert result.returncode == 0, (
-        f"`npx hardhat compile --force` exited {result.returncode}\n"
-        f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+        f"`npx hardhat compile --force` exited {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     )
     assert HARDHAT_ARTIFACT.is_file(), f"Hardhat wrote no artifact at {HARDHAT_ARTIFACT}"
 
     built = json.loads(HARDHAT_ARTIFACT.read_text(encoding="utf-8"))
     shipped = json.loads(SHIPPED.read_text(encoding="utf-8"))
     assert built["bytecode"] == shipped["bytecode"], "creation bytecode differs from the shipped artifact"
-    assert built["deployedBytecode"] == shipped["deployedBytecode"], (
-        "deployed bytecode differs from the shipped artifact"
-    )
+    assert built["deployedBytecode"] == shipped["deployedBytecode"], "deployed bytecode differs from the shipped artifact"

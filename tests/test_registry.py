@@ -149,7 +149,9 @@ def test_accreditation_input_checks(w3: Web3, registry: Registry, actors: Actors
             registry.transact(authority, fns.accreditIssuer(target, country, name, code, b"\0" * 32))
     with pytest.raises(errors.ConfigurationError):
         registry.accredit_issuer(authority, target, name="n", country="de", accreditation_code="c")
-    registry.accredit_issuer(authority, target, name="ü" * 128, country="DE", accreditation_code="c", metadata_hash=keccak(b"doc"))
+    registry.accredit_issuer(
+        authority, target, name="ü" * 128, country="DE", accreditation_code="c", metadata_hash=keccak(b"doc")
+    )
     record = registry.get_issuer(target)
     assert record.name == "ü" * 128 and record.metadata_hash == Web3.to_hex(keccak(b"doc"))
     with pytest.raises(errors.IssuerAlreadyRegisteredError):

@@ -79,9 +79,20 @@ def test_settings_resolve_rpc_url(tmp_path: Path) -> None:
 
 def test_deployment_record_round_trip_and_corruption(tmp_path: Path) -> None:
     record = Deployment(
-        contract="EcooRegistry", chain_id=5, address="0x" + "12" * 20, deploy_tx="0x" + "34" * 32, block=7,
-        block_hash="0x" + "56" * 32, abi_hash="0xaa", bytecode_hash="0xbb", code_hash="0xcc", genesis_hash="0xdd",
-        solc_version="0.8.30", admin="0x" + "01" * 20, authority="0x" + "02" * 20, deployed_at="2026-01-01T00:00:00+00:00",
+        contract="EcooRegistry",
+        chain_id=5,
+        address="0x" + "12" * 20,
+        deploy_tx="0x" + "34" * 32,
+        block=7,
+        block_hash="0x" + "56" * 32,
+        abi_hash="0xaa",
+        bytecode_hash="0xbb",
+        code_hash="0xcc",
+        genesis_hash="0xdd",
+        solc_version="0.8.30",
+        admin="0x" + "01" * 20,
+        authority="0x" + "02" * 20,
+        deployed_at="2026-01-01T00:00:00+00:00",
     )
     path = save_deployment(tmp_path, record)
     assert path.name == "5.json" and '"chainId": 5' in path.read_text()

@@ -46,7 +46,9 @@ def find_anvil() -> str:
     found = shutil.which("anvil")
     if found:
         return found
-    raise ConfigurationError("anvil not found: run `npm ci` in the ecoo checkout (it installs @foundry-rs/anvil) or set ECOO_ANVIL")
+    raise ConfigurationError(
+        "anvil not found: run `npm ci` in the ecoo checkout (it installs @foundry-rs/anvil) or set ECOO_ANVIL"
+    )
 
 
 def free_port(host: str = "127.0.0.1") -> int:

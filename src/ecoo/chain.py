@@ -62,7 +62,7 @@ def connect(url: str | None, timeout: float = 10.0) -> Web3:
         raise ChainUnavailableError(url, "only http(s) JSON-RPC URLs or 'embedded' are supported")
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
     try:
-        w3.eth.chain_id
+        w3.eth.chain_id  # noqa: B018 - the first request: does anything answer?
     except NETWORK_ERRORS as exc:
         raise ChainUnavailableError(url, type(exc).__name__) from exc
     except (Web3RPCError, ValueError) as exc:

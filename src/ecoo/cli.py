@@ -71,20 +71,25 @@ def _guarded(as_json: bool, action: Callable[[], None]) -> None:
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
 rpc_option = click.option(
-    "--rpc-url", envvar="ECOO_RPC_URL", default=None, help="JSON-RPC URL of the chain (env ECOO_RPC_URL; 'embedded' for in-process)."
+    "--rpc-url",
+    envvar="ECOO_RPC_URL",
+    default=None,
+    help="JSON-RPC URL of the chain (env ECOO_RPC_URL; 'embedded' for in-process).",
 )
-registry_option = click.option("--registry", envvar="ECOO_REGISTRY", default=None, help="Registry address (default: deployments/<chainId>.json).")
+registry_option = click.option(
+    "--registry", envvar="ECOO_REGISTRY", default=None, help="Registry address (default: deployments/<chainId>.json)."
+)
 
 
 def key_options(default_env: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """--key-env / --keystore / --unlocked: where the sending key comes from (never the command line)."""
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn = click.option("--unlocked", is_flag=True, help="Use the node's first unlocked account (local dev chains only).")(fn)
         fn = click.option(
-            "--unlocked", is_flag=True, help="Use the node's first unlocked account (local dev chains only)."
-        )(fn)
-        fn = click.option(
-            "--keystore", type=click.Path(dir_okay=False, path_type=Path), default=None,
+            "--keystore",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
             help="Encrypted keystore file; password from ECOO_KEYSTORE_PASSWORD or a prompt.",
         )(fn)
         fn = click.option(
@@ -149,14 +154,23 @@ def compile_command(check: bool, as_json: bool) -> None:
     out = Output(as_json)
 
     def run() -> None:
-        from .compiler import ARTIFACT_DIR, CompilerConfig, compile_contracts, find_solc, project_root, render_artifact, write_artifacts
+        from .compiler import (
+            ARTIFACT_DIR,
+            CompilerConfig,
+            compile_contracts,
+            find_solc,
+            project_root,
+            render_artifact,
+            write_artifacts,
+        )
 
         config = CompilerConfig.load(project_root())
         solc = find_solc(config)
         artifacts = compile_contracts(config, solc)
         if check:
             stale = [
-                name for name, artifact in artifacts.items()
+                name
+                for name, artifact in artifacts.items()
                 if not (ARTIFACT_DIR / f"{name}.json").is_file()
                 or (ARTIFACT_DIR / f"{name}.json").read_text(encoding="utf-8") != render_artifact(artifact)
             ]
@@ -168,7 +182,9 @@ def compile_command(check: bool, as_json: bool) -> None:
                 sys.exit(EXIT_ERROR)
             return
         written = write_artifacts(artifacts)
-        out.result({"solc": solc, "artifacts": [str(p) for p in written]}, [f"compiled with {solc}", *(f"wrote {p}" for p in written)])
+        out.result(
+            {"solc": solc, "artifacts": [str(p) for p in written]}, [f"compiled with {solc}", *(f"wrote {p}" for p in written)]
+        )
 
     _guarded(as_json, run)
 
@@ -178,8 +194,12 @@ def compile_command(check: bool, as_json: bool) -> None:
 
 @cli.command("node")
 @click.option("--port", type=int, default=None, help="Port (default: 8545 if free, else any free port).")
-@click.option("--state-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Chain state file (default: <data dir>/anvil-state.json).")
+@click.option(
+    "--state-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Chain state file (default: <data dir>/anvil-state.json).",
+)
 @click.option("--fresh", is_flag=True, help="Delete the state file first: start a new, empty chain.")
 @json_option
 @click.pass_obj
@@ -227,6 +247,66 @@ def _port_free(port: int) -> bool:
     return True
 
 
+# -- up ---------------------------------------------------------------------------------------
+
+
+@cli.command("up")
+@click.option("--port", type=int, default=None, help="Anvil port (default: 8545 if free, else any free port).")
+@click.option("--fresh", is_flag=True, help="Start a new, empty chain (deletes the saved chain state).")
+@json_option
+@click.pass_obj
+def up_command(settings: Any, port: int | None, fresh: bool, as_json: bool) -> None:
+    """Local development chain in one step: a managed Anvil with saved state, and the registry deployed
+    on it (or reused). Runs until Ctrl-C. Uses Anvil's unlocked dev account as admin and authority."""
+    from .anvil import ManagedAnvil, free_port, rpc_answers
+    from .chain import connect
+    from .deploy import deploy_registry, deployment_path
+    from .signers import unlocked_signer
+
+    def run() -> None:
+        state = settings.data_dir / "anvil-state.json"
+        if fresh and state.exists():
+            state.unlink()
+        chosen = port
+        if chosen is None:
+            chosen = 8545 if rpc_answers("http://127.0.0.1:8545", 0.3) is None and _port_free(8545) else free_port()
+        node = ManagedAnvil(state, port=chosen, log_file=settings.data_dir / "anvil.log").start()
+        try:
+            settings.node_file.parent.mkdir(parents=True, exist_ok=True)
+            settings.node_file.write_text(json.dumps({"url": node.url, "pid": os.getpid()}), encoding="utf-8")
+            w3 = connect(node.url)
+            dev = unlocked_signer(w3)
+            deployment, reused = deploy_registry(w3, dev, deployments_dir=settings.deployments_dir)
+            Output(as_json).result(
+                {
+                    "url": node.url,
+                    "chainId": deployment.chain_id,
+                    "registry": deployment.address,
+                    "reused": reused,
+                    "authority": deployment.authority,
+                    "stateFile": str(state),
+                    "record": str(deployment_path(settings.deployments_dir, deployment.chain_id)),
+                },
+                [
+                    f"anvil serving {node.url} (chain {deployment.chain_id}), state saved in {state}",
+                    f"registry {deployment.address} ({'reused' if reused else 'deployed'}), authority {deployment.authority}",
+                    "in another shell:  ecoo accredit <chamber address> --name ... --country DE --code ... --unlocked",
+                    "Ctrl-C to stop (the chain state is saved)",
+                ],
+            )
+            sys.stdout.flush()
+            signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+            while node.running:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            node.stop()
+            settings.node_file.unlink(missing_ok=True)
+
+    _guarded(as_json, run)
+
+
 # -- deploy -------------------------------------------------------------------------------------
 
 
@@ -238,8 +318,17 @@ def _port_free(port: int) -> bool:
 @click.option("--new", "force_new", is_flag=True, help="Deploy even if a live deployment is recorded.")
 @json_option
 @click.pass_obj
-def deploy_command(settings: Any, rpc_url: str | None, key_env: str, keystore: Path | None, unlocked: bool,
-                   admin: str | None, authority: str | None, force_new: bool, as_json: bool) -> None:
+def deploy_command(
+    settings: Any,
+    rpc_url: str | None,
+    key_env: str,
+    keystore: Path | None,
+    unlocked: bool,
+    admin: str | None,
+    authority: str | None,
+    force_new: bool,
+    as_json: bool,
+) -> None:
     """Deploy the registry (or reuse the live one recorded in deployments/<chainId>.json)."""
 
     def run() -> None:
@@ -254,8 +343,10 @@ def deploy_command(settings: Any, rpc_url: str | None, key_env: str, keystore: P
         verb = "reusing" if reused else "deployed"
         Output(as_json).result(
             {"reused": reused, "record": str(record), "deployment": deployment.to_json()},
-            [f"{verb} EcooRegistry at {deployment.address} on chain {deployment.chain_id} (block {deployment.block})",
-             f"record: {record}"],
+            [
+                f"{verb} EcooRegistry at {deployment.address} on chain {deployment.chain_id} (block {deployment.block})",
+                f"record: {record}",
+            ],
         )
 
     _guarded(as_json, run)
@@ -279,12 +370,24 @@ def _issuer_lines(issuer: Any, periods: list[Any]) -> list[str]:
     return lines
 
 
-def _authority_command(name: str, help_text: str, action: Callable[..., Any],
-                       extra: list[Callable[[Callable[..., Any]], Callable[..., Any]]] | None = None) -> None:
+def _authority_command(
+    name: str,
+    help_text: str,
+    action: Callable[..., Any],
+    extra: list[Callable[[Callable[..., Any]], Callable[..., Any]]] | None = None,
+) -> None:
     """Register a command the authority signs: connect, open the registry, act, show the issuer."""
 
-    def command(settings: Any, rpc_url: str | None, registry: str | None, key_env: str, keystore: Path | None,
-                unlocked: bool, as_json: bool, **params: Any) -> None:
+    def command(
+        settings: Any,
+        rpc_url: str | None,
+        registry: str | None,
+        key_env: str,
+        keystore: Path | None,
+        unlocked: bool,
+        as_json: bool,
+        **params: Any,
+    ) -> None:
         def run() -> None:
             w3 = _connect(settings, rpc_url)
             reg = _open_registry(settings, w3, registry)
@@ -311,14 +414,23 @@ _authority_command(
     "accredit",
     "Accredit ISSUER (a chamber's key) with its metadata. Signed by the accreditation authority.",
     lambda reg, signer, issuer, name, country, code, metadata_hash: (
-        reg.accredit_issuer(signer, issuer, name=name, country=country, accreditation_code=code,
-                            metadata_hash=bytes.fromhex(metadata_hash.removeprefix("0x")) if metadata_hash else b"\0" * 32),
+        reg.accredit_issuer(
+            signer,
+            issuer,
+            name=name,
+            country=country,
+            accreditation_code=code,
+            metadata_hash=bytes.fromhex(metadata_hash.removeprefix("0x")) if metadata_hash else b"\0" * 32,
+        ),
         issuer,
     ),
-    [click.argument("issuer"), click.option("--name", required=True, help="Chamber name."),
-     click.option("--country", required=True, help="ISO 3166-1 alpha-2 country code, e.g. DE."),
-     click.option("--code", required=True, help="Accreditation code."),
-     click.option("--metadata-hash", default=None, help="32-byte hash of a metadata document (hex).")],
+    [
+        click.argument("issuer"),
+        click.option("--name", required=True, help="Chamber name."),
+        click.option("--country", required=True, help="ISO 3166-1 alpha-2 country code, e.g. DE."),
+        click.option("--code", required=True, help="Accreditation code."),
+        click.option("--metadata-hash", default=None, help="32-byte hash of a metadata document (hex)."),
+    ],
 )
 _authority_command(
     "suspend-issuer",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import CompilerNotFoundError, CompilationError
+from .errors import CompilationError, CompilerNotFoundError
 
 ARTIFACT_DIR = Path(__file__).parent / "artifacts"
 
@@ -102,9 +102,7 @@ def standard_input(config: CompilerConfig, sources: dict[str, str]) -> dict[str,
         "settings": {
             "evmVersion": config.evm_version,
             "optimizer": config.optimizer,
-            "outputSelection": {
-                "*": {"*": ["abi", "metadata", "evm.bytecode.object", "evm.deployedBytecode.object"]}
-            },
+            "outputSelection": {"*": {"*": ["abi", "metadata", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
         },
     }
 
@@ -127,9 +125,9 @@ def find_solc(config: CompilerConfig) -> str:
     if native:
         candidates.append(native)
     try:
-        import solcx
+        import solcx.install
 
-        candidates.append(str(solcx.get_executable(wanted)))
+        candidates.append(str(solcx.install.get_executable(wanted)))
     except Exception:  # noqa: BLE001 - py-solc-x raises several types for "not installed"
         pass
     shim = config.root / "scripts" / "solcjs-shim"
@@ -175,9 +173,7 @@ def compile_contracts(config: CompilerConfig, solc: str | None = None) -> dict[s
                 "metadata": compiled["metadata"],
                 "solcVersion": config.solc_long_version,
                 "settings": {"evmVersion": config.evm_version, "optimizer": config.optimizer},
-                "sourceHashes": {
-                    name_: "0x" + hashlib.sha256(text.encode()).hexdigest() for name_, text in sources.items()
-                },
+                "sourceHashes": {name_: "0x" + hashlib.sha256(text.encode()).hexdigest() for name_, text in sources.items()},
             }
     missing = set(config.contracts) - artifacts.keys()
     if missing:

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.exceptions import BlockNotFound
 
@@ -148,7 +149,7 @@ def deploy_registry(
         block_hash=Web3.to_hex(w3.eth.get_block(result.block_number)["hash"]),
         abi_hash=abi_hash,
         bytecode_hash=bytecode_hash,
-        code_hash=Web3.to_hex(keccak(w3.eth.get_code(result.contract_address))),
+        code_hash=Web3.to_hex(keccak(w3.eth.get_code(to_checksum_address(result.contract_address)))),
         genesis_hash=info.genesis_hash,
         solc_version=solc_version,
         admin=admin,

@@ -11,17 +11,22 @@ from __future__ import annotations
 import ast
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import partial
 from typing import Any, TypeVar
 
-from eth_abi import decode as abi_decode
-from eth_utils import keccak, to_checksum_address
+from eth_abi.abi import decode as abi_decode
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
+from web3.types import BlockIdentifier
 
 from . import errors
 from .artifacts import load_artifact
@@ -216,6 +221,8 @@ def _embedded_errors() -> tuple[type[BaseException], ...]:
 
 #: What the embedded chain (eth-tester) raises instead of a JSON-RPC error.
 _EMBEDDED_ERRORS = _embedded_errors()
+#: Errors of a send that may mean "nonce already used": read the nonce again once.
+_SEND_ERRORS: tuple[type[BaseException], ...] = (Web3RPCError, *_EMBEDDED_ERRORS)
 
 
 def _embedded_revert_data(exc: BaseException) -> bytes | None:
@@ -229,6 +236,20 @@ def _embedded_revert_data(exc: BaseException) -> bytes | None:
     except (ValueError, SyntaxError):
         return None
     return value if isinstance(value, bytes) else None
+
+
+def _node_identity(w3: Web3) -> str:
+    """The endpoint URL, or for an in-process provider a token stored on it (``id()`` is reused
+    after garbage collection, which would hand a new chain an old chain's nonces)."""
+    provider: Any = w3.provider
+    url = getattr(provider, "endpoint_uri", None)
+    if url:
+        return str(url)
+    token = getattr(provider, "_ecoo_node_token", None)
+    if token is None:
+        token = f"in-process:{uuid.uuid4()}"
+        provider._ecoo_node_token = token
+    return str(token)
 
 
 class NonceManager:
@@ -251,9 +272,7 @@ class NonceManager:
     def reserve(self, w3: Web3, chain_id: int, address: str) -> Iterator[int]:
         """Yield the next nonce, holding the sender's lock until the transaction is submitted."""
         # Two embedded chains share chain id and accounts, so the node itself is part of the key.
-        provider = w3.provider
-        node = getattr(provider, "endpoint_uri", None) or f"embedded:{id(provider)}"
-        key = (str(node), chain_id, address.lower())
+        key = (_node_identity(w3), chain_id, address.lower())
         with self._lock(key):
             pending = w3.eth.get_transaction_count(to_checksum_address(address), "pending")
             nonce = max(pending, self._next.get(key, 0))
@@ -324,10 +343,10 @@ class Transactor:
         for attempt in range(2):
             try:
                 with self.nonces.reserve(self.w3, self.chain_id, sender) as nonce:
-                    tx = self._rpc(lambda: function.build_transaction({**base, "gas": gas, "nonce": nonce}))
-                    tx_hash = self._rpc(lambda: signer.send(self.w3, tx))
+                    tx = self._rpc(partial(function.build_transaction, {**base, "gas": gas, "nonce": nonce}))
+                    tx_hash = self._rpc(partial(signer.send, self.w3, tx))
                 break
-            except (Web3RPCError, *_EMBEDDED_ERRORS) as exc:
+            except _SEND_ERRORS as exc:
                 # Another process used this nonce between our read and our send: read again once.
                 if attempt == 0 and "nonce" in str(exc).lower():
                     continue
@@ -338,7 +357,9 @@ class Transactor:
         hex_hash = Web3.to_hex(tx_hash)
         try:
             receipt = self._rpc(
-                lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout, poll_latency=0.05)
+                lambda: self.w3.eth.wait_for_transaction_receipt(
+                    HexBytes(tx_hash), timeout=self.receipt_timeout, poll_latency=0.05
+                )
             )
         except TimeExhausted as exc:
             raise TransactionFailedError(hex_hash, f"no receipt after {self.receipt_timeout:.0f} s") from exc
@@ -492,12 +513,14 @@ class Registry(Transactor):
         at, block = self._rpc(self.contract.functions.getAnchor(to_checksum_address(issuer), root).call)
         return (int(at), int(block)) if block else None
 
-    def verify_certificate(self, query: CertificateQuery, block: int | str = "latest") -> CertificateState:
+    def verify_certificate(self, query: CertificateQuery, block: BlockIdentifier = "latest") -> CertificateState:
         """Everything a verifier needs about one certificate, in one ``eth_call``."""
         fn = self.contract.functions.verifyCertificate(query.as_abi())
         return _state_from_abi(self._rpc(lambda: fn.call(block_identifier=block)))
 
-    def verify_certificates(self, queries: Sequence[CertificateQuery], block: int | str = "latest") -> list[CertificateState]:
+    def verify_certificates(
+        self, queries: Sequence[CertificateQuery], block: BlockIdentifier = "latest"
+    ) -> list[CertificateState]:
         """``verify_certificate`` for many certificates, in one ``eth_call``."""
         if not queries:
             return []

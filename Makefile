@@ -1,0 +1,42 @@
+# The README's commands. `make run` and `make test` install everything they need first.
+VENV   ?= .venv
+PYTHON ?= python3
+PY     := $(VENV)/bin/python
+ECOO   := $(VENV)/bin/ecoo
+
+.PHONY: setup run test lint compile gas clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+## Start a local chain (managed Anvil, state saved in .ecoo/) with the registry deployed on it.
+run: setup
+	$(ECOO) up
+
+## Lint, type-check and run the whole test suite (embedded chain, real Anvil, Hardhat).
+test: setup lint
+	$(PY) -m pytest -n 2
+
+lint: setup
+	$(VENV)/bin/ruff check src tests scripts
+	$(VENV)/bin/mypy
+
+## Recompile contracts/ into src/ecoo/artifacts/ (commit the result).
+compile: setup
+	$(ECOO) compile
+
+## Gas of every registry operation on a fresh Anvil (the README's gas table).
+gas: setup
+	$(PY) scripts/gas_report.py
+
+clean:
+	rm -rf $(VENV) node_modules cache artifacts .pytest_cache .mypy_cache .ruff_cache
