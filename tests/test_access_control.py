@@ -182,6 +182,17 @@ def test_nobody_can_touch_another_issuers_root(registry: Registry, actors: Actor
     assert registry.verify_certificate(CertificateQuery(actors.issuer.address, root, root)).status is CertificateStatus.ACTIVE
 
 
+def test_authority_can_renounce_its_own_role_only(registry: Registry, actors: Actors) -> None:
+    assert registry.is_authority(actors.authority.address) and registry.is_admin(actors.admin.address)
+    fns = registry.contract.functions
+    with pytest.raises(errors.BadConfirmationError):  # renouncing for someone else
+        registry.transact(actors.stranger, fns.renounceRole(registry.authority_role, actors.authority.address))
+    registry.renounce_authority(actors.authority)
+    assert not registry.is_authority(actors.authority.address)
+    with pytest.raises(errors.MissingRoleError):
+        registry.suspend_issuer(actors.authority, actors.issuer.address)
+
+
 def test_authority_suspension_of_certificate_cannot_be_lifted_by_issuer(registry: Registry, actors: Actors) -> None:
     leaf = random_hash()
     registry.suspend_certificate(actors.authority, leaf, issuer=actors.issuer.address)

@@ -264,5 +264,6 @@ def test_eip712_digest_mirror_matches_contract(registry: Registry) -> None:
     digest = keccak(b"\x19" + message.version + message.header + message.body)
     assert registry.hash_certificate(leaf, "DE-HH-2026-000123") == digest
     # ERC-5267: the domain is discoverable from the contract.
-    fields = registry.contract.functions.eip712Domain().call()
-    assert (fields[1], fields[2], fields[3], fields[4]) == ("ecoo", "1", registry.chain_id, registry.address)
+    assert registry.eip712_domain() == {
+        "name": "ecoo", "version": "1", "chainId": registry.chain_id, "verifyingContract": registry.address
+    }

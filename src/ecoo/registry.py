@@ -416,6 +416,20 @@ class Registry(Transactor):
     def grant_authority(self, admin: Signer, account: str) -> TxResult:
         return self.transact(admin, self.contract.functions.grantRole(self.authority_role, to_checksum_address(account)))
 
+    def is_admin(self, account: str) -> bool:
+        admin_role = bytes(self._rpc(self.contract.functions.DEFAULT_ADMIN_ROLE().call))
+        return bool(self._rpc(self.contract.functions.hasRole(admin_role, to_checksum_address(account)).call))
+
+    def renounce_authority(self, account: Signer) -> TxResult:
+        """``account`` gives up its own authority role (OpenZeppelin ``renounceRole``)."""
+        fn = self.contract.functions.renounceRole(self.authority_role, to_checksum_address(account.address))
+        return self.transact(account, fn)
+
+    def eip712_domain(self) -> dict[str, Any]:
+        """The EIP-712 domain the registry publishes (ERC-5267)."""
+        _, name, version, chain_id, verifying_contract, _, _ = self._rpc(self.contract.functions.eip712Domain().call)
+        return {"name": name, "version": version, "chainId": int(chain_id), "verifyingContract": verifying_contract}
+
     def revoke_authority(self, admin: Signer, account: str) -> TxResult:
         return self.transact(admin, self.contract.functions.revokeRole(self.authority_role, to_checksum_address(account)))
 
