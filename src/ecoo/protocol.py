@@ -1,0 +1,293 @@
+"""The issued certificate: disclosure units, salted digests, the leaf, redaction and EIP-712.
+
+Construction (version 1), precise enough to re-implement (see README, "The issued certificate"):
+
+1. The certificate splits into *units*. Each redactable part is a unit named by its JSON Pointer:
+   the top-level members in ``REDACTABLE_TOP_LEVEL`` that the certificate has, and for every item
+   ``i`` the members ``/items/<i>/fobValue`` and ``/items/<i>/invoice`` it has. The unit named
+   ``core`` is the rest: the certificate with every redactable unit removed.
+2. Each unit gets a fresh 32-byte random salt and a digest
+   ``keccak256("ecoo/unit/v1" 0x00 name 0x00 salt JCS(value))`` (JCS = RFC 8785, strings UTF-8).
+3. ``leaf = keccak256("ecoo/leaf/v1" 0x00 JCS({name: "0x" + hex(digest), ...}))`` over all units.
+4. The issuer signs the EIP-712 message ``Certificate(bytes32 leaf,string number)`` in the domain
+   ``{name: "ecoo", version: "1", chainId, verifyingContract: registry}``.
+
+Redacting a unit removes its value from the certificate and its salt from the proof and records
+its digest under ``proof.withheld``: the leaf, and so the anchored root and the signature, still
+verify, and the verifier names the withheld units.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from eth_keys import keys
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+
+from .canonical import canonicalize
+from .errors import EcooError
+
+FORMAT = "ecoo/certificate-of-origin/v1"
+PROOF_TYPE = "EcooRegistryProof/v1"
+CORE = "core"
+UNIT_DOMAIN = b"ecoo/unit/v1\x00"
+LEAF_DOMAIN = b"ecoo/leaf/v1\x00"
+
+REDACTABLE_TOP_LEVEL: tuple[str, ...] = (
+    "exporter",
+    "consignee",
+    "importer",
+    "producer",
+    "transport",
+    "thirdPartyInvoicing",
+    "backToBack",
+    "exporterDeclaration",
+    "remarks",
+)
+REDACTABLE_ITEM_FIELDS: tuple[str, ...] = ("fobValue", "invoice")
+
+#: Names an exporter uses with ``ecoo redact --hide``; each stands for one or more units.
+REDACTION_GROUPS: dict[str, str] = {
+    "exporter": "/exporter",
+    "consignee": "/consignee",
+    "importer": "/importer",
+    "producer": "/producer",
+    "transport": "/transport",
+    "third-party-invoicing": "/thirdPartyInvoicing",
+    "back-to-back": "/backToBack",
+    "exporter-declaration": "/exporterDeclaration",
+    "remarks": "/remarks",
+    "fob-values": "/items/*/fobValue",
+    "invoices": "/items/*/invoice",
+}
+
+EIP712_NAME = "ecoo"
+EIP712_VERSION = "1"
+EIP712_TYPES: dict[str, list[dict[str, str]]] = {
+    "EIP712Domain": [
+        {"name": "name", "type": "string"},
+        {"name": "version", "type": "string"},
+        {"name": "chainId", "type": "uint256"},
+        {"name": "verifyingContract", "type": "address"},
+    ],
+    "Certificate": [{"name": "leaf", "type": "bytes32"}, {"name": "number", "type": "string"}],
+}
+# keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
+_DOMAIN_TYPEHASH = keccak(b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
+# keccak256("Certificate(bytes32 leaf,string number)"), as in EcooRegistry._CERTIFICATE_TYPEHASH
+_CERTIFICATE_TYPEHASH = keccak(b"Certificate(bytes32 leaf,string number)")
+
+
+class ProtocolError(EcooError, ValueError):
+    """A certificate or proof block is not well formed."""
+
+
+# -- units, digests, leaf ----------------------------------------------------------------------
+
+
+def _item_units(certificate: Mapping[str, Any]) -> Iterable[tuple[str, int, str]]:
+    items = certificate.get("items")
+    if isinstance(items, list):
+        for index, item in enumerate(items):
+            if isinstance(item, dict):
+                for field in REDACTABLE_ITEM_FIELDS:
+                    if field in item:
+                        yield f"/items/{index}/{field}", index, field
+
+
+def split_units(certificate: Mapping[str, Any]) -> dict[str, Any]:
+    """The certificate's units by name: ``core`` plus every redactable part it has."""
+    units: dict[str, Any] = {}
+    core = dict(certificate)
+    for key in REDACTABLE_TOP_LEVEL:
+        if key in core:
+            units["/" + key] = core.pop(key)
+    items = core.get("items")
+    if isinstance(items, list):
+        core["items"] = [dict(item) if isinstance(item, dict) else item for item in items]
+        for name, index, field in _item_units(certificate):
+            units[name] = core["items"][index].pop(field)
+    units[CORE] = core
+    return units
+
+
+def unit_digest(name: str, salt: bytes, value: Any) -> bytes:
+    """``keccak256("ecoo/unit/v1" 0x00 name 0x00 salt JCS(value))``."""
+    if len(salt) != 32:
+        raise ProtocolError(f"salt of unit {name!r} must be 32 bytes")
+    return keccak(UNIT_DOMAIN + name.encode("utf-8") + b"\x00" + salt + canonicalize(value))
+
+
+def leaf_from_digests(digests: Mapping[str, bytes]) -> bytes:
+    """``keccak256("ecoo/leaf/v1" 0x00 JCS({name: "0x…digest"}))``."""
+    if CORE not in digests:
+        raise ProtocolError("the core unit is missing")
+    return keccak(LEAF_DOMAIN + canonicalize({name: "0x" + d.hex() for name, d in digests.items()}))
+
+
+def new_salts(certificate: Mapping[str, Any]) -> dict[str, bytes]:
+    return {name: secrets.token_bytes(32) for name in split_units(certificate)}
+
+
+def compute_leaf(
+    certificate: Mapping[str, Any], salts: Mapping[str, bytes], withheld: Mapping[str, bytes] | None = None
+) -> bytes:
+    """The leaf of a (possibly redacted) certificate. Raises ProtocolError when the salts and
+    withheld digests do not account for exactly the units present."""
+    units = split_units(certificate)
+    withheld = withheld or {}
+    missing = sorted(set(units) - set(salts))
+    extra = sorted(set(salts) - set(units))
+    if missing:
+        raise ProtocolError(f"no salt for unit(s) {', '.join(missing)}")
+    if extra:
+        raise ProtocolError(f"salt(s) for unit(s) not in the certificate: {', '.join(extra)}")
+    overlap = sorted(set(withheld) & set(units))
+    if overlap:
+        raise ProtocolError(f"unit(s) both present and withheld: {', '.join(overlap)}")
+    if CORE in withheld:
+        raise ProtocolError("the core of a certificate cannot be withheld")
+    digests = {name: unit_digest(name, salts[name], value) for name, value in units.items()}
+    digests.update(withheld)
+    return leaf_from_digests(digests)
+
+
+# -- redaction ---------------------------------------------------------------------------------
+
+
+def expand_redaction(certificate: Mapping[str, Any], names: Iterable[str]) -> list[str]:
+    """Unit names for ``--hide`` names (group names from REDACTION_GROUPS or unit pointers)."""
+    present = set(split_units(certificate)) - {CORE}
+    units: list[str] = []
+    for name in names:
+        pattern = REDACTION_GROUPS.get(name, name)
+        if "*" in pattern:
+            head, _, tail = pattern.partition("*")
+            matched = sorted(u for u in present if u.startswith(head) and u.endswith(tail))
+        elif pattern in present:
+            matched = [pattern]
+        else:
+            known = ", ".join(sorted(REDACTION_GROUPS))
+            raise ProtocolError(f"cannot hide {name!r}: not a redactable part of this certificate (groups: {known})")
+        units.extend(u for u in matched if u not in units)
+    return units
+
+
+def redact(document: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """A copy of an issued ``document`` with the given parts withheld. The result still verifies."""
+    result = copy.deepcopy(dict(document))
+    certificate, proof = result["certificate"], result["proof"]
+    for unit in expand_redaction(certificate, names):
+        value = split_units(certificate)[unit]
+        salt = bytes.fromhex(proof["salts"].pop(unit)[2:])
+        proof.setdefault("withheld", {})[unit] = "0x" + unit_digest(unit, salt, value).hex()
+        if unit.startswith("/items/"):
+            _, _, index, field = unit.split("/")
+            del certificate["items"][int(index)][field]
+        else:
+            del certificate[unit[1:]]
+    proof["withheld"] = dict(sorted(proof.get("withheld", {}).items()))
+    return result
+
+
+# -- EIP-712 -----------------------------------------------------------------------------------
+
+
+def typed_data(chain_id: int, registry: str, leaf: bytes, number: str) -> dict[str, Any]:
+    """The complete EIP-712 typed data a chamber signs for one certificate."""
+    return {
+        "types": copy.deepcopy(EIP712_TYPES),
+        "primaryType": "Certificate",
+        "domain": {
+            "name": EIP712_NAME,
+            "version": EIP712_VERSION,
+            "chainId": chain_id,
+            "verifyingContract": to_checksum_address(registry),
+        },
+        "message": {"leaf": "0x" + leaf.hex(), "number": number},
+    }
+
+
+def domain_separator(chain_id: int, registry: str) -> bytes:
+    return keccak(
+        _DOMAIN_TYPEHASH
+        + keccak(EIP712_NAME.encode())
+        + keccak(EIP712_VERSION.encode())
+        + chain_id.to_bytes(32, "big")
+        + bytes(12)
+        + bytes.fromhex(to_checksum_address(registry)[2:])
+    )
+
+
+def certificate_digest(chain_id: int, registry: str, leaf: bytes, number: str) -> bytes:
+    """EIP-712 digest of ``Certificate(leaf, number)``: what ``EcooRegistry.hashCertificate`` returns."""
+    struct_hash = keccak(_CERTIFICATE_TYPEHASH + leaf + keccak(number.encode("utf-8")))
+    return keccak(b"\x19\x01" + domain_separator(chain_id, registry) + struct_hash)
+
+
+def recover_signer(digest: bytes, signature: bytes) -> str:
+    """The address that made a 65-byte (r, s, v) signature over ``digest``; raises ProtocolError."""
+    if len(signature) != 65:
+        raise ProtocolError("a signature is 65 bytes (r, s, v)")
+    v = signature[64]
+    if v >= 27:
+        v -= 27
+    if v not in (0, 1):
+        raise ProtocolError(f"signature v must be 27 or 28, got {signature[64]}")
+    try:
+        sig = keys.Signature(signature_bytes=signature[:64] + bytes([v]))
+        return str(sig.recover_public_key_from_msg_hash(digest).to_checksum_address())
+    except Exception as exc:  # noqa: BLE001 - eth-keys raises several types for bad signatures
+        raise ProtocolError(f"signature does not recover: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A certificate ready to be batched: its salts and leaf."""
+
+    certificate: dict[str, Any]
+    salts: dict[str, bytes]
+    leaf: bytes
+
+
+def prepare(certificate: Mapping[str, Any]) -> Prepared:
+    """Salt a certificate and compute its leaf (the certificate is copied, never modified)."""
+    data = copy.deepcopy(dict(certificate))
+    salts = new_salts(data)
+    return Prepared(certificate=data, salts=salts, leaf=compute_leaf(data, salts))
+
+
+def build_document(
+    prepared: Prepared,
+    *,
+    chain_id: int,
+    registry: str,
+    issuer: str,
+    root: bytes,
+    merkle_path: Iterable[bytes],
+    signature: bytes,
+) -> dict[str, Any]:
+    """The self-contained issued certificate: the data plus its proof block."""
+    number = str(prepared.certificate["certificateNumber"])
+    return {
+        "ecoo": FORMAT,
+        "certificate": prepared.certificate,
+        "proof": {
+            "type": PROOF_TYPE,
+            "chainId": chain_id,
+            "registry": to_checksum_address(registry),
+            "issuer": to_checksum_address(issuer),
+            "root": "0x" + root.hex(),
+            "leaf": "0x" + prepared.leaf.hex(),
+            "merklePath": ["0x" + node.hex() for node in merkle_path],
+            "salts": {name: "0x" + salt.hex() for name, salt in sorted(prepared.salts.items())},
+            "withheld": {},
+            "signature": "0x" + signature.hex(),
+            "typedData": typed_data(chain_id, registry, prepared.leaf, number),
+        },
+    }
