@@ -40,8 +40,9 @@ def main() -> None:
         salts = {name: fixed_salt(number, name) for name in split_units(certificate)}
         digests = {name: unit_digest(name, salts[name], value) for name, value in split_units(certificate).items()}
         leaf = compute_leaf(certificate, salts)
-        cases.append({"file": path.name, "certificate": certificate, "number": number, "salts": salts,
-                      "digests": digests, "leaf": leaf})
+        cases.append(
+            {"file": path.name, "certificate": certificate, "number": number, "salts": salts, "digests": digests, "leaf": leaf}
+        )
     tree = MerkleTree.build([case["leaf"] for case in cases])
     for index, case in enumerate(cases):
         digest = certificate_digest(CHAIN_ID, REGISTRY, case["leaf"], case["number"])

@@ -41,7 +41,8 @@ def test_key_order_and_whitespace_never_matter() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", [float("nan"), float("inf"), 2**53 + 1, {1: "x"}, "\ud800", {"k": object()}, b"bytes"],
+    "bad",
+    [float("nan"), float("inf"), 2**53 + 1, {1: "x"}, "\ud800", {"k": object()}, b"bytes"],
     ids=["nan", "inf", "big-int", "int-key", "lone-surrogate", "object", "bytes"],
 )
 def test_values_without_a_canonical_form_are_refused(bad: object) -> None:
@@ -58,8 +59,7 @@ def test_deep_nesting_is_refused_not_a_crash() -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**53), 2**53)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
     lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(), children, max_size=5),
     max_leaves=30,
 )

@@ -103,7 +103,7 @@ def test_errors_are_one_line_and_never_a_traceback(env: dict[str, str], tmp_path
         (["deploy", "--rpc-url", "ftp://example"], "http"),
     ]
     for args, expected in cases:
-        result = subprocess.run([sys.executable, "-m", "ecoo.cli", *args], capture_output=True, text=True, timeout=60)
+        result = subprocess.run([sys.executable, "-m", "ecoo", *args], capture_output=True, text=True, timeout=60)
         assert result.returncode != 0, args
         assert "Traceback" not in result.stderr, result.stderr
         lines = result.stderr.strip().splitlines()
@@ -122,7 +122,7 @@ def test_bad_key_in_environment_is_refused_without_echoing_it(
 def test_unlocked_refused_off_dev_chains(env: dict[str, str], tmp_path: Path) -> None:
     with ManagedAnvil(tmp_path / "s.json", chain_id=424242) as node:
         result = subprocess.run(
-            [sys.executable, "-m", "ecoo.cli", "deploy", "--unlocked", "--rpc-url", node.url],
+            [sys.executable, "-m", "ecoo", "deploy", "--unlocked", "--rpc-url", node.url],
             capture_output=True,
             text=True,
             timeout=60,
@@ -134,7 +134,7 @@ def test_node_command_serves_and_saves_state(tmp_path: Path) -> None:
     port = free_port()
     env = {"ECOO_DATA_DIR": str(tmp_path), "PATH": __import__("os").environ["PATH"]}
     with subprocess.Popen(
-        [sys.executable, "-m", "ecoo.cli", "node", "--port", str(port), "--json"],
+        [sys.executable, "-m", "ecoo", "node", "--port", str(port), "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -80,7 +80,9 @@ def _eip712_second_implementation(typed: dict[str, Any]) -> bytes:
         encoded = b"".join(encode_value(f["type"], data[f["name"]]) for f in typed["types"][name])
         return keccak(keccak(encode_type(name)) + encoded)
 
-    return keccak(b"\x19\x01" + hash_struct("EIP712Domain", typed["domain"]) + hash_struct(typed["primaryType"], typed["message"]))
+    return keccak(
+        b"\x19\x01" + hash_struct("EIP712Domain", typed["domain"]) + hash_struct(typed["primaryType"], typed["message"])
+    )
 
 
 @pytest.mark.parametrize("case", VECTORS["cases"], ids=lambda c: c["file"])
@@ -129,7 +131,11 @@ def test_any_single_field_change_breaks_integrity(data: st.DataObject) -> None:
     old = path and altered
     for key in path:
         old = old[key]
-    new = data.draw(st.one_of(st.text(max_size=20), st.integers(-(10**6), 10**12), st.booleans(), st.none()).filter(lambda v: v != old or type(v) is not type(old)))
+    new = data.draw(
+        st.one_of(st.text(max_size=20), st.integers(-(10**6), 10**12), st.booleans(), st.none()).filter(
+            lambda v: v != old or type(v) is not type(old)
+        )
+    )
     _set(altered, path, new)
     assert compute_leaf(altered, prepared.salts) != prepared.leaf
 
@@ -148,18 +154,44 @@ def test_key_order_and_whitespace_never_change_the_leaf(rng: Any) -> None:
             return [shuffle(v) for v in value]
         return value
 
-    text = json.dumps(shuffle(prepared.certificate), indent=rng.choice([None, 1, 4]), separators=rng.choice([(",", ":"), (" , ", " : ")]))
+    text = json.dumps(
+        shuffle(prepared.certificate), indent=rng.choice([None, 1, 4]), separators=rng.choice([(",", ":"), (" , ", " : ")])
+    )
     assert compute_leaf(json.loads(text), prepared.salts) == prepared.leaf
 
 
 def _document(prepared: Any) -> dict[str, Any]:
-    return build_document(prepared, chain_id=1, registry="0x" + "11" * 20, issuer="0x" + "22" * 20, root=prepared.leaf,
-                          merkle_path=[], signature=b"\x01" * 65)
+    return build_document(
+        prepared,
+        chain_id=1,
+        registry="0x" + "11" * 20,
+        issuer="0x" + "22" * 20,
+        root=prepared.leaf,
+        merkle_path=[],
+        signature=b"\x01" * 65,
+    )
 
 
-@pytest.mark.parametrize("hide", [["consignee"], ["fob-values", "invoices"], ["exporter", "importer", "producer", "transport",
-                                  "third-party-invoicing", "back-to-back", "exporter-declaration", "remarks", "fob-values",
-                                  "invoices"], ["/items/0/fobValue"]])
+@pytest.mark.parametrize(
+    "hide",
+    [
+        ["consignee"],
+        ["fob-values", "invoices"],
+        [
+            "exporter",
+            "importer",
+            "producer",
+            "transport",
+            "third-party-invoicing",
+            "back-to-back",
+            "exporter-declaration",
+            "remarks",
+            "fob-values",
+            "invoices",
+        ],
+        ["/items/0/fobValue"],
+    ],
+)
 def test_redaction_keeps_the_leaf_and_names_what_is_withheld(hide: list[str]) -> None:
     prepared = PREPARED[1]
     redacted = redact(_document(prepared), hide)

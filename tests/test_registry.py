@@ -265,5 +265,8 @@ def test_eip712_digest_mirror_matches_contract(registry: Registry) -> None:
     assert registry.hash_certificate(leaf, "DE-HH-2026-000123") == digest
     # ERC-5267: the domain is discoverable from the contract.
     assert registry.eip712_domain() == {
-        "name": "ecoo", "version": "1", "chainId": registry.chain_id, "verifyingContract": registry.address
+        "name": "ecoo",
+        "version": "1",
+        "chainId": registry.chain_id,
+        "verifyingContract": registry.address,
     }

@@ -486,5 +486,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+# Certificate commands register themselves on `cli` (kept in their own module for size).
+from . import _cli_certificates  # noqa: E402,F401

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from eth_keys import keys
+from eth_keys.datatypes import Signature
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
@@ -240,7 +240,7 @@ def recover_signer(digest: bytes, signature: bytes) -> str:
     if v not in (0, 1):
         raise ProtocolError(f"signature v must be 27 or 28, got {signature[64]}")
     try:
-        sig = keys.Signature(signature_bytes=signature[:64] + bytes([v]))
+        sig = Signature(signature_bytes=signature[:64] + bytes([v]))
         return str(sig.recover_public_key_from_msg_hash(digest).to_checksum_address())
     except Exception as exc:  # noqa: BLE001 - eth-keys raises several types for bad signatures
         raise ProtocolError(f"signature does not recover: {exc}") from None

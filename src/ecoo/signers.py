@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import Hash32
 from web3 import Web3
 
 from .errors import ConfigurationError
@@ -55,7 +56,7 @@ class LocalSigner:
     def sign_typed_data(self, w3: Web3, typed: dict[str, Any], digest: bytes) -> bytes:
         # The digest is computed (and cross-checked against eth-account and the contract in the
         # tests) by ecoo.protocol; signing it directly avoids re-encoding the typed data.
-        return bytes(self.account.unsafe_sign_hash(digest).signature)
+        return bytes(self.account.unsafe_sign_hash(Hash32(digest)).signature)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,103 @@
+"""Reading certificate files safely: size limit, strict JSON, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .errors import EcooError
+
+#: Largest file ecoo reads (a certificate with 999 items is well under 2 MB).
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+
+class InputError(EcooError, ValueError):
+    """An input file cannot be read as what it should be."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            # Parsers disagree on duplicate keys (first or last wins): refuse the ambiguity.
+            raise InputError(f"duplicate key {key!r} in a JSON object")
+        result[key] = value
+    return result
+
+
+def _no_constants(name: str) -> Any:
+    raise InputError(f"{name} is not valid JSON")
+
+
+def parse_json(text: str | bytes, source: str) -> Any:
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    except InputError as exc:
+        raise InputError(f"{source}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{source}: not UTF-8 text") from None
+    except RecursionError:
+        raise InputError(f"{source}: JSON nested too deeply") from None
+
+
+def read_bytes(path: Path | str, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of ``path`` (``-`` for stdin), refusing anything over ``limit`` without reading it all."""
+    if str(path) == "-":
+        data = sys.stdin.buffer.read(limit + 1)
+        source = "stdin"
+    else:
+        path = Path(path)
+        source = str(path)
+        if path.is_dir():
+            raise InputError(f"{source}: is a directory, expected a file")
+        try:
+            size = path.stat().st_size
+            if size > limit:
+                raise InputError(f"{source}: {size / 1e6:.1f} MB is over the {limit // (1024 * 1024)} MB limit for one file")
+            with path.open("rb") as handle:
+                data = handle.read(limit + 1)
+        except FileNotFoundError:
+            raise InputError(f"{source}: no such file") from None
+        except PermissionError:
+            raise InputError(f"{source}: permission denied") from None
+    if len(data) > limit:
+        raise InputError(f"{source}: over the {limit // (1024 * 1024)} MB limit for one file")
+    return data
+
+
+def read_json(path: Path | str, limit: int = MAX_FILE_BYTES) -> Any:
+    source = "stdin" if str(path) == "-" else str(path)
+    data = read_bytes(path, limit)
+    if data.startswith(b"%PDF"):
+        raise InputError(f"{source}: is a PDF; give the certificate's JSON file")
+    return parse_json(data, source)
+
+
+def read_certificates(path: Path | str) -> Iterator[tuple[str, Any]]:
+    """Certificates from a JSON file (one object or a list), JSON Lines (``.jsonl``), or a
+    directory of ``.json`` files. Yields ``(source, certificate)``."""
+    path_obj = Path(path)
+    if str(path) != "-" and path_obj.is_dir():
+        files = sorted(p for p in path_obj.iterdir() if p.suffix == ".json" and p.is_file())
+        if not files:
+            raise InputError(f"{path}: no .json files in this directory")
+        for file in files:
+            yield from read_certificates(file)
+        return
+    if path_obj.suffix == ".jsonl":
+        text = read_bytes(path, limit=max(MAX_FILE_BYTES, 1024 * MAX_FILE_BYTES))
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                yield f"{path}:{number}", parse_json(line, f"{path}, line {number}")
+        return
+    value = read_json(path)
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            yield f"{path}[{index}]", item
+    else:
+        yield str(path), value
