@@ -101,18 +101,20 @@ def schema_command(as_json: bool) -> None:
 
 
 @cli.command("example")
-@click.option("--scheme", default="RCEP", show_default=True, help="NON_PREFERENTIAL, RCEP, ATIGA, ...")
+@click.option("--scheme", default="RCEP", show_default=True, help="NON_PREFERENTIAL, RCEP, ATIGA, EUR1, GSP_A, CPTPP.")
+@click.option("--number", default=None, help="Certificate number to put in (default: the example's).")
 @json_option
-def example_command(scheme: str, as_json: bool) -> None:
-    """Print a valid example certificate of origin (input for `ecoo issue`)."""
+def example_command(scheme: str, number: str | None, as_json: bool) -> None:
+    """Print a valid example certificate of origin issued today (input for `ecoo issue`)."""
 
     def run() -> None:
+        from datetime import UTC, datetime
+
         from .examples import example_certificate
 
-        try:
-            example = example_certificate(scheme.upper())
-        except (KeyError, ValueError) as exc:
-            raise ConfigurationError(f"no example for scheme {scheme!r}: {exc}") from None
+        example = example_certificate(scheme.upper(), issued_on=datetime.now(UTC).date())
+        if number:
+            example["certificateNumber"] = number
         click.echo(json.dumps(example, indent=None if as_json else 2, ensure_ascii=False))
 
     _guarded(as_json, run)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import re
+from datetime import date, timedelta
 from typing import Any, Final
 
 from .errors import ConfigurationError
@@ -435,10 +437,30 @@ _EXAMPLES: Final[dict[str, dict[str, Any]]] = {
 EXAMPLE_SCHEMES: Final[tuple[str, ...]] = tuple(_EXAMPLES)
 
 
-def example_certificate(scheme: str = "RCEP") -> dict[str, Any]:
-    """Return a fresh, valid, realistic certificate of origin for ``scheme`` (the caller may change it)."""
+def example_certificate(scheme: str = "RCEP", *, issued_on: date | None = None) -> dict[str, Any]:
+    """Return a fresh, valid, realistic certificate of origin for ``scheme`` (the caller may change it).
+
+    With ``issued_on``, every date moves by the same number of days so that the certificate is
+    issued that day (declaration, invoices and departure keep their distance to it).
+    """
     try:
-        example = _EXAMPLES[scheme]
+        example = copy.deepcopy(_EXAMPLES[scheme])
     except KeyError:
         raise ConfigurationError(f"no example for scheme {scheme!r}; choose one of {', '.join(EXAMPLE_SCHEMES)}") from None
-    return copy.deepcopy(example)
+    if issued_on is not None:
+        shift = issued_on - date.fromisoformat(example["issueDate"])
+        example = _shift_dates(example, shift)
+    return example
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _shift_dates(value: Any, shift: timedelta) -> Any:
+    if isinstance(value, dict):
+        return {key: _shift_dates(item, shift) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shift_dates(item, shift) for item in value]
+    if isinstance(value, str) and _DATE.match(value):
+        return (date.fromisoformat(value) + shift).isoformat()
+    return value

@@ -33,6 +33,7 @@ from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
+from .protocol import REDACTABLE_ITEM_FIELDS, REDACTABLE_TOP_LEVEL
 from .schema import load_schema
 
 __all__ = [
@@ -76,21 +77,9 @@ ORIGIN_CRITERIA: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
 
 COPY_TYPES: Final[tuple[str, ...]] = ("ORIGINAL", "DUPLICATE", "CERTIFIED_TRUE_COPY")
 
-REDACTABLE_TOP_LEVEL: Final[tuple[str, ...]] = (
-    "exporter",
-    "consignee",
-    "importer",
-    "producer",
-    "transport",
-    "thirdPartyInvoicing",
-    "backToBack",
-    "exporterDeclaration",
-    "remarks",
-)
-"""Top-level members an exporter may withhold (as JSON Pointers: ``/exporter``...)."""
-
-REDACTABLE_ITEM_FIELDS: Final[tuple[str, ...]] = ("fobValue", "invoice")
-"""Members of each item an exporter may withhold (as JSON Pointers: ``/items/<i>/fobValue``...)."""
+# The redactable units are defined by the protocol (they decide the leaf); re-exported here.
+# REDACTABLE_TOP_LEVEL: top-level members an exporter may withhold (``/exporter``...);
+# REDACTABLE_ITEM_FIELDS: members of each item (``/items/<i>/fobValue``...).
 
 # The officially assigned ISO 3166-1 alpha-2 codes (249; Debian iso-codes 4.15). User-assigned codes
 # such as XK are not accepted: customs systems do not agree on them.
