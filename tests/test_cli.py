@@ -155,3 +155,39 @@ def test_node_command_serves_and_saves_state(tmp_path: Path) -> None:
     assert process.returncode == 0
     assert not (tmp_path / "node.json").exists()
     assert (tmp_path / "anvil-state.json").stat().st_size > 0
+
+
+def _run_up(tmp_path: Path) -> dict:  # type: ignore[type-arg]
+    """Start `ecoo up --json`, read its one JSON line, stop it with SIGTERM; return the line."""
+    env = {
+        **__import__("os").environ,
+        "ECOO_DATA_DIR": str(tmp_path / "data"),
+        "ECOO_DEPLOYMENTS_DIR": str(tmp_path / "deployments"),
+    }
+    port = str(free_port())
+    with subprocess.Popen(
+        [sys.executable, "-m", "ecoo", "up", "--port", port, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    ) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            assert line, process.stderr.read() if process.stderr else ""
+            info: dict = json.loads(line)  # type: ignore[type-arg]
+            assert Web3(Web3.HTTPProvider(info["url"])).eth.get_code(info["registry"])
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    assert process.returncode == 0
+    return info
+
+
+def test_up_deploys_once_and_keeps_state_across_restarts(tmp_path: Path) -> None:
+    first = _run_up(tmp_path)
+    assert not first["reused"] and (tmp_path / "deployments" / "31337.json").is_file()
+    second = _run_up(tmp_path)
+    assert second["reused"] and second["registry"] == first["registry"]

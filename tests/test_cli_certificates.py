@@ -39,6 +39,19 @@ def setup(tmp_path: Path, anvil_node: ManagedAnvil) -> tuple[dict[str, str], Pat
     return env, tmp_path
 
 
+def funded_chamber(anvil_node: ManagedAnvil, env: dict[str, str], cwd: Path) -> dict[str, str]:
+    """A fresh chamber key, funded and accredited as the RCEP sample's issuer; returns env with its key."""
+    from eth_account import Account
+
+    w3 = Web3(Web3.HTTPProvider(anvil_node.url))
+    chamber = Account.create()
+    tx = w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": chamber.address, "value": 10**18})
+    w3.eth.wait_for_transaction_receipt(tx)
+    accredit = ("accredit", chamber.address, "--name", "C", "--country", "VN", "--code", "VCCI-HCM-07", "--unlocked")
+    assert ecoo(*accredit, env=env, cwd=cwd).returncode == 0
+    return {**env, "ECOO_ISSUER_KEY": chamber.key.hex()}
+
+
 def test_walkthrough_issue_verify_tamper_revoke(setup: tuple[dict[str, str], Path]) -> None:
     env, cwd = setup
     keygen = ecoo("keygen", "--out", "chamber.json", "--json", env=env, cwd=cwd)
@@ -95,20 +108,7 @@ def test_walkthrough_issue_verify_tamper_revoke(setup: tuple[dict[str, str], Pat
 
 def test_status_and_amendment_commands(setup: tuple[dict[str, str], Path], anvil_node: ManagedAnvil) -> None:
     env, cwd = setup
-    w3 = Web3(Web3.HTTPProvider(anvil_node.url))
-    from eth_account import Account
-
-    chamber = Account.create()
-    w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": chamber.address, "value": 10**18})
-    )
-    env = {**env, "ECOO_ISSUER_KEY": chamber.key.hex()}
-    assert (
-        ecoo(
-            "accredit", chamber.address, "--name", "C", "--country", "VN", "--code", "VCCI-HCM-07", "--unlocked", env=env, cwd=cwd
-        ).returncode
-        == 0
-    )
+    env = funded_chamber(anvil_node, env, cwd)
     lines = "\n".join(json.dumps(sample(number=f"L-{i}")) for i in range(3))
     (cwd / "batch.jsonl").write_text(lines + "\n")
     out = json.loads(ecoo("issue", "batch.jsonl", "--json", env=env, cwd=cwd).stdout)
@@ -207,15 +207,7 @@ def test_huge_file_is_refused_without_reading_it(tmp_path: Path) -> None:
 
 def test_verify_with_no_node_says_unavailable(setup: tuple[dict[str, str], Path], anvil_node: ManagedAnvil) -> None:
     env, cwd = setup
-    from eth_account import Account
-
-    w3 = Web3(Web3.HTTPProvider(anvil_node.url))
-    chamber = Account.create()
-    w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": chamber.address, "value": 10**18})
-    )
-    env = {**env, "ECOO_ISSUER_KEY": chamber.key.hex()}
-    ecoo("accredit", chamber.address, "--name", "C", "--country", "VN", "--code", "VCCI-HCM-07", "--unlocked", env=env, cwd=cwd)
+    env = funded_chamber(anvil_node, env, cwd)
     (cwd / "co.json").write_text(json.dumps(sample(number="DOWN-1")))
     path = json.loads(ecoo("issue", "co.json", "--json", env=env, cwd=cwd).stdout)["files"][0]
     registry = json.loads(Path(cwd / path).read_text())["proof"]["registry"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -18,6 +17,7 @@ from conftest import new_signer
 from ecoo import errors
 from ecoo.anvil import ManagedAnvil, free_port
 from ecoo.deploy import deploy_registry
+from ecoo.examples import shift_dates
 from ecoo.issuing import CertificateIssuer, InvalidCertificatesError
 from ecoo.merkle import MerkleTree
 from ecoo.protocol import build_document, certificate_digest, prepare, redact
@@ -26,27 +26,14 @@ from ecoo.signers import LocalSigner, NodeSigner, unlocked_signer
 from ecoo.verify import CheckStatus, Verdict, Verifier, verify
 
 SAMPLES = Path(__file__).parent / "vectors" / "samples"
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def shift_dates(value: Any, days: int) -> Any:
-    """Move every date in a certificate by ``days`` (keeps all date rules intact)."""
-    if isinstance(value, dict):
-        return {k: shift_dates(v, days) for k, v in value.items()}
-    if isinstance(value, list):
-        return [shift_dates(v, days) for v in value]
-    if isinstance(value, str) and DATE.match(value):
-        return (date.fromisoformat(value) + timedelta(days=days)).isoformat()
-    return value
 
 
 def sample(name: str = "rcep-vn-jp.json", issued_days_ago: int = 2, number: str | None = None) -> dict[str, Any]:
     """A sample certificate whose issue date is ``issued_days_ago`` days before today."""
     certificate = json.loads((SAMPLES / name).read_text(encoding="utf-8"))
     today = datetime.now(UTC).date()
-    shifted: dict[str, Any] = shift_dates(
-        certificate, (today - date.fromisoformat(certificate["issueDate"])).days - issued_days_ago
-    )
+    shift = today - date.fromisoformat(certificate["issueDate"]) - timedelta(days=issued_days_ago)
+    shifted: dict[str, Any] = shift_dates(certificate, shift)
     if number:
         shifted["certificateNumber"] = number
     return shifted

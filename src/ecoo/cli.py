@@ -205,35 +205,50 @@ def compile_command(check: bool, as_json: bool) -> None:
 @click.pass_obj
 def node_command(settings: Any, port: int | None, state_file: Path | None, fresh: bool, as_json: bool) -> None:
     """Run a managed Anvil in the foreground until Ctrl-C; its chain state persists across restarts."""
-    from .anvil import ManagedAnvil, free_port, rpc_answers
 
     def run() -> None:
         state = state_file or settings.data_dir / "anvil-state.json"
-        if fresh and state.exists():
-            state.unlink()
-        chosen = port
-        if chosen is None:
-            chosen = 8545 if rpc_answers("http://127.0.0.1:8545", 0.3) is None and _port_free(8545) else free_port()
-        node = ManagedAnvil(state, port=chosen, log_file=settings.data_dir / "anvil.log")
-        node.start()
-        settings.node_file.parent.mkdir(parents=True, exist_ok=True)
-        settings.node_file.write_text(json.dumps({"url": node.url, "pid": os.getpid()}), encoding="utf-8")
-        Output(as_json).result(
-            {"url": node.url, "chainId": node.chain_id, "stateFile": str(state), "pid": node.pid},
-            [f"anvil serving {node.url} (chain {node.chain_id})", f"state file: {state}", "Ctrl-C to stop (state is saved)"],
-        )
-        sys.stdout.flush()
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        node = _start_node(settings, state, port, fresh)
         try:
-            while node.running:
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
+            Output(as_json).result(
+                {"url": node.url, "chainId": node.chain_id, "stateFile": str(state), "pid": node.pid},
+                [f"anvil serving {node.url} (chain {node.chain_id})", f"state file: {state}", "Ctrl-C to stop (state is saved)"],
+            )
+            _serve_until_stopped(node)
         finally:
-            node.stop()
-            settings.node_file.unlink(missing_ok=True)
+            _stop_node(settings, node)
 
     _guarded(as_json, run)
+
+
+def _start_node(settings: Any, state: Path, port: int | None, fresh: bool) -> Any:
+    """Start a managed Anvil on ``port`` (default 8545 if free) and record its URL for other commands."""
+    from .anvil import ManagedAnvil, free_port, rpc_answers
+
+    if fresh and state.exists():
+        state.unlink()
+    if port is None:
+        port = 8545 if rpc_answers("http://127.0.0.1:8545", 0.3) is None and _port_free(8545) else free_port()
+    node = ManagedAnvil(state, port=port, log_file=settings.data_dir / "anvil.log").start()
+    settings.node_file.parent.mkdir(parents=True, exist_ok=True)
+    settings.node_file.write_text(json.dumps({"url": node.url, "pid": os.getpid()}), encoding="utf-8")
+    return node
+
+
+def _serve_until_stopped(node: Any) -> None:
+    """Block until Ctrl-C or SIGTERM (or the node dies)."""
+    sys.stdout.flush()
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        while node.running:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+
+
+def _stop_node(settings: Any, node: Any) -> None:
+    node.stop()
+    settings.node_file.unlink(missing_ok=True)
 
 
 def _port_free(port: int) -> bool:
@@ -258,25 +273,16 @@ def _port_free(port: int) -> bool:
 def up_command(settings: Any, port: int | None, fresh: bool, as_json: bool) -> None:
     """Local development chain in one step: a managed Anvil with saved state, and the registry deployed
     on it (or reused). Runs until Ctrl-C. Uses Anvil's unlocked dev account as admin and authority."""
-    from .anvil import ManagedAnvil, free_port, rpc_answers
     from .chain import connect
     from .deploy import deploy_registry, deployment_path
     from .signers import unlocked_signer
 
     def run() -> None:
         state = settings.data_dir / "anvil-state.json"
-        if fresh and state.exists():
-            state.unlink()
-        chosen = port
-        if chosen is None:
-            chosen = 8545 if rpc_answers("http://127.0.0.1:8545", 0.3) is None and _port_free(8545) else free_port()
-        node = ManagedAnvil(state, port=chosen, log_file=settings.data_dir / "anvil.log").start()
+        node = _start_node(settings, state, port, fresh)
         try:
-            settings.node_file.parent.mkdir(parents=True, exist_ok=True)
-            settings.node_file.write_text(json.dumps({"url": node.url, "pid": os.getpid()}), encoding="utf-8")
             w3 = connect(node.url)
-            dev = unlocked_signer(w3)
-            deployment, reused = deploy_registry(w3, dev, deployments_dir=settings.deployments_dir)
+            deployment, reused = deploy_registry(w3, unlocked_signer(w3), deployments_dir=settings.deployments_dir)
             Output(as_json).result(
                 {
                     "url": node.url,
@@ -294,15 +300,9 @@ def up_command(settings: Any, port: int | None, fresh: bool, as_json: bool) -> N
                     "Ctrl-C to stop (the chain state is saved)",
                 ],
             )
-            sys.stdout.flush()
-            signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-            while node.running:
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
+            _serve_until_stopped(node)
         finally:
-            node.stop()
-            settings.node_file.unlink(missing_ok=True)
+            _stop_node(settings, node)
 
     _guarded(as_json, run)
 

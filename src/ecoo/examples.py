@@ -449,18 +449,19 @@ def example_certificate(scheme: str = "RCEP", *, issued_on: date | None = None) 
         raise ConfigurationError(f"no example for scheme {scheme!r}; choose one of {', '.join(EXAMPLE_SCHEMES)}") from None
     if issued_on is not None:
         shift = issued_on - date.fromisoformat(example["issueDate"])
-        example = _shift_dates(example, shift)
+        example = shift_dates(example, shift)
     return example
 
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def _shift_dates(value: Any, shift: timedelta) -> Any:
+def shift_dates(value: Any, shift: timedelta) -> Any:
+    """A copy of ``value`` with every ``YYYY-MM-DD`` string moved by ``shift``."""
     if isinstance(value, dict):
-        return {key: _shift_dates(item, shift) for key, item in value.items()}
+        return {key: shift_dates(item, shift) for key, item in value.items()}
     if isinstance(value, list):
-        return [_shift_dates(item, shift) for item in value]
+        return [shift_dates(item, shift) for item in value]
     if isinstance(value, str) and _DATE.match(value):
         return (date.fromisoformat(value) + shift).isoformat()
     return value

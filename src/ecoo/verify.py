@@ -368,7 +368,9 @@ def _chain_checks(ctx: _Context, state: CertificateState) -> None:
         )
         return
     retired = f"; key since rotated to {state.current_key}" if state.issuer_status is IssuerStatus.RETIRED else ""
-    ctx.passed("issuer", f"{state.issuer_name} ({state.issuer_country}): accredited when it anchored, in good standing now{retired}")
+    ctx.passed(
+        "issuer", f"{state.issuer_name} ({state.issuer_country}): accredited when it anchored, in good standing now{retired}"
+    )
 
     if state.status is CertificateStatus.REVOKED:
         verdict, text = _REASON_VERDICT[state.reason]
