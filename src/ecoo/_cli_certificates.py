@@ -258,6 +258,25 @@ def _issuer_command_setup(
     return CertificateIssuer(reg, _signer(w3, key_env, keystore, unlocked))
 
 
+def chamber_command(fn: Callable[..., None]) -> Callable[..., None]:
+    """Options every chamber command shares (chain, registry, key source, --json); the command
+    receives ``open_issuer()``, which connects and returns a CertificateIssuer."""
+
+    def wrapper(
+        settings: Any,
+        rpc_url: str | None,
+        registry: str | None,
+        key_env: str,
+        keystore: Path | None,
+        unlocked: bool,
+        **params: Any,
+    ) -> None:
+        fn(open_issuer=lambda: _issuer_command_setup(settings, rpc_url, registry, key_env, keystore, unlocked), **params)
+
+    wrapper.__doc__, wrapper.__name__ = fn.__doc__, fn.__name__  # click takes the help text from here
+    return rpc_option(registry_option(key_options("ECOO_ISSUER_KEY")(json_option(click.pass_obj(wrapper)))))
+
+
 @cli.command("issue")
 @click.argument("sources", nargs=-1, required=True)
 @click.option(
@@ -269,30 +288,18 @@ def _issuer_command_setup(
     help="Directory for the issued certificate files.",
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal).")
-@rpc_option
-@registry_option
-@key_options("ECOO_ISSUER_KEY")
-@json_option
-@click.pass_obj
+@chamber_command
 def issue_command(
-    settings: Any,
-    sources: tuple[str, ...],
-    out: Path,
-    progress: bool | None,
-    rpc_url: str | None,
-    registry: str | None,
-    key_env: str,
-    keystore: Path | None,
-    unlocked: bool,
-    as_json: bool,
+    open_issuer: Callable[[], Any], sources: tuple[str, ...], out: Path, progress: bool | None, as_json: bool
 ) -> None:
     """Issue certificates from JSON files, lists, .jsonl files or directories: validate, sign with the
     chamber's key and anchor them all under one Merkle root (one transaction)."""
 
     def run() -> None:
         certificates = [certificate for source in sources for _, certificate in read_certificates(source)]
-        issuer = _issuer_command_setup(settings, rpc_url, registry, key_env, keystore, unlocked)
-        update, finish = _progress_callback(progress if progress is not None else sys.stderr.isatty() and len(certificates) > 20)
+        issuer = open_issuer()
+        show = progress if progress is not None else sys.stderr.isatty() and len(certificates) > 20
+        update, finish = _progress_callback(show)
         try:
             batch = issuer.issue(certificates, update)
         finally:
@@ -317,32 +324,19 @@ def issue_command(
 
 
 def _status_command(name: str, doc: str, act: Callable[..., Any], extra: list[Any] | None = None) -> None:
-    def command(
-        settings: Any,
-        target: str,
-        rpc_url: str | None,
-        registry: str | None,
-        key_env: str,
-        keystore: Path | None,
-        unlocked: bool,
-        as_json: bool,
-        **params: Any,
-    ) -> None:
+    def command(open_issuer: Callable[[], Any], target: str, as_json: bool, **params: Any) -> None:
         def run() -> None:
             document: Any = target if re.fullmatch(r"0x[0-9a-fA-F]{64}", target) else read_json(target)
-            issuer = _issuer_command_setup(settings, rpc_url, registry, key_env, keystore, unlocked)
-            tx = act(issuer, document, **params)
+            tx = act(open_issuer(), document, **params)
             Output(as_json).result({"tx": tx, "action": name}, [f"{name}: tx {tx.tx_hash} (block {tx.block_number})"])
 
         _guarded(as_json, run)
 
     command.__doc__ = doc
-    decorated: Any = command
+    decorated: Any = chamber_command(command)
     for option in reversed(extra or []):
         decorated = option(decorated)
-    decorated = click.pass_obj(json_option(key_options("ECOO_ISSUER_KEY")(registry_option(rpc_option(decorated)))))
-    decorated = click.argument("target")(decorated)
-    cli.command(name)(decorated)
+    cli.command(name)(click.argument("target")(decorated))
 
 
 def _revoke(issuer: Any, document: Any, reason: str) -> Any:
@@ -368,30 +362,18 @@ _status_command(
     lambda issuer, document: issuer.lift(document),
 )
 
+out_option = click.option(
+    "--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("issued"), show_default=True
+)
+
 
 @cli.command("supersede")
 @click.argument("original")
 @click.argument("amended")
 @click.option("--reason", required=True, help="Why the certificate was amended (recorded in the new certificate).")
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("issued"), show_default=True)
-@rpc_option
-@registry_option
-@key_options("ECOO_ISSUER_KEY")
-@json_option
-@click.pass_obj
-def supersede_command(
-    settings: Any,
-    original: str,
-    amended: str,
-    reason: str,
-    out: Path,
-    rpc_url: str | None,
-    registry: str | None,
-    key_env: str,
-    keystore: Path | None,
-    unlocked: bool,
-    as_json: bool,
-) -> None:
+@out_option
+@chamber_command
+def supersede_command(open_issuer: Callable[[], Any], original: str, amended: str, reason: str, out: Path, as_json: bool) -> None:
     """Issue AMENDED (certificate data) as the replacement of ORIGINAL (an issued file) and mark
     ORIGINAL superseded on the registry."""
 
@@ -400,8 +382,7 @@ def supersede_command(
         amended_data = read_json(amended)
         if isinstance(amended_data, dict) and isinstance(amended_data.get("proof"), dict):
             amended_data = amended_data["certificate"]
-        issuer = _issuer_command_setup(settings, rpc_url, registry, key_env, keystore, unlocked)
-        batch, tx = issuer.supersede(original_doc, amended_data, reason)
+        batch, tx = open_issuer().supersede(original_doc, amended_data, reason)
         written = _write_documents(batch.documents, out)
         Output(as_json).result(
             {"file": str(written[0]), "anchorTx": batch.tx, "supersedeTx": tx},
@@ -413,28 +394,13 @@ def supersede_command(
 
 @cli.command("copy")
 @click.argument("original")
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("issued"), show_default=True)
-@rpc_option
-@registry_option
-@key_options("ECOO_ISSUER_KEY")
-@json_option
-@click.pass_obj
-def copy_command(
-    settings: Any,
-    original: str,
-    out: Path,
-    rpc_url: str | None,
-    registry: str | None,
-    key_env: str,
-    keystore: Path | None,
-    unlocked: bool,
-    as_json: bool,
-) -> None:
+@out_option
+@chamber_command
+def copy_command(open_issuer: Callable[[], Any], original: str, out: Path, as_json: bool) -> None:
     """Issue a certified true copy of a lost ORIGINAL (issued file); the original is then superseded."""
 
     def run() -> None:
-        issuer = _issuer_command_setup(settings, rpc_url, registry, key_env, keystore, unlocked)
-        batch, tx = issuer.certified_copy(read_json(original))
+        batch, tx = open_issuer().certified_copy(read_json(original))
         written = _write_documents(batch.documents, out)
         Output(as_json).result(
             {"file": str(written[0]), "anchorTx": batch.tx, "supersedeTx": tx},
