@@ -264,6 +264,7 @@ def chamber_command(fn: Callable[..., None]) -> Callable[..., None]:
 
     def wrapper(
         settings: Any,
+        /,
         rpc_url: str | None,
         registry: str | None,
         key_env: str,
