@@ -96,3 +96,13 @@ def accredit(registry: Registry, authority: LocalSigner, address: str, name: str
 
 def random_hash() -> bytes:
     return os.urandom(32)
+
+
+@pytest.fixture
+def service(tmp_path: Path, anvil_node: ManagedAnvil):  # type: ignore[no-untyped-def]
+    """A fresh ecoo service (SQLite) with one accredited chamber; see tests/service_harness.py."""
+    from service_harness import make_service
+
+    harness = make_service(tmp_path, anvil_node)
+    yield harness
+    harness.app.extensions["ecoo"].store.close()

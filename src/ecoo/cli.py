@@ -488,3 +488,4 @@ def main(argv: list[str] | None = None) -> int:
 
 # Certificate commands register themselves on `cli` (kept in their own module for size).
 from . import _cli_certificates  # noqa: E402,F401
+from .service import cli as _service_cli  # noqa: E402,F401

@@ -53,10 +53,14 @@ class LocalSigner:
         signed = self.account.sign_transaction(tx)
         return bytes(w3.eth.send_raw_transaction(signed.raw_transaction))
 
+    def sign_digest(self, digest: bytes) -> bytes:
+        """A 65-byte (r, s, v) signature of a 32-byte digest (an EIP-712 digest from ecoo.protocol)."""
+        return bytes(self.account.unsafe_sign_hash(Hash32(digest)).signature)
+
     def sign_typed_data(self, w3: Web3, typed: dict[str, Any], digest: bytes) -> bytes:
         # The digest is computed (and cross-checked against eth-account and the contract in the
         # tests) by ecoo.protocol; signing it directly avoids re-encoding the typed data.
-        return bytes(self.account.unsafe_sign_hash(Hash32(digest)).signature)
+        return self.sign_digest(digest)
 
 
 @dataclass(frozen=True)

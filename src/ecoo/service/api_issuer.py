@@ -1,0 +1,195 @@
+"""Issuer API (``/api/v1/certificates``): one chamber's certificates, authenticated by its token."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from .http import json_body, require_chamber, services
+from .issuance import MAX_BATCH, ApiError
+from .store import CertificateRow
+
+bp = Blueprint("issuer_api", __name__)
+
+STATUSES = ("PENDING", "ISSUED", "SUSPENDED", "REVOKED", "CANCELLED", "SUPERSEDED")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def summary(row: CertificateRow, *, full: bool = False) -> dict[str, Any]:
+    base = services().settings.public_url
+    out: dict[str, Any] = {
+        "id": row.id,
+        "number": row.number,
+        "status": row.status,
+        "reason": row.reason,
+        "scheme": row.scheme,
+        "exportCountry": row.export_country,
+        "destination": row.destination,
+        "issueDate": row.issue_date,
+        "leaf": row.leaf,
+        "successorLeaf": row.successor_leaf,
+        "createdAt": row.created_at,
+        "issuedAt": row.issued_at,
+        "links": {
+            "self": f"/api/v1/certificates/{row.id}",
+            "document": f"/api/v1/certificates/{row.id}/document" if row.document else None,
+            "pdf": f"/api/v1/certificates/{row.id}/pdf" if row.document else None,
+            "verify": f"{base}/v/{row.leaf}",
+        },
+    }
+    if full:
+        out["certificate"] = row.data
+        out["audit"] = services().store.audit_trail(row.id)
+        out["anchor"] = None
+        if row.document:
+            proof = row.document["proof"]
+            out["anchor"] = {"root": proof["root"], "chainId": proof["chainId"], "registry": proof["registry"],
+                             "issuer": proof["issuer"]}
+    return out
+
+
+def _own(certificate_id: int) -> CertificateRow:
+    row = services().store.get_certificate(certificate_id, g.chamber.id)
+    if row is None:  # another chamber's certificate looks exactly like a missing one
+        raise ApiError(404, "not_found", f"no certificate {certificate_id} for this chamber")
+    return row
+
+
+@bp.post("/certificates")
+@require_chamber
+def create_certificate() -> Any:
+    body = json_body()
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_body", "send one certificate of origin as a JSON object")
+    row = services().issuance.create(g.chamber, [body], g.actor)[0]
+    response = jsonify(summary(row))
+    response.status_code = 202
+    response.headers["Location"] = f"/api/v1/certificates/{row.id}"
+    return response
+
+
+@bp.post("/certificates/batch")
+@require_chamber
+def create_batch() -> Any:
+    body = json_body()
+    if not isinstance(body, dict) or not isinstance(body.get("certificates"), list):
+        raise ApiError(400, "invalid_body", 'send {"certificates": [ ... ]}')
+    if len(body["certificates"]) > MAX_BATCH:
+        raise ApiError(413, "batch_too_large", f"at most {MAX_BATCH} certificates per request")
+    rows = services().issuance.create(g.chamber, body["certificates"], g.actor)
+    return jsonify({"certificates": [summary(r) for r in rows]}), 202
+
+
+@bp.get("/certificates")
+@require_chamber
+def list_certificates() -> Any:
+    args = request.args
+    status = args.get("status")
+    if status and status not in STATUSES:
+        raise ApiError(400, "invalid_filter", f"status must be one of {', '.join(STATUSES)}")
+    for name in ("from", "to"):
+        if args.get(name) and not _DATE.match(args[name]):
+            raise ApiError(400, "invalid_filter", f"'{name}' must be a date YYYY-MM-DD")
+    destination = args.get("destination")
+    if destination and not re.fullmatch(r"[A-Z]{2}", destination):
+        raise ApiError(400, "invalid_filter", "destination must be an ISO 3166-1 alpha-2 code")
+    try:
+        limit = int(args.get("limit", "50"))
+        after = int(args["after"]) if args.get("after") else None
+    except ValueError:
+        raise ApiError(400, "invalid_filter", "limit and after must be integers") from None
+    if not 1 <= limit <= 500:
+        raise ApiError(400, "invalid_filter", "limit must be 1..500")
+    rows = services().store.list_certificates(
+        g.chamber.id, number=args.get("number"), status=status, destination=destination,
+        issued_from=args.get("from"), issued_to=args.get("to"), limit=limit, after_id=after,
+    )
+    next_after = rows[-1].id if len(rows) == limit else None
+    return jsonify({"certificates": [summary(r) for r in rows], "next": next_after})
+
+
+@bp.get("/certificates/<int:certificate_id>")
+@require_chamber
+def get_certificate(certificate_id: int) -> Any:
+    return jsonify(summary(_own(certificate_id), full=True))
+
+
+def _issued_document(row: CertificateRow) -> dict[str, Any]:
+    if row.document is None:
+        raise ApiError(409, "not_issued_yet", f"certificate {row.id} is {row.status}: it has no issued document yet")
+    return row.document
+
+
+@bp.get("/certificates/<int:certificate_id>/document")
+@require_chamber
+def download_document(certificate_id: int) -> Any:
+    row = _own(certificate_id)
+    response = jsonify(_issued_document(row))
+    response.headers["Content-Disposition"] = f'attachment; filename="{_filename(row)}.json"'
+    return response
+
+
+@bp.get("/certificates/<int:certificate_id>/pdf")
+@require_chamber
+def download_pdf(certificate_id: int) -> Any:
+    from ..pdf import render_pdf
+
+    row = _own(certificate_id)
+    pdf = render_pdf(_issued_document(row), f"{services().settings.public_url}/v/{row.leaf}")
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{_filename(row)}.pdf"'})
+
+
+def _filename(row: CertificateRow) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", row.number) or f"certificate-{row.id}"
+
+
+def _optional_body() -> dict[str, Any]:
+    if not request.get_data(cache=True):
+        return {}
+    body = json_body()
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_body", "send a JSON object")
+    return body
+
+
+@bp.post("/certificates/<int:certificate_id>/revoke")
+@require_chamber
+def revoke(certificate_id: int) -> Any:
+    body = _optional_body()
+    reason = body.get("reason")
+    if not isinstance(reason, str):
+        raise ApiError(400, "missing_reason", "'reason' is required: fraud, error or cancelled")
+    return jsonify(summary(services().issuance.revoke(g.chamber, _own(certificate_id), reason, g.actor)))
+
+
+@bp.post("/certificates/<int:certificate_id>/suspend")
+@require_chamber
+def suspend(certificate_id: int) -> Any:
+    reason = _optional_body().get("reason")
+    return jsonify(summary(services().issuance.suspend(g.chamber, _own(certificate_id), g.actor, reason if isinstance(reason, str) else None)))
+
+
+@bp.post("/certificates/<int:certificate_id>/lift")
+@require_chamber
+def lift(certificate_id: int) -> Any:
+    return jsonify(summary(services().issuance.lift(g.chamber, _own(certificate_id), g.actor)))
+
+
+@bp.post("/certificates/<int:certificate_id>/supersede")
+@require_chamber
+def supersede(certificate_id: int) -> Any:
+    body = json_body()
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_body", 'send {"certificate": {...amended...}, "reason": "..."}')
+    old, new = services().issuance.supersede(g.chamber, _own(certificate_id), body.get("certificate"), body.get("reason"), g.actor)
+    return jsonify({"original": summary(old), "replacement": summary(new)}), 202
+
+
+@bp.post("/certificates/<int:certificate_id>/copy")
+@require_chamber
+def certified_copy(certificate_id: int) -> Any:
+    old, new = services().issuance.certified_copy(g.chamber, _own(certificate_id), g.actor)
+    return jsonify({"original": summary(old), "replacement": summary(new)}), 202

@@ -1,0 +1,46 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import atexit
+from typing import Any
+
+from flask import Flask
+
+from .chain import ServiceChain
+from .config import ServiceSettings
+from .http import Services, register_error_handlers
+from .issuance import Issuance
+from .store import Store
+from .vault import KeyVault
+from .worker import AnchoringWorker
+
+
+def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Flask:
+    """Build the service. ``settings`` default to the environment; the anchoring worker starts
+    unless ``settings.worker`` is false (tests drive it by hand)."""
+    settings = settings or ServiceSettings.from_env(**overrides)
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes, SECRET_KEY=settings.secret_key)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    store = Store(settings.database_url)
+    store.migrate()
+    vault = KeyVault(settings.master_key)
+    chain = ServiceChain(settings)
+    issuance = Issuance(store, chain, vault, settings)
+    worker = AnchoringWorker(store, chain.registry, vault, settings)
+    issuance.on_created.append(worker.wake)
+    app.extensions["ecoo"] = Services(settings, store, vault, chain, issuance, worker)
+
+    from . import api_issuer, api_public, pages
+
+    app.register_blueprint(api_issuer.bp, url_prefix="/api/v1")
+    app.register_blueprint(api_public.bp, url_prefix="/api/v1")
+    app.register_blueprint(pages.bp)
+    register_error_handlers(app)
+
+    if settings.worker:
+        worker.start()
+        atexit.register(worker.stop)
+    return app

@@ -1,0 +1,199 @@
+"""``ecoo serve``, ``ecoo demo`` and ``ecoo chamber ...``: running the service and managing chambers."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..cli import Output, _guarded, _start_node, _stop_node, cli, json_option
+from ..errors import ConfigurationError
+from .config import ServiceSettings, create_master_key_file
+
+
+def _service_settings(rpc_url: str | None, dev: bool, **overrides: Any) -> ServiceSettings:
+    env = dict(os.environ)
+    if rpc_url:
+        env["ECOO_RPC_URL"] = rpc_url
+    data_dir = Path(env.get("ECOO_DATA_DIR", ".ecoo"))
+    if dev and not env.get("ECOO_MASTER_KEY") and not env.get("ECOO_MASTER_KEY_FILE"):
+        key_file = data_dir / "master.key"
+        if not key_file.exists():
+            create_master_key_file(key_file)
+        env["ECOO_MASTER_KEY_FILE"] = str(key_file)
+    return ServiceSettings.from_env(env, **overrides)
+
+
+def create_chamber(settings: ServiceSettings, name: str, country: str, code: str, *, dev: bool) -> dict[str, Any]:
+    """A chamber with a new signing key (encrypted at rest) and a first API token (returned once).
+    With ``dev`` the key is also funded and accredited by the dev node's unlocked account."""
+    from eth_account import Account
+
+    from ..chain import chain_info
+    from ..signers import unlocked_signer
+    from .chain import ServiceChain
+    from .store import Store
+    from .vault import KeyVault, hash_token, new_token
+
+    if len(country) != 2 or not country.isalpha() or not country.isupper():
+        raise ConfigurationError(f"country must be an ISO 3166-1 alpha-2 code like 'DE', got {country!r}")
+    store = Store(settings.database_url)
+    store.migrate()
+    vault = KeyVault(settings.master_key)
+    account = Account.create()
+    chamber = store.create_chamber(name, country, code, lambda cid: (account.address, vault.encrypt(bytes(account.key), cid)))
+    token = new_token()
+    store.add_token(chamber.id, hash_token(token), "created with the chamber")
+    result: dict[str, Any] = {"chamber": chamber.id, "name": name, "address": account.address, "token": token, "accredited": False}
+    if dev:
+        registry = ServiceChain(settings).registry()
+        if not chain_info(registry.w3).is_dev:
+            raise ConfigurationError("--dev funds and accredits with the node's unlocked account: local dev chains only")
+        authority = unlocked_signer(registry.w3)
+        tx = registry.w3.eth.send_transaction({"from": authority.address, "to": account.address, "value": 10**19})
+        registry.w3.eth.wait_for_transaction_receipt(tx)
+        registry.accredit_issuer(authority, account.address, name=name, country=country, accreditation_code=code)
+        result["accredited"] = True
+    store.close()
+    return result
+
+
+@cli.group("chamber")
+def chamber_group() -> None:
+    """Chambers of the service: create them, issue and revoke their API tokens."""
+
+
+@chamber_group.command("create")
+@click.option("--name", required=True)
+@click.option("--country", required=True, help="ISO 3166-1 alpha-2.")
+@click.option("--code", required=True, help="Accreditation code.")
+@click.option("--dev", is_flag=True, help="Also fund and accredit the key with the dev node's unlocked account.")
+@click.option("--rpc-url", envvar="ECOO_RPC_URL", default=None)
+@json_option
+def chamber_create(name: str, country: str, code: str, dev: bool, rpc_url: str | None, as_json: bool) -> None:
+    """Create a chamber with a new signing key; prints its API token once (only its hash is stored)."""
+
+    def run() -> None:
+        settings = _service_settings(rpc_url, dev, worker=False)
+        result = create_chamber(settings, name, country, code, dev=dev)
+        lines = [f"chamber {result['chamber']} ({name}), signing key {result['address']}",
+                 f"API token (shown once, store it now): {result['token']}"]
+        if not result["accredited"]:
+            lines.append(f"next: fund {result['address']} and have the authority run "
+                         f"`ecoo accredit {result['address']} --name ... --country {country} --code {code}`")
+        Output(as_json).result(result, lines)
+
+    _guarded(as_json, run)
+
+
+@chamber_group.command("token")
+@click.argument("chamber_id", type=int)
+@click.option("--label", default="")
+@json_option
+def chamber_token(chamber_id: int, label: str, as_json: bool) -> None:
+    """Issue another API token for CHAMBER_ID (printed once)."""
+
+    def run() -> None:
+        from .store import Store
+        from .vault import hash_token, new_token
+
+        settings = _service_settings(None, False, worker=False)
+        store = Store(settings.database_url)
+        if store.chamber(chamber_id) is None:
+            raise ConfigurationError(f"no chamber {chamber_id}")
+        token = new_token()
+        token_id = store.add_token(chamber_id, hash_token(token), label)
+        Output(as_json).result({"chamber": chamber_id, "tokenId": token_id, "token": token},
+                               [f"token {token_id} for chamber {chamber_id} (shown once): {token}"])
+
+    _guarded(as_json, run)
+
+
+@chamber_group.command("revoke-token")
+@click.argument("token_id", type=int)
+@json_option
+def chamber_revoke_token(token_id: int, as_json: bool) -> None:
+    """Revoke API token TOKEN_ID: requests with it are refused from now on."""
+
+    def run() -> None:
+        from .store import Store
+
+        store = Store(_service_settings(None, False, worker=False).database_url)
+        if not store.revoke_token(token_id):
+            raise ConfigurationError(f"no live token {token_id}")
+        Output(as_json).result({"tokenId": token_id, "revoked": True}, [f"token {token_id} revoked"])
+
+    _guarded(as_json, run)
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=5000, show_default=True)
+@click.option("--rpc-url", envvar="ECOO_RPC_URL", default=None)
+@click.option("--dev", is_flag=True, help="Create a local master key file in the data dir if none is configured.")
+def serve_command(host: str, port: int, rpc_url: str | None, dev: bool) -> None:
+    """Run the service (development server; use gunicorn in production, see README)."""
+
+    def run() -> None:
+        from .app import create_app
+
+        settings = _service_settings(rpc_url, dev)
+        app = create_app(settings)
+        click.echo(f"ecoo service on http://{host}:{port} (chain {settings.rpc_url}, database {settings.database_url.split('://')[0]})")
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+    _guarded(False, run)
+
+
+@cli.command("demo")
+@click.option("--port", type=int, default=5000, show_default=True)
+@click.option("--fresh", is_flag=True, help="Start from an empty chain and database.")
+def demo_command(port: int, fresh: bool) -> None:
+    """Everything on one machine: managed Anvil (saved state), registry, a demo chamber, the service."""
+
+    def run() -> None:
+        from ..chain import connect
+        from ..deploy import deploy_registry
+        from ..settings import Settings
+        from ..signers import unlocked_signer
+        from .app import create_app
+        from .store import Store
+        from .vault import hash_token, new_token
+
+        cli_settings = Settings.from_env()
+        if fresh:
+            for name in ("anvil-state.json", "ecoo.db", "ecoo.db-wal", "ecoo.db-shm"):
+                (cli_settings.data_dir / name).unlink(missing_ok=True)
+        node = _start_node(cli_settings, cli_settings.data_dir / "anvil-state.json", None, False)
+        try:
+            w3 = connect(node.url)
+            deployment, _ = deploy_registry(w3, unlocked_signer(w3), deployments_dir=cli_settings.deployments_dir)
+            settings = _service_settings(node.url, True, public_url=f"http://127.0.0.1:{port}")
+            store = Store(settings.database_url)
+            store.migrate()
+            chambers = store.chambers()
+            if chambers:
+                chamber_id = chambers[0].id
+                token = new_token()
+                store.add_token(chamber_id, hash_token(token), "demo run")
+            else:
+                created = create_chamber(settings, "Department of Foreign Trade, Ministry of Commerce", "TH", "DFT-BKK", dev=True)
+                chamber_id, token = created["chamber"], created["token"]
+            store.close()
+            app = create_app(settings)
+            click.echo(f"registry {deployment.address} on {node.url} (chain state saved in {cli_settings.data_dir})")
+            click.echo(f"verification page:  http://127.0.0.1:{port}/verify")
+            click.echo(f"chamber dashboard:  http://127.0.0.1:{port}/dashboard   (chamber {chamber_id})")
+            click.echo(f"demo chamber API token (new for this run): {token}")
+            click.echo("issue one:  curl -H 'Authorization: Bearer <token>' -H 'Content-Type: application/json' "
+                       f"--data @co.json http://127.0.0.1:{port}/api/v1/certificates   (co.json: `ecoo example --scheme RCEP`)")
+            sys.stdout.flush()
+            app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+        finally:
+            _stop_node(cli_settings, node)
+
+    _guarded(False, run)
+

@@ -1,0 +1,124 @@
+"""Request and response helpers shared by the blueprints: strict JSON bodies, chamber
+authentication, and errors as JSON for the API and HTML for pages (content negotiation)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from .._io import InputError, parse_json
+from .chain import ServiceChain
+from .config import ServiceSettings
+from .issuance import ApiError, Issuance
+from .store import Chamber, DuplicateCertificateError, Store
+from .vault import KeyVault, hash_token
+from .worker import AnchoringWorker
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Services:
+    settings: ServiceSettings
+    store: Store
+    vault: KeyVault
+    chain: ServiceChain
+    issuance: Issuance
+    worker: AnchoringWorker
+
+
+def services() -> Services:
+    return cast(Services, current_app.extensions["ecoo"])
+
+
+def json_body() -> Any:
+    """The request's JSON body, parsed strictly (no duplicate keys, no NaN); 415/400 otherwise."""
+    if not request.mimetype or request.mimetype != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    try:
+        return parse_json(request.get_data(cache=True), "request body")
+    except InputError as exc:
+        raise ApiError(400, "malformed_json", str(exc)) from None
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def chamber_for(token: str | None) -> tuple[Chamber, int] | None:
+    if not token:
+        return None
+    owner = services().store.token_owner(hash_token(token))
+    if owner is None:
+        return None
+    chamber = services().store.chamber(owner[0])
+    return (chamber, owner[1]) if chamber else None
+
+
+def require_chamber(view: F) -> F:
+    """API views of a chamber: a valid, unrevoked Bearer token; sets ``g.chamber`` and ``g.actor``."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        token = bearer_token()
+        if token is None:
+            raise ApiError(401, "unauthenticated", "send the chamber's API token as 'Authorization: Bearer <token>'")
+        found = chamber_for(token)
+        if found is None:
+            raise ApiError(401, "invalid_token", "the API token is unknown or revoked")
+        g.chamber, token_id = found
+        g.actor = f"token:{token_id}"
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> Response | tuple[Any, int]:
+    if wants_json():
+        body: dict[str, Any] = {"error": code, "message": message}
+        if details is not None:
+            body["details"] = details
+        response = jsonify(body)
+        response.status_code = status
+        return response
+    return render_template("error.html", status=status, code=code, message=message), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> Any:
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(DuplicateCertificateError)
+    def _duplicate(exc: DuplicateCertificateError) -> Any:
+        details = {"existingId": exc.existing_id} if exc.existing_id > 0 else None
+        return error_response(409, "duplicate_certificate", str(exc), details)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        code = (exc.name or "error").lower().replace(" ", "_")
+        messages = {
+            413: f"the request body is over the {services().settings.max_body_bytes // (1024 * 1024)} MB limit",
+            404: "no such resource",
+            405: f"method {request.method} is not allowed here",
+        }
+        return error_response(exc.code or 500, code, messages.get(exc.code or 0, exc.description or code))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        app.logger.exception("unexpected error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")

@@ -1,0 +1,193 @@
+"""What a chamber does through the service: create certificates (stored PENDING, signed, then
+anchored by the worker), and change the status of issued ones on the registry."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import ChainUnavailableError, EcooError, RegistryRevert
+from ..issuing import leaf_of
+from ..protocol import certificate_digest, prepare
+from ..registry import RevocationReason, TxResult
+from ..validation import validate_certificate
+from .chain import ServiceChain
+from .config import ServiceSettings
+from .store import Chamber, CertificateRow, Store
+from .vault import KeyVault
+
+MAX_BATCH = 1000
+REASONS = {"fraud": RevocationReason.FRAUD, "error": RevocationReason.ERROR, "cancelled": RevocationReason.CANCELLED}
+
+
+class ApiError(EcooError):
+    """An error with an HTTP status and a stable machine code, rendered as JSON or HTML."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        self.status, self.code, self.message, self.details = status, code, message, details
+        super().__init__(message)
+
+
+class Issuance:
+    def __init__(self, store: Store, chain: ServiceChain, vault: KeyVault, settings: ServiceSettings) -> None:
+        self.store, self.chain, self.vault, self.settings = store, chain, vault, settings
+        self.on_created: list[Any] = []  # callbacks (the worker's wake-up)
+
+    # -- creation --------------------------------------------------------------------------------
+
+    def create(self, chamber: Chamber, certificates: Sequence[Any], actor: str,
+               idempotency_keys: Sequence[str] | None = None) -> list[CertificateRow]:
+        if not certificates:
+            raise ApiError(400, "empty", "no certificates given")
+        if len(certificates) > MAX_BATCH:
+            raise ApiError(413, "batch_too_large", f"at most {MAX_BATCH} certificates per request")
+        problems = []
+        numbers: set[str] = set()
+        for index, certificate in enumerate(certificates):
+            issues = [{"path": i.path, "code": i.code, "message": i.message} for i in validate_certificate(certificate)]
+            if not issues:
+                issuer = certificate["issuer"]
+                if (issuer.get("country"), issuer.get("accreditationCode")) != (chamber.country, chamber.accreditation_code):
+                    issues.append({"path": "/issuer", "code": "issuer.not_this_chamber",
+                                   "message": f"this chamber is accredited as {chamber.country} / {chamber.accreditation_code}; "
+                                              f"the certificate names {issuer.get('country')} / {issuer.get('accreditationCode')}"})
+                elif certificate["certificateNumber"] in numbers:
+                    issues.append({"path": "/certificateNumber", "code": "batch.duplicate_number",
+                                   "message": "the same certificate number appears twice in this request"})
+                numbers.add(certificate.get("certificateNumber"))
+            if issues:
+                problems.append({"index": index, "number": certificate.get("certificateNumber") if isinstance(certificate, dict) else None,
+                                 "issues": issues})
+        if problems:
+            count = sum(len(p["issues"]) for p in problems)
+            first = problems[0]["issues"][0]
+            raise ApiError(422, "invalid_certificate",
+                           f"{len(problems)} certificate(s) invalid ({count} issue(s)); first: {first['path'] or '/'}: {first['message']}",
+                           problems)
+        try:
+            chain_id, registry = self.chain.identity()
+        except ChainUnavailableError as exc:
+            raise ApiError(503, "chain_unavailable", f"cannot sign: the registry's chain is unreachable ({exc})") from exc
+        address, ciphertext, _ = self.store.key(chamber.key_id)
+        signer = self.vault.signer(ciphertext, chamber.id)
+        rows = []
+        for index, certificate in enumerate(certificates):
+            prepared = prepare(certificate)
+            number = str(certificate["certificateNumber"])
+            digest = certificate_digest(chain_id, registry, prepared.leaf, number)
+            signature = signer.sign_digest(digest)
+            rows.append({
+                "number": number,
+                "idempotency_key": idempotency_keys[index] if idempotency_keys else number,
+                "scheme": certificate["scheme"],
+                "export_country": certificate["exportCountry"],
+                "destination": certificate["importCountry"],
+                "issue_date": certificate["issueDate"],
+                "data": prepared.certificate,
+                "salts": {name: "0x" + salt.hex() for name, salt in prepared.salts.items()},
+                "leaf": "0x" + prepared.leaf.hex(),
+                "signature": "0x" + signature.hex(),
+            })
+        ids = self.store.insert_certificates(chamber, rows, actor)
+        for callback in self.on_created:
+            callback()
+        return [row for row in (self.store.get_certificate(i) for i in ids) if row is not None]
+
+    # -- status ----------------------------------------------------------------------------------
+
+    def _chain_call(self, action: str, call: Any) -> TxResult:
+        try:
+            result: TxResult = call()
+            return result
+        except ChainUnavailableError as exc:
+            raise ApiError(503, "chain_unavailable", f"could not {action}: the chain is unreachable; nothing was changed") from exc
+        except RegistryRevert as exc:
+            raise ApiError(409, "registry_refused", f"the registry refused to {action}: {exc}") from exc
+
+    def _signer_and_owner(self, chamber: Chamber, row: CertificateRow) -> tuple[Any, str]:
+        """The chamber's current key, and the key that anchored ``row`` (they differ after a rotation)."""
+        address, ciphertext, _ = self.store.key(chamber.key_id)
+        owner, _, _ = self.store.key(row.key_id)
+        return self.vault.signer(ciphertext, chamber.id), owner
+
+    def revoke(self, chamber: Chamber, row: CertificateRow, reason: str, actor: str) -> CertificateRow:
+        if reason not in REASONS:
+            raise ApiError(400, "invalid_reason", f"reason must be one of {', '.join(sorted(REASONS))}")
+        status = "CANCELLED" if reason == "cancelled" else "REVOKED"
+        if row.status == "PENDING":
+            # Not anchored yet: withdraw it so that it is never anchored.
+            if row.batch_id is None and self.store.set_status(row.id, "CANCELLED", reason, actor, None, expect=["PENDING"]):
+                return self._reload(row)
+            raise ApiError(409, "anchoring_in_progress", "the certificate is being anchored right now; retry in a few seconds")
+        if row.status not in ("ISSUED", "SUSPENDED"):
+            raise ApiError(409, "final_status", f"the certificate is {row.status}; that is final")
+        signer, owner = self._signer_and_owner(chamber, row)
+        registry = self.chain.registry()
+        tx = self._chain_call("revoke", lambda: registry.revoke(signer, bytes.fromhex(row.leaf[2:]), REASONS[reason], issuer=owner))
+        self.store.set_status(row.id, status, reason, actor, tx.tx_hash)
+        return self._reload(row)
+
+    def suspend(self, chamber: Chamber, row: CertificateRow, actor: str, reason: str | None = None) -> CertificateRow:
+        if row.status != "ISSUED":
+            raise ApiError(409, "not_issued", f"only an issued certificate can be suspended; this one is {row.status}")
+        signer, owner = self._signer_and_owner(chamber, row)
+        registry = self.chain.registry()
+        tx = self._chain_call("suspend", lambda: registry.suspend_certificate(signer, bytes.fromhex(row.leaf[2:]), issuer=owner))
+        self.store.set_status(row.id, "SUSPENDED", reason, actor, tx.tx_hash)
+        return self._reload(row)
+
+    def lift(self, chamber: Chamber, row: CertificateRow, actor: str) -> CertificateRow:
+        if row.status != "SUSPENDED":
+            raise ApiError(409, "not_suspended", f"the certificate is {row.status}, not SUSPENDED")
+        signer, owner = self._signer_and_owner(chamber, row)
+        registry = self.chain.registry()
+        tx = self._chain_call("lift", lambda: registry.lift_certificate_suspension(signer, bytes.fromhex(row.leaf[2:]), issuer=owner))
+        self.store.set_status(row.id, "ISSUED", None, actor, tx.tx_hash)
+        return self._reload(row)
+
+    def supersede(self, chamber: Chamber, row: CertificateRow, amended: Any, reason: str, actor: str) -> tuple[CertificateRow, CertificateRow]:
+        if row.status not in ("ISSUED", "SUSPENDED"):
+            raise ApiError(409, "not_issued", f"only an issued certificate can be superseded; this one is {row.status}")
+        if not isinstance(amended, dict):
+            raise ApiError(400, "invalid_body", "'certificate' must be the amended certificate object")
+        if not isinstance(reason, str) or not reason.strip():
+            raise ApiError(400, "missing_reason", "'reason' (why the certificate was amended) is required")
+        certificate = copy.deepcopy(amended)
+        certificate["replaces"] = {"certificateNumber": row.number, "leaf": row.leaf, "reason": reason}
+        key = certificate.get("certificateNumber") if certificate.get("certificateNumber") != row.number else f"{row.number}#amends-{row.id}"
+        return self._replace(chamber, row, certificate, str(key), "supersede", actor)
+
+    def certified_copy(self, chamber: Chamber, row: CertificateRow, actor: str) -> tuple[CertificateRow, CertificateRow]:
+        if row.status not in ("ISSUED", "SUSPENDED"):
+            raise ApiError(409, "not_issued", f"only an issued certificate can be copied; this one is {row.status}")
+        certificate = copy.deepcopy(row.data)
+        certificate["copyType"] = "CERTIFIED_TRUE_COPY"
+        certificate["copyOf"] = {"certificateNumber": row.number, "issueDate": row.issue_date, "leaf": row.leaf}
+        return self._replace(chamber, row, certificate, f"{row.number}#copy-of-{row.id}", "copy", actor)
+
+    def _replace(self, chamber: Chamber, row: CertificateRow, certificate: dict[str, Any], key: str, action: str,
+                 actor: str) -> tuple[CertificateRow, CertificateRow]:
+        """Store the replacement (PENDING), then point the original to it on the registry."""
+        new = self.create(chamber, [certificate], actor, idempotency_keys=[key])[0]
+        signer, owner = self._signer_and_owner(chamber, row)
+        registry = self.chain.registry()
+        try:
+            tx = self._chain_call(action, lambda: registry.supersede(signer, bytes.fromhex(row.leaf[2:]),
+                                                                      bytes.fromhex(new.leaf[2:]), issuer=owner))
+        except ApiError:
+            # The original is unchanged on chain: withdraw the replacement if it is not anchored yet.
+            self.store.set_status(new.id, "CANCELLED", f"{action} failed", actor, None, expect=["PENDING"])
+            raise
+        self.store.set_status(row.id, "SUPERSEDED", f"{action}: {certificate.get('replaces', {}).get('reason', 'certified true copy')}",
+                              actor, tx.tx_hash, successor_leaf=new.leaf)
+        return self._reload(row), new
+
+    def _reload(self, row: CertificateRow) -> CertificateRow:
+        fresh = self.store.get_certificate(row.id)
+        assert fresh is not None
+        return fresh
+
+
+def leaf_hex(document: Any) -> str:
+    return "0x" + leaf_of(document).hex()
