@@ -45,8 +45,12 @@ def summary(row: CertificateRow, *, full: bool = False) -> dict[str, Any]:
         out["anchor"] = None
         if row.document:
             proof = row.document["proof"]
-            out["anchor"] = {"root": proof["root"], "chainId": proof["chainId"], "registry": proof["registry"],
-                             "issuer": proof["issuer"]}
+            out["anchor"] = {
+                "root": proof["root"],
+                "chainId": proof["chainId"],
+                "registry": proof["registry"],
+                "issuer": proof["issuer"],
+            }
     return out
 
 
@@ -103,8 +107,14 @@ def list_certificates() -> Any:
     if not 1 <= limit <= 500:
         raise ApiError(400, "invalid_filter", "limit must be 1..500")
     rows = services().store.list_certificates(
-        g.chamber.id, number=args.get("number"), status=status, destination=destination,
-        issued_from=args.get("from"), issued_to=args.get("to"), limit=limit, after_id=after,
+        g.chamber.id,
+        number=args.get("number"),
+        status=status,
+        destination=destination,
+        issued_from=args.get("from"),
+        issued_to=args.get("to"),
+        limit=limit,
+        after_id=after,
     )
     next_after = rows[-1].id if len(rows) == limit else None
     return jsonify({"certificates": [summary(r) for r in rows], "next": next_after})
@@ -138,8 +148,9 @@ def download_pdf(certificate_id: int) -> Any:
 
     row = _own(certificate_id)
     pdf = render_pdf(_issued_document(row), f"{services().settings.public_url}/v/{row.leaf}")
-    return Response(pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{_filename(row)}.pdf"'})
+    return Response(
+        pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{_filename(row)}.pdf"'}
+    )
 
 
 def _filename(row: CertificateRow) -> str:
@@ -169,7 +180,11 @@ def revoke(certificate_id: int) -> Any:
 @require_chamber
 def suspend(certificate_id: int) -> Any:
     reason = _optional_body().get("reason")
-    return jsonify(summary(services().issuance.suspend(g.chamber, _own(certificate_id), g.actor, reason if isinstance(reason, str) else None)))
+    return jsonify(
+        summary(
+            services().issuance.suspend(g.chamber, _own(certificate_id), g.actor, reason if isinstance(reason, str) else None)
+        )
+    )
 
 
 @bp.post("/certificates/<int:certificate_id>/lift")
@@ -184,7 +199,9 @@ def supersede(certificate_id: int) -> Any:
     body = json_body()
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", 'send {"certificate": {...amended...}, "reason": "..."}')
-    old, new = services().issuance.supersede(g.chamber, _own(certificate_id), body.get("certificate"), body.get("reason"), g.actor)
+    old, new = services().issuance.supersede(
+        g.chamber, _own(certificate_id), body.get("certificate"), body.get("reason"), g.actor
+    )
     return jsonify({"original": summary(old), "replacement": summary(new)}), 202
 
 

@@ -114,5 +114,11 @@ def health() -> Any:
     except Exception as exc:  # noqa: BLE001 - health reports, never fails
         chain = {"reachable": False, "error": str(exc)}
     worker = {"running": svc.settings.worker, "failures": svc.worker.failures, "lastError": svc.worker.last_error}
-    return jsonify({"status": "ok" if chain["reachable"] else "degraded", "chain": chain, "worker": worker,
-                    "schemaVersion": svc.store.version()})
+    return jsonify(
+        {
+            "status": "ok" if chain["reachable"] else "degraded",
+            "chain": chain,
+            "worker": worker,
+            "schemaVersion": svc.store.version(),
+        }
+    )

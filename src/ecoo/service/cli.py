@@ -47,7 +47,13 @@ def create_chamber(settings: ServiceSettings, name: str, country: str, code: str
     chamber = store.create_chamber(name, country, code, lambda cid: (account.address, vault.encrypt(bytes(account.key), cid)))
     token = new_token()
     store.add_token(chamber.id, hash_token(token), "created with the chamber")
-    result: dict[str, Any] = {"chamber": chamber.id, "name": name, "address": account.address, "token": token, "accredited": False}
+    result: dict[str, Any] = {
+        "chamber": chamber.id,
+        "name": name,
+        "address": account.address,
+        "token": token,
+        "accredited": False,
+    }
     if dev:
         registry = ServiceChain(settings).registry()
         if not chain_info(registry.w3).is_dev:
@@ -79,11 +85,15 @@ def chamber_create(name: str, country: str, code: str, dev: bool, rpc_url: str |
     def run() -> None:
         settings = _service_settings(rpc_url, dev, worker=False)
         result = create_chamber(settings, name, country, code, dev=dev)
-        lines = [f"chamber {result['chamber']} ({name}), signing key {result['address']}",
-                 f"API token (shown once, store it now): {result['token']}"]
+        lines = [
+            f"chamber {result['chamber']} ({name}), signing key {result['address']}",
+            f"API token (shown once, store it now): {result['token']}",
+        ]
         if not result["accredited"]:
-            lines.append(f"next: fund {result['address']} and have the authority run "
-                         f"`ecoo accredit {result['address']} --name ... --country {country} --code {code}`")
+            lines.append(
+                f"next: fund {result['address']} and have the authority run "
+                f"`ecoo accredit {result['address']} --name ... --country {country} --code {code}`"
+            )
         Output(as_json).result(result, lines)
 
     _guarded(as_json, run)
@@ -106,8 +116,10 @@ def chamber_token(chamber_id: int, label: str, as_json: bool) -> None:
             raise ConfigurationError(f"no chamber {chamber_id}")
         token = new_token()
         token_id = store.add_token(chamber_id, hash_token(token), label)
-        Output(as_json).result({"chamber": chamber_id, "tokenId": token_id, "token": token},
-                               [f"token {token_id} for chamber {chamber_id} (shown once): {token}"])
+        Output(as_json).result(
+            {"chamber": chamber_id, "tokenId": token_id, "token": token},
+            [f"token {token_id} for chamber {chamber_id} (shown once): {token}"],
+        )
 
     _guarded(as_json, run)
 
@@ -142,7 +154,9 @@ def serve_command(host: str, port: int, rpc_url: str | None, dev: bool) -> None:
 
         settings = _service_settings(rpc_url, dev)
         app = create_app(settings)
-        click.echo(f"ecoo service on http://{host}:{port} (chain {settings.rpc_url}, database {settings.database_url.split('://')[0]})")
+        click.echo(
+            f"ecoo service on http://{host}:{port} (chain {settings.rpc_url}, database {settings.database_url.split('://')[0]})"
+        )
         app.run(host=host, port=port, threaded=True, use_reloader=False)
 
     _guarded(False, run)
@@ -188,12 +202,13 @@ def demo_command(port: int, fresh: bool) -> None:
             click.echo(f"verification page:  http://127.0.0.1:{port}/verify")
             click.echo(f"chamber dashboard:  http://127.0.0.1:{port}/dashboard   (chamber {chamber_id})")
             click.echo(f"demo chamber API token (new for this run): {token}")
-            click.echo("issue one:  curl -H 'Authorization: Bearer <token>' -H 'Content-Type: application/json' "
-                       f"--data @co.json http://127.0.0.1:{port}/api/v1/certificates   (co.json: `ecoo example --scheme RCEP`)")
+            click.echo(
+                "issue one:  curl -H 'Authorization: Bearer <token>' -H 'Content-Type: application/json' "
+                f"--data @co.json http://127.0.0.1:{port}/api/v1/certificates   (co.json: `ecoo example --scheme RCEP`)"
+            )
             sys.stdout.flush()
             app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
         finally:
             _stop_node(cli_settings, node)
 
     _guarded(False, run)
-

@@ -14,7 +14,7 @@ from ..registry import RevocationReason, TxResult
 from ..validation import validate_certificate
 from .chain import ServiceChain
 from .config import ServiceSettings
-from .store import Chamber, CertificateRow, Store
+from .store import CertificateRow, Chamber, Store
 from .vault import KeyVault
 
 MAX_BATCH = 1000
@@ -36,8 +36,9 @@ class Issuance:
 
     # -- creation --------------------------------------------------------------------------------
 
-    def create(self, chamber: Chamber, certificates: Sequence[Any], actor: str,
-               idempotency_keys: Sequence[str] | None = None) -> list[CertificateRow]:
+    def create(
+        self, chamber: Chamber, certificates: Sequence[Any], actor: str, idempotency_keys: Sequence[str] | None = None
+    ) -> list[CertificateRow]:
         if not certificates:
             raise ApiError(400, "empty", "no certificates given")
         if len(certificates) > MAX_BATCH:
@@ -49,22 +50,40 @@ class Issuance:
             if not issues:
                 issuer = certificate["issuer"]
                 if (issuer.get("country"), issuer.get("accreditationCode")) != (chamber.country, chamber.accreditation_code):
-                    issues.append({"path": "/issuer", "code": "issuer.not_this_chamber",
-                                   "message": f"this chamber is accredited as {chamber.country} / {chamber.accreditation_code}; "
-                                              f"the certificate names {issuer.get('country')} / {issuer.get('accreditationCode')}"})
+                    issues.append(
+                        {
+                            "path": "/issuer",
+                            "code": "issuer.not_this_chamber",
+                            "message": f"this chamber is accredited as {chamber.country} / {chamber.accreditation_code}; "
+                            f"the certificate names {issuer.get('country')} / {issuer.get('accreditationCode')}",
+                        }
+                    )
                 elif certificate["certificateNumber"] in numbers:
-                    issues.append({"path": "/certificateNumber", "code": "batch.duplicate_number",
-                                   "message": "the same certificate number appears twice in this request"})
+                    issues.append(
+                        {
+                            "path": "/certificateNumber",
+                            "code": "batch.duplicate_number",
+                            "message": "the same certificate number appears twice in this request",
+                        }
+                    )
                 numbers.add(certificate.get("certificateNumber"))
             if issues:
-                problems.append({"index": index, "number": certificate.get("certificateNumber") if isinstance(certificate, dict) else None,
-                                 "issues": issues})
+                problems.append(
+                    {
+                        "index": index,
+                        "number": certificate.get("certificateNumber") if isinstance(certificate, dict) else None,
+                        "issues": issues,
+                    }
+                )
         if problems:
             count = sum(len(p["issues"]) for p in problems)
             first = problems[0]["issues"][0]
-            raise ApiError(422, "invalid_certificate",
-                           f"{len(problems)} certificate(s) invalid ({count} issue(s)); first: {first['path'] or '/'}: {first['message']}",
-                           problems)
+            raise ApiError(
+                422,
+                "invalid_certificate",
+                f"{len(problems)} certificate(s) invalid ({count} issue(s)); first: {first['path'] or '/'}: {first['message']}",
+                problems,
+            )
         try:
             chain_id, registry = self.chain.identity()
         except ChainUnavailableError as exc:
@@ -77,18 +96,20 @@ class Issuance:
             number = str(certificate["certificateNumber"])
             digest = certificate_digest(chain_id, registry, prepared.leaf, number)
             signature = signer.sign_digest(digest)
-            rows.append({
-                "number": number,
-                "idempotency_key": idempotency_keys[index] if idempotency_keys else number,
-                "scheme": certificate["scheme"],
-                "export_country": certificate["exportCountry"],
-                "destination": certificate["importCountry"],
-                "issue_date": certificate["issueDate"],
-                "data": prepared.certificate,
-                "salts": {name: "0x" + salt.hex() for name, salt in prepared.salts.items()},
-                "leaf": "0x" + prepared.leaf.hex(),
-                "signature": "0x" + signature.hex(),
-            })
+            rows.append(
+                {
+                    "number": number,
+                    "idempotency_key": idempotency_keys[index] if idempotency_keys else number,
+                    "scheme": certificate["scheme"],
+                    "export_country": certificate["exportCountry"],
+                    "destination": certificate["importCountry"],
+                    "issue_date": certificate["issueDate"],
+                    "data": prepared.certificate,
+                    "salts": {name: "0x" + salt.hex() for name, salt in prepared.salts.items()},
+                    "leaf": "0x" + prepared.leaf.hex(),
+                    "signature": "0x" + signature.hex(),
+                }
+            )
         ids = self.store.insert_certificates(chamber, rows, actor)
         for callback in self.on_created:
             callback()
@@ -101,7 +122,9 @@ class Issuance:
             result: TxResult = call()
             return result
         except ChainUnavailableError as exc:
-            raise ApiError(503, "chain_unavailable", f"could not {action}: the chain is unreachable; nothing was changed") from exc
+            raise ApiError(
+                503, "chain_unavailable", f"could not {action}: the chain is unreachable; nothing was changed"
+            ) from exc
         except RegistryRevert as exc:
             raise ApiError(409, "registry_refused", f"the registry refused to {action}: {exc}") from exc
 
@@ -124,7 +147,9 @@ class Issuance:
             raise ApiError(409, "final_status", f"the certificate is {row.status}; that is final")
         signer, owner = self._signer_and_owner(chamber, row)
         registry = self.chain.registry()
-        tx = self._chain_call("revoke", lambda: registry.revoke(signer, bytes.fromhex(row.leaf[2:]), REASONS[reason], issuer=owner))
+        tx = self._chain_call(
+            "revoke", lambda: registry.revoke(signer, bytes.fromhex(row.leaf[2:]), REASONS[reason], issuer=owner)
+        )
         self.store.set_status(row.id, status, reason, actor, tx.tx_hash)
         return self._reload(row)
 
@@ -142,11 +167,15 @@ class Issuance:
             raise ApiError(409, "not_suspended", f"the certificate is {row.status}, not SUSPENDED")
         signer, owner = self._signer_and_owner(chamber, row)
         registry = self.chain.registry()
-        tx = self._chain_call("lift", lambda: registry.lift_certificate_suspension(signer, bytes.fromhex(row.leaf[2:]), issuer=owner))
+        tx = self._chain_call(
+            "lift", lambda: registry.lift_certificate_suspension(signer, bytes.fromhex(row.leaf[2:]), issuer=owner)
+        )
         self.store.set_status(row.id, "ISSUED", None, actor, tx.tx_hash)
         return self._reload(row)
 
-    def supersede(self, chamber: Chamber, row: CertificateRow, amended: Any, reason: str, actor: str) -> tuple[CertificateRow, CertificateRow]:
+    def supersede(
+        self, chamber: Chamber, row: CertificateRow, amended: Any, reason: str, actor: str
+    ) -> tuple[CertificateRow, CertificateRow]:
         if row.status not in ("ISSUED", "SUSPENDED"):
             raise ApiError(409, "not_issued", f"only an issued certificate can be superseded; this one is {row.status}")
         if not isinstance(amended, dict):
@@ -155,7 +184,11 @@ class Issuance:
             raise ApiError(400, "missing_reason", "'reason' (why the certificate was amended) is required")
         certificate = copy.deepcopy(amended)
         certificate["replaces"] = {"certificateNumber": row.number, "leaf": row.leaf, "reason": reason}
-        key = certificate.get("certificateNumber") if certificate.get("certificateNumber") != row.number else f"{row.number}#amends-{row.id}"
+        key = (
+            certificate.get("certificateNumber")
+            if certificate.get("certificateNumber") != row.number
+            else f"{row.number}#amends-{row.id}"
+        )
         return self._replace(chamber, row, certificate, str(key), "supersede", actor)
 
     def certified_copy(self, chamber: Chamber, row: CertificateRow, actor: str) -> tuple[CertificateRow, CertificateRow]:
@@ -166,21 +199,24 @@ class Issuance:
         certificate["copyOf"] = {"certificateNumber": row.number, "issueDate": row.issue_date, "leaf": row.leaf}
         return self._replace(chamber, row, certificate, f"{row.number}#copy-of-{row.id}", "copy", actor)
 
-    def _replace(self, chamber: Chamber, row: CertificateRow, certificate: dict[str, Any], key: str, action: str,
-                 actor: str) -> tuple[CertificateRow, CertificateRow]:
+    def _replace(
+        self, chamber: Chamber, row: CertificateRow, certificate: dict[str, Any], key: str, action: str, actor: str
+    ) -> tuple[CertificateRow, CertificateRow]:
         """Store the replacement (PENDING), then point the original to it on the registry."""
+        replaces = certificate.get("replaces")
+        note = f"superseded: {replaces['reason']}" if isinstance(replaces, dict) else "replaced by a certified true copy"
         new = self.create(chamber, [certificate], actor, idempotency_keys=[key])[0]
         signer, owner = self._signer_and_owner(chamber, row)
         registry = self.chain.registry()
         try:
-            tx = self._chain_call(action, lambda: registry.supersede(signer, bytes.fromhex(row.leaf[2:]),
-                                                                      bytes.fromhex(new.leaf[2:]), issuer=owner))
+            tx = self._chain_call(
+                action, lambda: registry.supersede(signer, bytes.fromhex(row.leaf[2:]), bytes.fromhex(new.leaf[2:]), issuer=owner)
+            )
         except ApiError:
             # The original is unchanged on chain: withdraw the replacement if it is not anchored yet.
             self.store.set_status(new.id, "CANCELLED", f"{action} failed", actor, None, expect=["PENDING"])
             raise
-        self.store.set_status(row.id, "SUPERSEDED", f"{action}: {certificate.get('replaces', {}).get('reason', 'certified true copy')}",
-                              actor, tx.tx_hash, successor_leaf=new.leaf)
+        self.store.set_status(row.id, "SUPERSEDED", note, actor, tx.tx_hash, successor_leaf=new.leaf)
         return self._reload(row), new
 
     def _reload(self, row: CertificateRow) -> CertificateRow:

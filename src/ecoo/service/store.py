@@ -281,7 +281,9 @@ class Store:
             ).inserted_primary_key[0]
             address, ciphertext = encrypt(chamber_id)
             key_id = conn.execute(
-                chamber_keys.insert().values(chamber_id=chamber_id, address=address, ciphertext=ciphertext, created_at=time.time())
+                chamber_keys.insert().values(
+                    chamber_id=chamber_id, address=address, ciphertext=ciphertext, created_at=time.time()
+                )
             ).inserted_primary_key[0]
         return Chamber(chamber_id, name, country, code, key_id, address)
 
@@ -290,7 +292,9 @@ class Store:
         now = time.time()
         with self.transaction() as conn:
             conn.execute(
-                update(chamber_keys).where(chamber_keys.c.chamber_id == chamber_id, chamber_keys.c.retired_at.is_(None)).values(retired_at=now)
+                update(chamber_keys)
+                .where(chamber_keys.c.chamber_id == chamber_id, chamber_keys.c.retired_at.is_(None))
+                .values(retired_at=now)
             )
             return int(
                 conn.execute(
@@ -325,7 +329,9 @@ class Store:
 
     def chamber_by_address(self, address: str) -> int | None:
         with self.transaction() as conn:
-            value = conn.execute(select(chamber_keys.c.chamber_id).where(func.lower(chamber_keys.c.address) == address.lower())).scalar()
+            value = conn.execute(
+                select(chamber_keys.c.chamber_id).where(func.lower(chamber_keys.c.address) == address.lower())
+            ).scalar()
             return int(value) if value is not None else None
 
     def add_token(self, chamber_id: int, token_hash: str, label: str = "") -> int:
@@ -339,7 +345,9 @@ class Store:
     def revoke_token(self, token_id: int) -> bool:
         with self.transaction() as conn:
             result = conn.execute(
-                update(api_tokens).where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None)).values(revoked_at=time.time())
+                update(api_tokens)
+                .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=time.time())
             )
             return bool(result.rowcount)
 
@@ -396,7 +404,9 @@ class Store:
     def find_by_number(self, chamber_id: int, number: str) -> list[CertificateRow]:
         with self.transaction() as conn:
             rows = conn.execute(
-                select(certificates).where(certificates.c.chamber_id == chamber_id, certificates.c.number == number).order_by(certificates.c.id)
+                select(certificates)
+                .where(certificates.c.chamber_id == chamber_id, certificates.c.number == number)
+                .order_by(certificates.c.id)
             ).all()
             return [_certificate(r) for r in rows]
 
@@ -426,12 +436,20 @@ class Store:
         if after_id is not None:
             conditions.append(certificates.c.id < after_id)
         with self.transaction() as conn:
-            rows = conn.execute(select(certificates).where(and_(*conditions)).order_by(certificates.c.id.desc()).limit(limit)).all()
+            rows = conn.execute(
+                select(certificates).where(and_(*conditions)).order_by(certificates.c.id.desc()).limit(limit)
+            ).all()
             return [_certificate(r) for r in rows]
 
     def set_status(
-        self, certificate_id: int, status: str, reason: str | None, actor: str, tx_hash: str | None,
-        successor_leaf: str | None = None, expect: Sequence[str] | None = None,
+        self,
+        certificate_id: int,
+        status: str,
+        reason: str | None,
+        actor: str,
+        tx_hash: str | None,
+        successor_leaf: str | None = None,
+        expect: Sequence[str] | None = None,
     ) -> bool:
         """Change a certificate's status (and audit it); with ``expect`` only from those states."""
         with self.transaction() as conn:
@@ -454,18 +472,35 @@ class Store:
             ).all()
             return [{"action": r.action, "actor": r.actor, "reason": r.reason, "tx": r.tx_hash, "at": r.at} for r in rows]
 
-    def _audit(self, conn: Connection, chamber_id: int, certificate_id: int | None, action: str, actor: str,
-               reason: str | None, tx_hash: str | None) -> None:
+    def _audit(
+        self,
+        conn: Connection,
+        chamber_id: int,
+        certificate_id: int | None,
+        action: str,
+        actor: str,
+        reason: str | None,
+        tx_hash: str | None,
+    ) -> None:
         conn.execute(
-            audit_events.insert().values(chamber_id=chamber_id, certificate_id=certificate_id, action=action, actor=actor,
-                                         reason=reason, tx_hash=tx_hash, at=time.time())
+            audit_events.insert().values(
+                chamber_id=chamber_id,
+                certificate_id=certificate_id,
+                action=action,
+                actor=actor,
+                reason=reason,
+                tx_hash=tx_hash,
+                at=time.time(),
+            )
         )
 
     # -- anchoring -------------------------------------------------------------------------------
 
     def chambers_with_pending(self) -> list[int]:
         with self.transaction() as conn:
-            pending = select(certificates.c.chamber_id).where(certificates.c.status == "PENDING", certificates.c.batch_id.is_(None))
+            pending = select(certificates.c.chamber_id).where(
+                certificates.c.status == "PENDING", certificates.c.batch_id.is_(None)
+            )
             open_batches = select(batches.c.chamber_id).where(batches.c.status != "ANCHORED")
             ids = conn.execute(pending.union(open_batches)).scalars().all()
             return sorted(set(ids))
@@ -476,8 +511,10 @@ class Store:
         with self.transaction() as conn:
             result = conn.execute(
                 update(chambers)
-                .where(chambers.c.id == chamber_id,
-                       or_(chambers.c.lease_until.is_(None), chambers.c.lease_until < now, chambers.c.lease_owner == owner))
+                .where(
+                    chambers.c.id == chamber_id,
+                    or_(chambers.c.lease_until.is_(None), chambers.c.lease_until < now, chambers.c.lease_owner == owner),
+                )
                 .values(lease_owner=owner, lease_until=now + seconds)
             )
             return bool(result.rowcount)
@@ -485,7 +522,9 @@ class Store:
     def release_lease(self, chamber_id: int, owner: str) -> None:
         with self.transaction() as conn:
             conn.execute(
-                update(chambers).where(chambers.c.id == chamber_id, chambers.c.lease_owner == owner).values(lease_owner=None, lease_until=None)
+                update(chambers)
+                .where(chambers.c.id == chamber_id, chambers.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
             )
 
     def open_batches(self, chamber_id: int) -> list[dict[str, Any]]:
@@ -500,7 +539,9 @@ class Store:
         with self.transaction() as conn:
             rows = conn.execute(
                 select(certificates)
-                .where(certificates.c.chamber_id == chamber_id, certificates.c.status == "PENDING", certificates.c.batch_id.is_(None))
+                .where(
+                    certificates.c.chamber_id == chamber_id, certificates.c.status == "PENDING", certificates.c.batch_id.is_(None)
+                )
                 .order_by(certificates.c.id)
                 .limit(limit)
             ).all()
@@ -511,13 +552,18 @@ class Store:
         with self.transaction() as conn:
             batch_id = int(
                 conn.execute(
-                    batches.insert().values(chamber_id=chamber_id, key_id=key_id, root=root, status="PREPARED", attempts=0,
-                                            created_at=time.time())
+                    batches.insert().values(
+                        chamber_id=chamber_id, key_id=key_id, root=root, status="PREPARED", attempts=0, created_at=time.time()
+                    )
                 ).inserted_primary_key[0]
             )
             assigned = conn.execute(
                 update(certificates)
-                .where(certificates.c.id.in_(list(certificate_ids)), certificates.c.batch_id.is_(None), certificates.c.status == "PENDING")
+                .where(
+                    certificates.c.id.in_(list(certificate_ids)),
+                    certificates.c.batch_id.is_(None),
+                    certificates.c.status == "PENDING",
+                )
                 .values(batch_id=batch_id)
             ).rowcount
             if assigned != len(certificate_ids):
@@ -540,8 +586,11 @@ class Store:
         """Mark the batch anchored and its certificates ISSUED with their documents, in one transaction."""
         now = time.time()
         with self.transaction() as conn:
-            conn.execute(update(batches).where(batches.c.id == batch_id).values(status="ANCHORED", tx_hash=tx_hash,
-                                                                               block_number=block, anchored_at=now))
+            conn.execute(
+                update(batches)
+                .where(batches.c.id == batch_id)
+                .values(status="ANCHORED", tx_hash=tx_hash, block_number=block, anchored_at=now)
+            )
             for certificate_id, document in documents.items():
                 result = conn.execute(
                     update(certificates)
@@ -549,17 +598,22 @@ class Store:
                     .values(status="ISSUED", document=json.dumps(document, ensure_ascii=False), issued_at=now)
                 )
                 if result.rowcount:
-                    chamber_id = conn.execute(select(certificates.c.chamber_id).where(certificates.c.id == certificate_id)).scalar_one()
+                    chamber_id = conn.execute(
+                        select(certificates.c.chamber_id).where(certificates.c.id == certificate_id)
+                    ).scalar_one()
                     self._audit(conn, chamber_id, certificate_id, "ISSUED", "worker", None, tx_hash)
                 else:  # revoked or cancelled while pending: still anchored, keep its status, record the proof
                     conn.execute(
-                        update(certificates).where(certificates.c.id == certificate_id)
+                        update(certificates)
+                        .where(certificates.c.id == certificate_id)
                         .values(document=json.dumps(document, ensure_ascii=False), issued_at=now)
                     )
 
     def counts(self, chamber_id: int) -> dict[str, int]:
         with self.transaction() as conn:
             rows = conn.execute(
-                select(certificates.c.status, func.count()).where(certificates.c.chamber_id == chamber_id).group_by(certificates.c.status)
+                select(certificates.c.status, func.count())
+                .where(certificates.c.chamber_id == chamber_id)
+                .group_by(certificates.c.status)
             ).all()
             return {status: int(count) for status, count in rows}

@@ -161,8 +161,13 @@ class AnchoringWorker:
         chain_id, registry_address = registry.chain_id, registry.address
         documents = {
             row.id: build_document(
-                prepared_of(row), chain_id=chain_id, registry=registry_address, issuer=address, root=root,
-                merkle_path=tree.proof(index), signature=bytes.fromhex(row.signature[2:]),
+                prepared_of(row),
+                chain_id=chain_id,
+                registry=registry_address,
+                issuer=address,
+                root=root,
+                merkle_path=tree.proof(index),
+                signature=bytes.fromhex(row.signature[2:]),
             )
             for index, row in enumerate(rows)
         }

@@ -1,0 +1,747 @@
+"""The printable certificate: an A4 PDF laid out like the ICC certificate-of-origin form.
+
+The PDF carries the issued JSON document as an embedded file (``ecoo-certificate.json``,
+``application/json``), byte for byte ``json.dumps(document, ensure_ascii=False, indent=2)``, so the
+PDF alone is enough to verify: :func:`extract_document` gets it back. The printed page is a
+rendering for people, never the thing that is verified; a QR code to the verification page says so.
+
+A withheld part (``proof.withheld``) prints as "withheld by the holder". Text is set in the bundled
+DejaVu Sans Condensed, with Noto Sans Thai for Thai script (see ``fonts/README.md``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from importlib import resources
+from typing import Any
+
+import segno
+from fpdf import FPDF, FontFace
+from fpdf.enums import Align, TableBordersLayout, VAlign, WrapMode, XPos, YPos
+from pypdf import PdfReader
+
+from ._io import MAX_FILE_BYTES, InputError, parse_json
+from .errors import EcooError
+
+__all__ = ["ATTACHMENT_NAME", "PdfError", "extract_document", "render_pdf"]
+
+#: File name of the embedded issued document.
+ATTACHMENT_NAME = "ecoo-certificate.json"
+WITHHELD = "withheld by the holder"
+#: A QR code holds at most ~2300 bytes at error level M; verification links are far shorter.
+MAX_VERIFY_URL = 1000
+
+SCHEME_TITLES: Mapping[str, str] = {
+    "NON_PREFERENTIAL": "Non-preferential",
+    "RCEP": "RCEP — Regional Comprehensive Economic Partnership",
+    "ATIGA": "Form D (ATIGA) — ASEAN Trade in Goods Agreement",
+    "EUR1": "EUR.1 movement certificate",
+    "GSP_A": "Form A (GSP) — Generalised System of Preferences",
+    "CPTPP": "CPTPP — Comprehensive and Progressive Agreement for Trans-Pacific Partnership",
+}
+COPY_TITLES: Mapping[str, str] = {
+    "ORIGINAL": "ORIGINAL",
+    "DUPLICATE": "DUPLICATE",
+    "CERTIFIED_TRUE_COPY": "CERTIFIED TRUE COPY",
+}
+_TRANSPORT_MODES: Mapping[str, str] = {
+    "SEA": "Sea",
+    "AIR": "Air",
+    "ROAD": "Road",
+    "RAIL": "Rail",
+    "INLAND_WATERWAY": "Inland waterway",
+    "POST": "Post",
+    "MULTIMODAL": "Multimodal",
+    "FIXED_INSTALLATION": "Fixed installation",
+}
+_FLAGS: tuple[tuple[str, str], ...] = (
+    ("issuedRetroactively", "Issued retroactively"),
+    ("exhibition", "Exhibition"),
+    ("cumulation", "Cumulation"),
+    ("deMinimis", "De minimis"),
+)
+
+# Geometry in millimetres (A4 portrait).
+_PAGE_W = 210.0
+_MARGIN = 10.0
+_WIDTH = _PAGE_W - 2 * _MARGIN
+_LEFT_W = 112.0
+_FOOTER_Y = -17.0
+_BREAK_MARGIN = 20.0
+_PAD = 1.6
+_LINE = 3.5
+_QR_SIDE = 42.0  # the image, quiet zone included: the symbol itself is >= 30 mm for any version
+_QR_SCALE = 8  # pixels per module: crisp at any zoom even where a viewer smooths images
+
+_BLACK = (0, 0, 0)
+_GREY = (95, 95, 95)
+_RULE = (150, 150, 150)
+_SHADE = (232, 232, 232)
+
+# The total-page-count placeholder. Private-use characters never reach the page from the data
+# (``_clean`` replaces them), so a certificate that mentions "{nb}" is printed as written.
+_PAGES_ALIAS = "\ue000\ue000\ue000"
+_NBSP = "\u00a0"
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ue000-\uf8ff]")
+
+
+class PdfError(EcooError, ValueError):
+    """A PDF is not an ecoo certificate PDF, or a document cannot be printed as one."""
+
+
+# -- reading back ------------------------------------------------------------------------------
+
+
+def extract_document(pdf: bytes) -> dict[str, Any]:
+    """The issued document embedded in a certificate PDF, parsed strictly (no duplicate keys, NaN).
+
+    Raises :class:`PdfError` with a one-line message for anything that is not an ecoo PDF.
+    """
+    if not isinstance(pdf, bytes | bytearray | memoryview):
+        raise PdfError(f"expected the bytes of a PDF file, got {type(pdf).__name__}")
+    data = bytes(pdf)
+    limit_mb = MAX_FILE_BYTES // (1024 * 1024)
+    if len(data) > MAX_FILE_BYTES:
+        raise PdfError(f"{len(data) / 1e6:.1f} MB is over the {limit_mb} MB limit for a certificate PDF")
+    # PDF 1.7, 7.5.2: the header may follow up to 1024 bytes of junk; readers accept that.
+    if b"%PDF-" not in data[:1024]:
+        raise PdfError("not a PDF file (no %PDF- header)")
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            raise PdfError("the PDF is encrypted; an ecoo certificate PDF never is")
+        contents = reader.attachments.get(ATTACHMENT_NAME)
+    except PdfError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pypdf raises many types (and RecursionError) on corrupt files
+        raise PdfError(f"not a readable PDF: {type(exc).__name__}: {_one_line(str(exc))}") from None
+    if not contents:
+        raise PdfError(f"the PDF has no {ATTACHMENT_NAME} attachment: it is not an ecoo certificate PDF")
+    if len(contents) > 1:
+        # Two embedded documents under one name: refuse to guess which one the holder meant.
+        raise PdfError(f"the PDF has {len(contents)} attachments named {ATTACHMENT_NAME}; expected one")
+    payload = contents[0]
+    if len(payload) > MAX_FILE_BYTES:
+        raise PdfError(f"{ATTACHMENT_NAME} is {len(payload) / 1e6:.1f} MB, over the {limit_mb} MB limit")
+    try:
+        document = parse_json(payload, ATTACHMENT_NAME)
+    except InputError as exc:
+        raise PdfError(str(exc)) from None
+    if not isinstance(document, dict):
+        raise PdfError(f"{ATTACHMENT_NAME} is not a JSON object")
+    return document
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+
+def render_pdf(document: Mapping[str, Any], verify_url: str) -> bytes:
+    """The printable PDF of an issued ``document``, with a QR code to ``verify_url``.
+
+    Raises :class:`PdfError` when ``document`` is not an issued certificate or ``verify_url``
+    cannot go into a QR code.
+    """
+    certificate, proof = document.get("certificate"), document.get("proof")
+    if not isinstance(certificate, Mapping) or not isinstance(proof, Mapping):
+        raise PdfError("not an issued ecoo document: expected 'certificate' and 'proof' objects")
+    if not isinstance(verify_url, str) or not verify_url.strip():
+        raise PdfError("a verification URL is required for the QR code")
+    if len(verify_url) > MAX_VERIFY_URL:
+        raise PdfError(f"the verification URL is {len(verify_url)} characters; at most {MAX_VERIFY_URL} fit a QR code")
+    try:
+        payload = json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise PdfError(f"the document is not JSON: {exc}") from None
+
+    pdf = _CertificatePdf(certificate, proof, verify_url)
+    pdf.draw()
+    pdf.embed_file(
+        bytes=payload,
+        basename=ATTACHMENT_NAME,
+        mime_type="application/json",
+        modification_date=pdf.creation_date,
+        desc="The issued certificate of origin (ecoo/certificate-of-origin/v1): verify this file, not the print",
+        compress=True,
+    )
+    return bytes(pdf.output())
+
+
+@dataclass(frozen=True)
+class _Text:
+    """One paragraph of a box: optional label column, then the text."""
+
+    text: str
+    label: str = ""
+    bold: bool = False
+    muted: bool = False
+    size: float = 8.0
+
+
+def _clean(value: object) -> str:
+    """Printable text: control and private-use characters become U+FFFD, tabs spaces."""
+    return _UNPRINTABLE.sub("\ufffd", str(value).replace("\t", " ").replace("\r\n", "\n"))
+
+
+def _str(value: object, absent: str = "—") -> str:
+    return absent if value is None or value == "" else _clean(value)
+
+
+class _CertificatePdf(FPDF):
+    def __init__(self, certificate: Mapping[str, Any], proof: Mapping[str, Any], verify_url: str) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.cert = certificate
+        self.proof = proof
+        self.verify_url = verify_url
+        withheld = proof.get("withheld")
+        self.withheld: frozenset[str] = frozenset(str(p) for p in withheld) if isinstance(withheld, Iterable) else frozenset()
+        self.number = _str(certificate.get("certificateNumber"))
+        self.scheme = SCHEME_TITLES.get(str(certificate.get("scheme")), _str(certificate.get("scheme")))
+        self.copy_type = COPY_TITLES.get(str(certificate.get("copyType")), _str(certificate.get("copyType")))
+
+        fonts = resources.files("ecoo").joinpath("fonts")
+        for family, style, name in (
+            ("DejaVu", "", "DejaVuSansCondensed.ttf"),
+            ("DejaVu", "B", "DejaVuSansCondensed-Bold.ttf"),
+            ("NotoThai", "", "NotoSansThai-Regular.ttf"),
+            ("NotoThai", "B", "NotoSansThai-Bold.ttf"),
+        ):
+            with resources.as_file(fonts.joinpath(name)) as path:
+                self.add_font(family, style, path)
+        self.set_fallback_fonts(["NotoThai"])
+
+        self.set_margins(_MARGIN, 15.0, _MARGIN)
+        self.set_auto_page_break(True, margin=_BREAK_MARGIN)
+        self.alias_nb_pages(_PAGES_ALIAS)
+        self.c_margin = 0.6
+        # A fixed creation date (the issue date) makes the same document give the same bytes.
+        self.set_creation_date(_issue_datetime(certificate.get("issueDate")))
+        self.set_title(f"Certificate of origin {self.number}")
+        issuer = certificate.get("issuer")
+        if isinstance(issuer, Mapping):
+            self.set_author(_str(issuer.get("name")))
+        self.set_subject(f"{self.scheme} certificate of origin, {self.copy_type.lower()}")
+        self.set_creator("ecoo")
+        self.set_lang("en")
+
+    # -- page furniture ------------------------------------------------------------------------
+
+    def header(self) -> None:
+        if self.page_no() == 1:
+            return  # page 1 carries the full title block instead
+        self.set_xy(_MARGIN, 7)
+        self._font(7, bold=True)
+        self.cell(_WIDTH / 2, 4, f"CERTIFICATE OF ORIGIN  No. {self.number}")
+        self._font(7, muted=True)
+        self.cell(_WIDTH / 2, 4, f"{self.scheme}  ·  {self.copy_type}  ·  continued", align=Align.R)
+        self._rule(11.5)
+        self.set_y(15)
+
+    def footer(self) -> None:
+        self.set_y(_FOOTER_Y)
+        self._rule(self.get_y())
+        self.set_y(self.get_y() + 1)
+        chain = _str(self.proof.get("chainId"))
+        text = (
+            f"Electronic certificate of origin — verify at {_clean(self.verify_url)}. "
+            f"Registry {_str(self.proof.get('registry'))} on chain {chain}, leaf {_str(self.proof.get('leaf'))}"
+        )
+        self._font(6.5, muted=True)
+        self.multi_cell(_WIDTH - 24, 2.9, text, align=Align.L, new_x=XPos.RIGHT, new_y=YPos.TOP)
+        self._font(7, bold=True)
+        self.cell(24, 2.9, f"Page {self.page_no()} of {_PAGES_ALIAS}", align=Align.R)
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _font(self, size: float, *, bold: bool = False, muted: bool = False) -> None:
+        self.set_font("DejaVu", "B" if bold else "", size)
+        self.set_text_color(*(_GREY if muted else _BLACK))
+
+    def _rule(self, y: float) -> None:
+        self.set_draw_color(*_RULE)
+        self.set_line_width(0.2)
+        self.line(_MARGIN, y, _MARGIN + _WIDTH, y)
+        self.set_draw_color(*_BLACK)
+
+    def _is_withheld(self, pointer: str) -> bool:
+        return pointer in self.withheld
+
+    def _text_height(self, w: float, text: str, size: float, bold: bool) -> float:
+        self._font(size, bold=bold)
+        height: float = self.multi_cell(w, _line_height(size), text, dry_run=True, output="HEIGHT", align=Align.L)
+        return height
+
+    def _paragraph(self, x: float, y: float, w: float, p: _Text, *, draw: bool) -> float:
+        """Height of one paragraph at (x, y); drawn when ``draw``."""
+        label_w = 25.0 if p.label else 0.0
+        h = self._text_height(w - label_w, p.text, p.size, p.bold)
+        if p.label:
+            h = max(h, self._text_height(label_w, p.label, 6.5, False))
+        if draw:
+            if p.label:
+                self.set_xy(x, y + 0.3)
+                self._font(6.5, muted=True)
+                self.multi_cell(label_w, _line_height(6.5), p.label, align=Align.L)
+            self.set_xy(x + label_w, y)
+            self._font(p.size, bold=p.bold, muted=p.muted)
+            self.multi_cell(w - label_w, _line_height(p.size), p.text, align=Align.L)
+        return h
+
+    def _box(
+        self, x: float, y: float, w: float, title: str, body: Sequence[_Text], *, height: float = 0.0, draw: bool = True
+    ) -> float:
+        """A numbered form box; returns its height (at least ``height``)."""
+        inner = w - 2 * _PAD
+        cursor = y + _PAD
+        if draw:
+            self.set_xy(x + _PAD - self.c_margin, cursor)
+            self._font(6.5, bold=True, muted=True)
+            self.multi_cell(inner, 3, title, align=Align.L)
+        cursor += 3.6
+        for paragraph in body:
+            cursor += self._paragraph(x + _PAD - self.c_margin, cursor, inner + 2 * self.c_margin, paragraph, draw=draw) + 0.4
+        total = max(cursor - y + _PAD - 0.4, height)
+        if draw:
+            self.set_draw_color(*_BLACK)
+            self.set_line_width(0.25)
+            self.rect(x, y, w, total)
+        return total
+
+    # -- the form --------------------------------------------------------------------------------
+
+    def draw(self) -> None:
+        self.add_page()
+        self._title_block()
+        self._top_grid()
+        self._goods()
+        self._particulars()
+        self._signatures()
+
+    def _title_block(self) -> None:
+        self.set_xy(_MARGIN, 9)
+        self._font(17, bold=True)
+        self.cell(120, 8, "CERTIFICATE OF ORIGIN", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self._font(9.5, bold=True)
+        self.multi_cell(125, 4.2, self.scheme, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self._font(6.5, muted=True)
+        self.cell(
+            125, 3.5, "Electronic certificate of origin (ecoo/certificate-of-origin/v1), registry-anchored and issuer-signed"
+        )
+        bottom = self.get_y() + 3.5
+
+        badge_x, badge_w = _MARGIN + _WIDTH - 62, 62.0
+        self.set_line_width(0.6)
+        self.set_xy(badge_x, 9)
+        self._font(12, bold=True)
+        self.cell(badge_w, 8, self.copy_type, border=1, align=Align.C, new_x=XPos.LEFT, new_y=YPos.NEXT)
+        self.set_line_width(0.25)
+        self._font(6.5, muted=True)
+        self.cell(badge_w, 4.5, "Certificate No.", align=Align.R, new_x=XPos.LEFT, new_y=YPos.NEXT)
+        self._font(10, bold=True)
+        self.multi_cell(badge_w, 4.5, self.number, align=Align.R)
+        self.set_y(max(bottom, self.get_y()) + 2)
+
+    def _top_grid(self) -> None:
+        """Boxes 1-3 on the left, box 4 and the QR code on the right, bottoms aligned."""
+        top = self.get_y()
+        right_x, right_w = _MARGIN + _LEFT_W, _WIDTH - _LEFT_W
+        left = [
+            ("1  Exporter (consignor): name, address, country", self._exporter()),
+            ("2  Consignee: name, address, country", self._consignee()),
+            ("3  Means of transport and route", self._transport()),
+        ]
+        official = ("4  For official use", self._official())
+        self.set_auto_page_break(False)  # the grid is bounded by the field limits and fits page 1
+        left_heights = [self._box(_MARGIN, 0, _LEFT_W, t, b, draw=False) for t, b in left]
+        official_h = self._box(right_x, 0, right_w, *official, draw=False)
+        qr_h = self._qr_panel(right_x, 0, right_w, draw=False)
+        total = max(sum(left_heights), official_h + qr_h)
+        left_heights[-1] += total - sum(left_heights)
+        y = top
+        for (title, body), height in zip(left, left_heights, strict=True):
+            y += self._box(_MARGIN, y, _LEFT_W, title, body, height=height)
+        self._box(right_x, top, right_w, *official, height=total - qr_h)
+        self._qr_panel(right_x, top + total - qr_h, right_w, draw=True, height=qr_h)
+        self.set_auto_page_break(True, margin=_BREAK_MARGIN)
+        self.set_xy(_MARGIN, top + total + 3)
+
+    def _qr_panel(self, x: float, y: float, w: float, *, draw: bool, height: float = 0.0) -> float:
+        caption = "Scan to verify the status of this certificate on the registry:"
+        url = _clean(self.verify_url)
+        self._font(6.5)
+        cap_h = self._text_height(w - 2 * _PAD, caption, 6.5, False)
+        url_h = self.multi_cell(w - 2 * _PAD, 2.9, url, dry_run=True, output="HEIGHT", align=Align.C, wrapmode=WrapMode.CHAR)
+        total = max(_PAD + _QR_SIDE + 0.5 + cap_h + url_h + _PAD, height)
+        if not draw:
+            return float(total)
+        self.set_line_width(0.25)
+        self.rect(x, y, w, total)
+        link = self.verify_url if self.verify_url.startswith(("https://", "http://")) else ""
+        self.image(_qr_png(self.verify_url), x=x + (w - _QR_SIDE) / 2, y=y + _PAD, w=_QR_SIDE, h=_QR_SIDE, link=link)
+        self.set_xy(x + _PAD, y + _PAD + _QR_SIDE + 0.5)
+        self._font(6.5, muted=True)
+        self.multi_cell(w - 2 * _PAD, _line_height(6.5), caption, align=Align.C, new_x=XPos.LEFT, new_y=YPos.NEXT)
+        self._font(6.5, bold=True)
+        self.multi_cell(w - 2 * _PAD, 2.9, url, align=Align.C, wrapmode=WrapMode.CHAR, link=link)
+        return float(total)
+
+    def _goods(self) -> None:
+        headings = (
+            "Item",
+            "Marks and numbers",
+            "Number and kind of packages",
+            "Description of goods",
+            "HS code",
+            "Origin",
+            "Origin criterion",
+            "Quantity",
+            "Gross weight",
+            "FOB value",
+            "Invoice no. and date",
+        )
+        widths = (8, 21, 15, 41, 14, 10, 14, 16, 16, 17, 18)
+        aligns = ("C", "L", "L", "L", "L", "C", "L", "R", "R", "R", "L")
+        items = self.cert.get("items")
+        rows = [self._item_row(i, item) for i, item in enumerate(items)] if isinstance(items, list) else []
+        # Title strip, headings and the first item start on the same page.
+        if self.will_page_break(30):
+            self.add_page()
+        self._font(6.5, bold=True, muted=True)
+        self.set_draw_color(*_BLACK)
+        self.set_line_width(0.25)
+        count = f"{len(rows)} item{'s' if len(rows) != 1 else ''}"
+        self.cell(_WIDTH, 4.5, f"5  Goods ({count})", border="LTR", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self._font(7)
+        with self.table(
+            width=_WIDTH,
+            col_widths=widths,
+            text_align=aligns,
+            v_align=VAlign.T,
+            line_height=3.1,
+            padding=(0.8, 0.8),
+            headings_style=FontFace(family="DejaVu", emphasis="BOLD", size_pt=6.3, fill_color=_SHADE),
+            repeat_headings=1,
+            borders_layout=TableBordersLayout.ALL,
+        ) as table:
+            table.row(headings)
+            for cells in rows:
+                row = table.row()
+                for text, muted in cells:
+                    row.cell(text, style=FontFace(color=_GREY) if muted else None)
+        if not rows:
+            self._font(7, muted=True)
+            self.cell(_WIDTH, 5, "no items", border=1, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.ln(3)
+
+    def _item_row(self, index: int, item: object) -> list[tuple[str, bool]]:
+        if not isinstance(item, Mapping):
+            return [(_str(item), True)] + [("", False)] * 10
+        count, kind = item.get("packageCount"), item.get("packageType")
+        packages = " ".join(_clean(v) for v in (count, kind) if v is not None) or "bulk"
+        hs = _str(item.get("hsCode"))
+        if item.get("nationalTariffCode"):
+            hs += f"\n{_clean(item['nationalTariffCode'])}"
+        criterion = item.get("originCriterion")
+        if isinstance(criterion, Mapping):
+            origin_criterion = _str(criterion.get("code"))
+            if criterion.get("rvcPercent") is not None:
+                origin_criterion += f" {_clean(criterion['rvcPercent'])} %"
+        else:
+            origin_criterion = "—"
+        cells: list[tuple[str, bool]] = [
+            (_str(item.get("itemNumber")), False),
+            (_str(item.get("marksAndNumbers")), False),
+            (packages, False),
+            (_str(item.get("description")), False),
+            (hs, False),
+            (_str(item.get("originCountry")), False),
+            (origin_criterion, False),
+            (_measure(item.get("quantity"), "value", "unit"), False),
+            (_measure(item.get("grossWeight"), "value", "unit"), False),
+        ]
+        fob_pointer, invoice_pointer = f"/items/{index}/fobValue", f"/items/{index}/invoice"
+        if "fobValue" not in item and self._is_withheld(fob_pointer):
+            cells.append((WITHHELD, True))
+        else:
+            cells.append((_measure(item.get("fobValue"), "amount", "currency"), False))
+        invoice = item.get("invoice")
+        if "invoice" not in item and self._is_withheld(invoice_pointer):
+            cells.append((WITHHELD, True))
+        elif isinstance(invoice, Mapping):
+            cells.append((f"{_str(invoice.get('number'))}\n{_str(invoice.get('date'))}", False))
+        else:
+            cells.append(("—", False))
+        return cells
+
+    def _particulars(self) -> None:
+        """Box 6 as a two-column table, so that long remarks may run onto the next page."""
+        rows = [
+            ("Importer", self._party_text("importer", absent="not stated")),
+            ("Producer", self._producer_text()),
+            ("Third-party invoicing", self._third_party_text()),
+            ("Back-to-back certificate", self._back_to_back_text()),
+            ("Remarks", self._top_level_text("remarks", absent="none")),
+        ]
+        if self.will_page_break(25):
+            self.add_page()
+        self.set_draw_color(*_BLACK)
+        self.set_line_width(0.25)
+        self._font(7.5)
+        with self.table(
+            width=_WIDTH,
+            col_widths=(34, _WIDTH - 34),
+            text_align=("L", "L"),
+            v_align=VAlign.T,
+            line_height=3.4,
+            padding=(0.9, 1.2),
+            first_row_as_headings=True,
+            headings_style=FontFace(family="DejaVu", emphasis="BOLD", size_pt=6.5, color=_GREY),
+            repeat_headings=0,
+        ) as table:
+            table.row().cell("6  Importer, producer and other particulars", colspan=2)
+            for label, (text, muted) in rows:
+                row = table.row()
+                row.cell(label, style=FontFace(size_pt=6.5, color=_GREY))
+                row.cell(text, style=FontFace(color=_GREY) if muted else None)
+        self.ln(3)
+
+    def _signatures(self) -> None:
+        """Boxes 7 and 8 side by side, kept together on one page."""
+        half = _WIDTH / 2
+        declaration = ("7  Declaration by the exporter", self._declaration())
+        certification = ("8  Certification", self._certification())
+        height = max(
+            self._box(_MARGIN, 0, half, *declaration, draw=False),
+            self._box(_MARGIN + half, 0, half, *certification, draw=False),
+        )
+        if self.will_page_break(height):
+            self.add_page()
+        top = self.get_y()
+        self.set_auto_page_break(False)
+        self._box(_MARGIN, top, half, *declaration, height=height)
+        self._box(_MARGIN + half, top, half, *certification, height=height)
+        self.set_auto_page_break(True, margin=_BREAK_MARGIN)
+        self.set_xy(_MARGIN, top + height)
+
+    # -- box contents ----------------------------------------------------------------------------
+
+    def _party_lines(self, party: object) -> list[_Text]:
+        if not isinstance(party, Mapping):
+            return [_Text(_str(party))]
+        lines = [_Text(_str(party.get("name")), bold=True), _Text(_str(party.get("address"), absent=""))]
+        details = f"Country: {_str(party.get('country'))}"
+        identifier = party.get("identifier")
+        if isinstance(identifier, Mapping):
+            details += f"   {_str(identifier.get('scheme'))}: {_str(identifier.get('value'))}"
+        lines.append(_Text(details))
+        return [line for line in lines if line.text]
+
+    def _exporter(self) -> list[_Text]:
+        if "exporter" not in self.cert:
+            return [_Text(WITHHELD if self._is_withheld("/exporter") else "not stated", muted=True)]
+        return self._party_lines(self.cert["exporter"])
+
+    def _consignee(self) -> list[_Text]:
+        consignee = self.cert.get("consignee")
+        if "consignee" not in self.cert:
+            return [_Text(WITHHELD if self._is_withheld("/consignee") else "not stated", muted=True)]
+        if consignee == "TO_ORDER":
+            return [
+                _Text("TO ORDER", bold=True),
+                _Text("Consigned to the order of the holder of the transport document", muted=True),
+            ]
+        return self._party_lines(consignee)
+
+    def _transport(self) -> list[_Text]:
+        transport = self.cert.get("transport")
+        if "transport" not in self.cert and self._is_withheld("/transport"):
+            return [_Text(WITHHELD, muted=True)]
+        if not isinstance(transport, Mapping):
+            return [_Text("not stated", muted=True)]
+        transit = transport.get("transitCountries")
+        via = ", ".join(_clean(c) for c in transit) if isinstance(transit, list) and transit else "none"
+        mode = transport.get("mode")
+        return [
+            _Text(_TRANSPORT_MODES.get(str(mode), _str(mode)), label="Mode"),
+            _Text(_str(transport.get("vesselOrFlight")), label="Vessel / flight"),
+            _Text(_str(transport.get("departureDate")), label="Departure date"),
+            _Text(_str(transport.get("portOfLoading")), label="Port of loading"),
+            _Text(_str(transport.get("portOfDischarge")), label="Port of discharge"),
+            _Text(via, label="Transit countries"),
+            _Text(_str(transport.get("transportDocumentNumber")), label="Transport document"),
+        ]
+
+    def _official(self) -> list[_Text]:
+        cert = self.cert
+        issued = _str(cert.get("issueDate"))
+        if cert.get("issuePlace"):
+            issued += f", {_clean(cert['issuePlace'])}"
+        lines = [
+            _Text(self.number, label="Certificate No.", bold=True),
+            _Text(issued, label="Issued"),
+            _Text(_str(cert.get("validUntil"), absent="no end date"), label="Valid until"),
+        ]
+        issuer = cert.get("issuer")
+        if isinstance(issuer, Mapping):
+            lines += [
+                _Text(_str(issuer.get("name")), label="Issuing body", bold=True),
+                _Text(
+                    f"{_str(issuer.get('country'))}, accreditation {_str(issuer.get('accreditationCode'))}",
+                    label="Country, accred.",
+                ),
+            ]
+        lines.append(_Text(f"{_str(cert.get('exportCountry'))} → {_str(cert.get('importCountry'))}", label="Export → import"))
+        copy_of = cert.get("copyOf")
+        if isinstance(copy_of, Mapping):
+            lines.append(
+                _Text(
+                    f"No. {_str(copy_of.get('certificateNumber'))} of {_str(copy_of.get('issueDate'))}", label="Copy of original"
+                )
+            )
+        replaces = cert.get("replaces")
+        if isinstance(replaces, Mapping):
+            lines.append(
+                _Text(f"No. {_str(replaces.get('certificateNumber'))}: {_str(replaces.get('reason'))}", label="Replaces")
+            )
+        flags = cert.get("flags")
+        if isinstance(flags, Mapping):
+            # No-break spaces keep each tick box with its name when the line wraps.
+            marks = "   ".join(
+                ("☑" if flags.get(key) is True else "☐") + _NBSP + name.replace(" ", _NBSP) for key, name in _FLAGS
+            )
+            lines.append(_Text(marks, label="Indications", size=7))
+        return lines
+
+    def _top_level_text(self, key: str, absent: str) -> tuple[str, bool]:
+        if key not in self.cert and self._is_withheld("/" + key):
+            return WITHHELD, True
+        value = self.cert.get(key)
+        if value is None or value == "":
+            return absent, True
+        return _clean(value), False
+
+    def _party_text(self, key: str, absent: str) -> tuple[str, bool]:
+        if key not in self.cert and self._is_withheld("/" + key):
+            return WITHHELD, True
+        party = self.cert.get(key)
+        if party is None:
+            return absent, True
+        return "\n".join(line.text for line in self._party_lines(party)), False
+
+    def _producer_text(self) -> tuple[str, bool]:
+        if self.cert.get("producer") == "AVAILABLE_ON_REQUEST":
+            return "Available on request", False
+        return self._party_text("producer", absent="not stated")
+
+    def _third_party_text(self) -> tuple[str, bool]:
+        if "thirdPartyInvoicing" not in self.cert and self._is_withheld("/thirdPartyInvoicing"):
+            return WITHHELD, True
+        tpi = self.cert.get("thirdPartyInvoicing")
+        if not isinstance(tpi, Mapping):
+            return "No", False
+        party = tpi.get("invoicingParty")
+        if not isinstance(party, Mapping):
+            return "Yes", False
+        parts = [_str(party.get("name")), _str(party.get("address"), absent=""), _str(party.get("country"))]
+        return "Yes, invoiced by " + ", ".join(p for p in parts if p), False
+
+    def _back_to_back_text(self) -> tuple[str, bool]:
+        if "backToBack" not in self.cert and self._is_withheld("/backToBack"):
+            return WITHHELD, True
+        b2b = self.cert.get("backToBack")
+        if not isinstance(b2b, Mapping):
+            return "No", False
+        return (
+            f"Yes, based on original certificate No. {_str(b2b.get('originalCertificateNumber'))} "
+            f"issued {_str(b2b.get('originalIssueDate'))} in {_str(b2b.get('originalIssuingCountry'))}",
+            False,
+        )
+
+    def _declaration(self) -> list[_Text]:
+        text = (
+            "The undersigned hereby declares that the above details and statements are correct, that all the goods "
+            "were produced in the country(ies) shown in box 5 and, for a preferential certificate, that they comply "
+            "with the origin requirements of the agreement named above."
+        )
+        if "exporterDeclaration" not in self.cert and self._is_withheld("/exporterDeclaration"):
+            return [_Text(text, size=7), _Text(WITHHELD, muted=True)]
+        declaration = self.cert.get("exporterDeclaration")
+        if not isinstance(declaration, Mapping):
+            return [_Text(text, size=7), _Text("no declaration recorded", muted=True)]
+        return [
+            _Text(text, size=7),
+            _Text(_place_date(declaration), label="Place and date"),
+            _Text(_str(declaration.get("signatory")), label="Signatory", bold=True),
+        ]
+
+    def _certification(self) -> list[_Text]:
+        text = (
+            "It is hereby certified, on the basis of control carried out, that the declaration by the exporter is "
+            "correct and that the goods described above originate in the country(ies) shown in box 5."
+        )
+        certification = self.cert.get("certification")
+        lines = [_Text(text, size=7)]
+        if isinstance(certification, Mapping):
+            lines += [
+                _Text(_place_date(certification), label="Place and date"),
+                _Text(_str(certification.get("officer")), label="Certifying officer", bold=True),
+            ]
+        issuer = self.cert.get("issuer")
+        if isinstance(issuer, Mapping):
+            lines.append(_Text(_str(issuer.get("name")), label="For"))
+        lines.append(
+            _Text(
+                f"Signed electronically (EIP-712) by issuer key {_str(self.proof.get('issuer'))}. "
+                "No stamp or handwritten signature: check the QR code.",
+                label="Signature",
+                size=7,
+            )
+        )
+        return lines
+
+
+# -- small pure helpers --------------------------------------------------------------------------
+
+
+def _line_height(size_pt: float) -> float:
+    return round(size_pt * 0.3528 * 1.22, 2)
+
+
+def _measure(value: object, amount_key: str, unit_key: str) -> str:
+    if not isinstance(value, Mapping):
+        return "—"
+    return f"{_str(value.get(amount_key))} {_str(value.get(unit_key), absent='')}".strip()
+
+
+def _place_date(signed: Mapping[str, Any]) -> str:
+    place = signed.get("place")
+    return f"{_clean(place)}, {_str(signed.get('date'))}" if place else _str(signed.get("date"))
+
+
+def _issue_datetime(value: object) -> datetime:
+    try:
+        day = date.fromisoformat(str(value))
+    except ValueError:
+        day = date(2000, 1, 1)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _qr_png(url: str) -> io.BytesIO:
+    """The QR code as a PNG, quiet zone included, ``_QR_SCALE`` pixels per module."""
+    try:
+        qr = segno.make_qr(url, error="m")
+    except segno.DataOverflowError:
+        raise PdfError("the verification URL is too long for a QR code") from None
+    buffer = io.BytesIO()
+    qr.save(buffer, kind="png", scale=_QR_SCALE, border=4)
+    buffer.seek(0)
+    return buffer
