@@ -200,7 +200,7 @@ def supersede(certificate_id: int) -> Any:
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", 'send {"certificate": {...amended...}, "reason": "..."}')
     old, new = services().issuance.supersede(
-        g.chamber, _own(certificate_id), body.get("certificate"), body.get("reason"), g.actor
+        g.chamber, _own(certificate_id), body.get("certificate"), str(body.get("reason") or ""), g.actor
     )
     return jsonify({"original": summary(old), "replacement": summary(new)}), 202
 

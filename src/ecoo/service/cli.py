@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from web3.types import Wei
 
 from ..cli import Output, _guarded, _start_node, _stop_node, cli, json_option
 from ..errors import ConfigurationError
@@ -59,7 +60,7 @@ def create_chamber(settings: ServiceSettings, name: str, country: str, code: str
         if not chain_info(registry.w3).is_dev:
             raise ConfigurationError("--dev funds and accredits with the node's unlocked account: local dev chains only")
         authority = unlocked_signer(registry.w3)
-        tx = registry.w3.eth.send_transaction({"from": authority.address, "to": account.address, "value": 10**19})
+        tx = registry.w3.eth.send_transaction({"from": authority.address, "to": account.address, "value": Wei(10**19)})
         registry.w3.eth.wait_for_transaction_receipt(tx)
         registry.accredit_issuer(authority, account.address, name=name, country=country, accreditation_code=code)
         result["accredited"] = True

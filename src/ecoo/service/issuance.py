@@ -43,7 +43,7 @@ class Issuance:
             raise ApiError(400, "empty", "no certificates given")
         if len(certificates) > MAX_BATCH:
             raise ApiError(413, "batch_too_large", f"at most {MAX_BATCH} certificates per request")
-        problems = []
+        problems: list[dict[str, Any]] = []
         numbers: set[str] = set()
         for index, certificate in enumerate(certificates):
             issues = [{"path": i.path, "code": i.code, "message": i.message} for i in validate_certificate(certificate)]

@@ -218,6 +218,13 @@ def _certificate(row: Any) -> CertificateRow:
     )
 
 
+def _insert_id(conn: Connection, statement: Any) -> int:
+    key = conn.execute(statement).inserted_primary_key
+    if key is None:
+        raise StoreError("the database returned no id for an insert")
+    return int(key[0])
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -276,15 +283,16 @@ class Store:
     def create_chamber(self, name: str, country: str, code: str, encrypt: Callable[[int], tuple[str, bytes]]) -> Chamber:
         """Create a chamber; ``encrypt(chamber_id)`` returns (address, ciphertext) of its new key."""
         with self.transaction() as conn:
-            chamber_id = conn.execute(
-                chambers.insert().values(name=name, country=country, accreditation_code=code, created_at=time.time())
-            ).inserted_primary_key[0]
+            chamber_id = _insert_id(
+                conn, chambers.insert().values(name=name, country=country, accreditation_code=code, created_at=time.time())
+            )
             address, ciphertext = encrypt(chamber_id)
-            key_id = conn.execute(
+            key_id = _insert_id(
+                conn,
                 chamber_keys.insert().values(
                     chamber_id=chamber_id, address=address, ciphertext=ciphertext, created_at=time.time()
-                )
-            ).inserted_primary_key[0]
+                ),
+            )
         return Chamber(chamber_id, name, country, code, key_id, address)
 
     def add_key(self, chamber_id: int, address: str, ciphertext: bytes) -> int:
@@ -297,9 +305,10 @@ class Store:
                 .values(retired_at=now)
             )
             return int(
-                conn.execute(
-                    chamber_keys.insert().values(chamber_id=chamber_id, address=address, ciphertext=ciphertext, created_at=now)
-                ).inserted_primary_key[0]
+                _insert_id(
+                    conn,
+                    chamber_keys.insert().values(chamber_id=chamber_id, address=address, ciphertext=ciphertext, created_at=now),
+                )
             )
 
     def _chamber_row(self, conn: Connection, chamber_id: int) -> Chamber | None:
@@ -337,9 +346,10 @@ class Store:
     def add_token(self, chamber_id: int, token_hash: str, label: str = "") -> int:
         with self.transaction() as conn:
             return int(
-                conn.execute(
-                    api_tokens.insert().values(chamber_id=chamber_id, token_hash=token_hash, label=label, created_at=time.time())
-                ).inserted_primary_key[0]
+                _insert_id(
+                    conn,
+                    api_tokens.insert().values(chamber_id=chamber_id, token_hash=token_hash, label=label, created_at=time.time()),
+                )
             )
 
     def revoke_token(self, token_id: int) -> bool:
@@ -380,7 +390,7 @@ class Store:
                     values = {**row, "chamber_id": chamber.id, "key_id": chamber.key_id, "status": "PENDING", "created_at": now}
                     values["data"] = json.dumps(row["data"], ensure_ascii=False)
                     values["salts"] = json.dumps(row["salts"])
-                    new_id = int(conn.execute(certificates.insert().values(**values)).inserted_primary_key[0])
+                    new_id = int(_insert_id(conn, certificates.insert().values(**values)))
                     ids.append(new_id)
                     self._audit(conn, chamber.id, new_id, "CREATED", actor, None, None)
         except IntegrityError as exc:  # a concurrent insert of the same number won the race
@@ -551,11 +561,12 @@ class Store:
         """Record a batch and assign its certificates — before anything is sent to the chain."""
         with self.transaction() as conn:
             batch_id = int(
-                conn.execute(
+                _insert_id(
+                    conn,
                     batches.insert().values(
                         chamber_id=chamber_id, key_id=key_id, root=root, status="PREPARED", attempts=0, created_at=time.time()
-                    )
-                ).inserted_primary_key[0]
+                    ),
+                )
             )
             assigned = conn.execute(
                 update(certificates)
