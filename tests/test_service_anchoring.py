@@ -1,0 +1,171 @@
+"""The anchoring worker under faults: the chain going down and coming back, a restart in the
+middle of a batch, concurrent issuers and concurrent workers. Nothing is lost; nothing is
+anchored twice."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web3 import Web3
+
+from ecoo.anvil import ManagedAnvil, free_port
+from ecoo.service.app import create_app
+from ecoo.service.store import Store
+from service_harness import ServiceHarness, make_service
+
+
+@pytest.fixture
+def own_chain(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """An Anvil this test may stop and restart on the same port (state kept in a file)."""
+    node = ManagedAnvil(tmp_path / "chain-state.json", port=free_port()).start()
+    yield node
+    node.stop()
+
+
+def _statuses(service: ServiceHarness) -> dict[str, int]:
+    return dict(service.app.extensions["ecoo"].store.counts(service.chamber_id))
+
+
+def _anchors_sent(service: ServiceHarness) -> int:
+    registry = service.app.extensions["ecoo"].chain.registry()
+    return int(registry.w3.eth.get_transaction_count(service.address))
+
+
+def test_chain_down_then_back_loses_nothing_and_anchors_once(tmp_path: Path, own_chain: ManagedAnvil) -> None:
+    service = make_service(tmp_path, own_chain)
+    service.create(service.certificate("DOWN-0"))  # resolves the registry while the chain is up
+    service.anchor()
+    document = service.client.get("/api/v1/certificates/1/document", headers=service.auth).json
+    nonce_before = _anchors_sent(service)
+
+    own_chain.stop()
+    for i in range(1, 4):
+        service.create(service.certificate(f"DOWN-{i}"))  # issuing never waits on the chain
+    worker = service.worker
+    assert worker.run_once(force=True) == 0
+    assert worker.failures >= 1 and "no Ethereum node answers" in (worker.last_error or "")
+    assert _statuses(service) == {"ISSUED": 1, "PENDING": 3}
+    unavailable = service.client.post("/api/v1/verify", json=document)
+    assert unavailable.status_code == 503 and unavailable.json["verdict"] == "UNAVAILABLE"
+    assert "REVOKED" not in unavailable.get_data(as_text=True)
+    assert service.client.get("/api/v1/health").json["worker"]["failures"] >= 1
+
+    own_chain.start()  # same port, same saved state
+    assert worker.run_once(force=True) == 3
+    assert _statuses(service) == {"ISSUED": 4}
+    assert _anchors_sent(service) == nonce_before + 1
+    assert worker.run_once(force=True) == 0 and _anchors_sent(service) == nonce_before + 1
+    assert service.client.post("/api/v1/verify", json=document).json["verdict"] == "VALID"
+
+
+def test_backoff_grows_and_is_capped(service: ServiceHarness) -> None:
+    worker = service.worker
+    delays = []
+    for failures in range(0, 12):
+        worker.failures = failures
+        delays.append(worker.backoff())
+    assert delays == sorted(delays) and delays[-1] == service.settings.max_backoff
+
+
+class Crash(Exception):
+    """Stands for the process dying at this point."""
+
+
+@pytest.mark.parametrize("crash_point", ["before_send", "after_send"])
+def test_restart_mid_batch_loses_nothing_and_anchors_once(
+    crash_point: str, service: ServiceHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(3):
+        service.create(service.certificate(f"CRASH-{i}"))
+    nonce_before = _anchors_sent(service)
+    services = service.app.extensions["ecoo"]
+    registry = services.chain.registry()
+    if crash_point == "before_send":
+        monkeypatch.setattr(registry, "anchor", lambda *a, **k: (_ for _ in ()).throw(Crash()))
+    else:
+        monkeypatch.setattr(services.store, "finish_batch", lambda *a, **k: (_ for _ in ()).throw(Crash()))
+    with pytest.raises(Crash):
+        service.worker.run_once(force=True)
+    monkeypatch.undo()
+    assert _statuses(service) == {"PENDING": 3}
+    assert _anchors_sent(service) == nonce_before + (1 if crash_point == "after_send" else 0)
+
+    # "Restart": a new application on the same database and chain.
+    restarted = create_app(service.settings)
+    assert restarted.extensions["ecoo"].worker.run_once(force=True) == 3
+    store: Store = restarted.extensions["ecoo"].store
+    assert store.counts(service.chamber_id) == {"ISSUED": 3}
+    assert _anchors_sent(service) == nonce_before + 1  # exactly one anchoring transaction in total
+    client = restarted.test_client()
+    document = client.get("/api/v1/certificates/2/document", headers=service.auth).json
+    assert client.post("/api/v1/verify", json=document).json["verdict"] == "VALID"
+    audit = client.get("/api/v1/certificates/2", headers=service.auth).json["audit"]
+    assert audit[-1]["action"] == "ISSUED" and audit[-1]["tx"].startswith("0x")
+
+
+def test_concurrent_issuers_and_workers(service: ServiceHarness) -> None:
+    errors: list[Any] = []
+
+    def issue(prefix: str) -> None:
+        client = service.app.test_client()
+        for i in range(10):
+            response = client.post("/api/v1/certificates", json=service.certificate(f"{prefix}-{i}"), headers=service.auth)
+            if response.status_code != 202:
+                errors.append(response.json)
+
+    threads = [threading.Thread(target=issue, args=(f"T{t}",)) for t in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    # Two workers (as two service processes would run) race for the same chamber.
+    second = create_app(service.settings).extensions["ecoo"].worker
+    results: list[int] = []
+    racers = [threading.Thread(target=lambda w=w: results.append(w.run_once(force=True))) for w in (service.worker, second)]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join(120)
+    while service.worker.run_once(force=True):
+        pass
+    assert _statuses(service) == {"ISSUED": 60}
+    store = service.app.extensions["ecoo"].store
+    rows = store.list_certificates(service.chamber_id, limit=500)
+    roots = {row.document["proof"]["root"] for row in rows if row.document}
+    assert _anchors_sent(service) >= len(roots)
+    registry = service.app.extensions["ecoo"].chain.registry()
+    for root in roots:  # every root anchored, and by this chamber's key
+        assert registry.get_anchor(service.address, bytes.fromhex(root[2:])) is not None
+
+
+def test_batches_respect_size_and_window(tmp_path: Path, anvil_node: ManagedAnvil) -> None:
+    service = make_service(tmp_path, anvil_node, batch_size=4, batch_window=3600.0)
+    for i in range(6):
+        service.create(service.certificate(f"W-{i}"))
+    worker = service.worker
+    assert worker.run_once() == 4  # a full batch goes at once
+    assert worker.run_once() == 0  # the remaining two wait for the window
+    assert worker.run_once(force=True) == 2
+
+
+def test_keys_are_encrypted_at_rest(service: ServiceHarness, tmp_path: Path) -> None:
+    from ecoo.service.vault import KeyVault, VaultError
+
+    store = service.app.extensions["ecoo"].store
+    address, ciphertext, chamber_id = store.key(1)
+    vault = service.app.extensions["ecoo"].vault
+    key = vault.decrypt(ciphertext, chamber_id)
+    assert key not in ciphertext and key.hex() not in ciphertext.hex()
+    database = Path(service.settings.database_url.split("///", 1)[1])
+    raw = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
+    assert key not in raw and key.hex().encode() not in raw
+    with pytest.raises(VaultError):
+        KeyVault(b"\x01" * 32).decrypt(ciphertext, chamber_id)
+    with pytest.raises(VaultError):  # a ciphertext moved to another chamber's row does not decrypt
+        vault.decrypt(ciphertext, chamber_id + 1)
+    assert "master" not in repr(vault) or "hidden" in repr(vault)
+    assert Web3.is_checksum_address(address)
