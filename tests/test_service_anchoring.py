@@ -169,3 +169,25 @@ def test_keys_are_encrypted_at_rest(service: ServiceHarness, tmp_path: Path) -> 
         vault.decrypt(ciphertext, chamber_id + 1)
     assert "master" not in repr(vault) or "hidden" in repr(vault)
     assert Web3.is_checksum_address(address)
+
+
+def test_key_rotation_keeps_history_and_re_signs_pending(service: ServiceHarness) -> None:
+    from ecoo.signers import unlocked_signer
+
+    services = service.app.extensions["ecoo"]
+    old_doc = service.issue("ROT-1")
+    pending = service.create(service.certificate("ROT-2"))
+    chamber = services.store.chamber(service.chamber_id)
+    authority = unlocked_signer(services.chain.registry().w3)
+    new_address = services.issuance.rotate_key(chamber, authority, fund_from=authority)
+    assert services.store.chamber(service.chamber_id).address == new_address
+    assert service.anchor() == 1
+    new_doc = service.client.get(f"/api/v1/certificates/{pending['id']}/document", headers=service.auth).json
+    assert new_doc["proof"]["issuer"] == new_address
+    verdicts = service.client.post("/api/v1/verify/batch", json={"documents": [old_doc, new_doc]}).json["reports"]
+    assert [r["verdict"] for r in verdicts] == ["VALID", "VALID"]
+    assert "rotated" in verdicts[0]["checks"][5]["message"]
+    # The new key acts for certificates anchored by the old one.
+    revoked = service.client.post("/api/v1/certificates/1/revoke", json={"reason": "error"}, headers=service.auth)
+    assert revoked.status_code == 200
+    assert service.client.post("/api/v1/verify", json=old_doc).json["verdict"] == "REVOKED"

@@ -142,6 +142,41 @@ def chamber_revoke_token(token_id: int, as_json: bool) -> None:
     _guarded(as_json, run)
 
 
+@chamber_group.command("rotate-key")
+@click.argument("chamber_id", type=int)
+@click.option("--dev", is_flag=True, help="Sign as the dev node's unlocked authority and fund the new key from it.")
+@click.option("--key-env", default="ECOO_AUTHORITY_KEY", show_default=True, help="Environment variable with the authority key.")
+@click.option("--rpc-url", envvar="ECOO_RPC_URL", default=None)
+@json_option
+def chamber_rotate_key(chamber_id: int, dev: bool, key_env: str, rpc_url: str | None, as_json: bool) -> None:
+    """Rotate CHAMBER_ID's signing key on the registry (the authority signs); old certificates stay valid."""
+
+    def run() -> None:
+        from ..signers import signer_from_env, unlocked_signer
+        from .chain import ServiceChain
+        from .issuance import Issuance
+        from .store import Store
+        from .vault import KeyVault
+
+        settings = _service_settings(rpc_url, dev, worker=False)
+        store = Store(settings.database_url)
+        chamber = store.chamber(chamber_id)
+        if chamber is None:
+            raise ConfigurationError(f"no chamber {chamber_id}")
+        chain = ServiceChain(settings)
+        issuance = Issuance(store, chain, KeyVault(settings.master_key), settings)
+        authority = unlocked_signer(chain.registry().w3) if dev else signer_from_env(key_env)
+        if authority is None:
+            raise ConfigurationError(f"no authority key: set ${key_env}, or --dev on a local dev chain")
+        address = issuance.rotate_key(chamber, authority, fund_from=authority if dev else None)
+        lines = [f"chamber {chamber_id} now signs with {address}"]
+        if not dev:
+            lines.append(f"fund {address} so that it can pay for anchoring")
+        Output(as_json).result({"chamber": chamber_id, "address": address}, lines)
+
+    _guarded(as_json, run)
+
+
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=5000, show_default=True)

@@ -219,6 +219,35 @@ class Issuance:
         self.store.set_status(row.id, "SUPERSEDED", note, actor, tx.tx_hash, successor_leaf=new.leaf)
         return self._reload(row), new
 
+    # -- key rotation ----------------------------------------------------------------------------
+
+    def rotate_key(self, chamber: Chamber, authority: Any, fund_from: Any = None) -> str:
+        """Give ``chamber`` a new signing key through the registry's key rotation (signed by the
+        ``authority``). The old key keeps its history; certificates still waiting to be batched are
+        re-signed with the new key. Refused while a batch is being anchored."""
+        from eth_account import Account
+
+        if self.store.open_batches(chamber.id):
+            raise ApiError(409, "anchoring_in_progress", "a batch of this chamber is being anchored; rotate afterwards")
+        old_address, _, _ = self.store.key(chamber.key_id)
+        account = Account.create()
+        registry = self.chain.registry()
+        if fund_from is not None:
+            tx = registry.w3.eth.send_transaction({"from": fund_from.address, "to": account.address, "value": 10**19})
+            registry.w3.eth.wait_for_transaction_receipt(tx)
+        self._chain_call("rotate the key", lambda: registry.rotate_issuer_key(authority, old_address, account.address))
+        key_id = self.store.add_key(chamber.id, account.address, self.vault.encrypt(bytes(account.key), chamber.id))
+        chain_id, registry_address = self.chain.identity()
+        signer = self.vault.signer(self.store.key(key_id)[1], chamber.id)
+        pending = [row for row in self.store.pending(chamber.id, 1_000_000)]
+        signatures = {
+            row.id: "0x"
+            + signer.sign_digest(certificate_digest(chain_id, registry_address, bytes.fromhex(row.leaf[2:]), row.number)).hex()
+            for row in pending
+        }
+        self.store.resign_pending(chamber.id, key_id, signatures)
+        return str(account.address)
+
     def _reload(self, row: CertificateRow) -> CertificateRow:
         fresh = self.store.get_certificate(row.id)
         assert fresh is not None

@@ -311,6 +311,23 @@ class Store:
                 )
             )
 
+    def resign_pending(self, chamber_id: int, key_id: int, signatures: dict[int, str]) -> int:
+        """Move not-yet-batched PENDING certificates to a new key with their new signatures."""
+        changed = 0
+        with self.transaction() as conn:
+            for certificate_id, signature in signatures.items():
+                changed += conn.execute(
+                    update(certificates)
+                    .where(
+                        certificates.c.id == certificate_id,
+                        certificates.c.chamber_id == chamber_id,
+                        certificates.c.status == "PENDING",
+                        certificates.c.batch_id.is_(None),
+                    )
+                    .values(key_id=key_id, signature=signature)
+                ).rowcount
+        return changed
+
     def _chamber_row(self, conn: Connection, chamber_id: int) -> Chamber | None:
         row = conn.execute(
             select(chambers, chamber_keys.c.id.label("key_id"), chamber_keys.c.address)
