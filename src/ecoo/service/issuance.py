@@ -7,6 +7,8 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
+from web3.types import Wei
+
 from ..errors import ChainUnavailableError, EcooError, RegistryRevert
 from ..issuing import leaf_of
 from ..protocol import certificate_digest, prepare
@@ -233,7 +235,7 @@ class Issuance:
         account = Account.create()
         registry = self.chain.registry()
         if fund_from is not None:
-            tx = registry.w3.eth.send_transaction({"from": fund_from.address, "to": account.address, "value": 10**19})
+            tx = registry.w3.eth.send_transaction({"from": fund_from.address, "to": account.address, "value": Wei(10**19)})
             registry.w3.eth.wait_for_transaction_receipt(tx)
         self._chain_call("rotate the key", lambda: registry.rotate_issuer_key(authority, old_address, account.address))
         key_id = self.store.add_key(chamber.id, account.address, self.vault.encrypt(bytes(account.key), chamber.id))
