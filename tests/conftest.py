@@ -20,6 +20,7 @@ from ecoo.chain import embedded_chain
 from ecoo.deploy import deploy_registry
 from ecoo.registry import Registry
 from ecoo.signers import LocalSigner, NodeSigner, unlocked_signer
+from postgres import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAINS = ["embedded", "anvil"]
@@ -98,11 +99,34 @@ def random_hash() -> bytes:
     return os.urandom(32)
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway real PostgreSQL server per session (per xdist worker)."""
+    server = PostgresServer()
+    try:
+        server.start()
+    except Exception as exc:  # noqa: BLE001 - a start failure is a test failure, never a skip
+        pytest.fail(f"could not start PostgreSQL (apt-get install postgresql, or set ECOO_PG_BIN): {exc}")
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def service(tmp_path: Path, anvil_node: ManagedAnvil):  # type: ignore[no-untyped-def]
-    """A fresh ecoo service (SQLite) with one accredited chamber; see tests/service_harness.py."""
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh empty database for one test, dropped afterwards."""
+    url = postgres_server.new_database()
+    yield url
+    postgres_server.drop_database(url.rsplit("/", 1)[1])
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def service(request: pytest.FixtureRequest, tmp_path: Path, anvil_node: ManagedAnvil):  # type: ignore[no-untyped-def]
+    """A fresh ecoo service with one accredited chamber, on SQLite and on a real PostgreSQL;
+    see tests/service_harness.py."""
     from service_harness import make_service
 
-    harness = make_service(tmp_path, anvil_node)
+    database_url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    harness = make_service(tmp_path, anvil_node, database_url)
     yield harness
+    harness.worker.stop()
     harness.app.extensions["ecoo"].store.close()

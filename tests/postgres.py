@@ -4,6 +4,7 @@
 loopback port (unix socket inside the temp directory, durability off for speed). Its ``url`` is a
 SQLAlchemy URL, ``postgresql+psycopg://postgres@127.0.0.1:PORT/ecoo``; ``new_database()`` gives a
 fresh, empty database per call (``CREATE DATABASE ... TEMPLATE template0``, or a template of yours).
+The temp directory is on ``/dev/shm`` when it has room (see ``default_base_dir``).
 
 Binaries: ``$ECOO_PG_BIN`` (a directory holding ``initdb`` and ``postgres``), else the newest
 ``/usr/lib/postgresql/*/bin``, else ``initdb`` on PATH.
@@ -52,6 +53,7 @@ DIR_PREFIX = "ecoo-pg-"
 OWNER_FILE = "ecoo-owner.pid"
 SUPERUSER = "postgres"
 DEFAULT_DATABASE = "ecoo"
+SHM_MIN_FREE = 2 * 1024**3
 
 
 class PostgresError(RuntimeError):
@@ -141,6 +143,24 @@ def _world_traversable(path: Path) -> bool:
         if not os.stat(directory).st_mode & stat.S_IXOTH:
             return False
     return True
+
+
+def default_base_dir() -> Path:
+    """Where the temp directory goes: ``$ECOO_PG_TMPDIR``, else ``/dev/shm`` when it has room, else the
+    system temp dir. A RAM-backed data directory makes CREATE DATABASE about 10x faster here (each
+    fresh database is ~8 MB of files: drop them after use); Docker's default 64 MB /dev/shm is too
+    small, hence the free-space check."""
+    explicit = os.environ.get("ECOO_PG_TMPDIR")
+    if explicit:
+        return Path(explicit)
+    shm = Path("/dev/shm")
+    try:
+        usage = shutil.disk_usage(shm)
+    except OSError:
+        usage = None
+    if usage is not None and usage.free >= SHM_MIN_FREE and os.access(shm, os.W_OK | os.X_OK):
+        return shm
+    return Path(tempfile.gettempdir())
 
 
 def sweep_stale_dirs(base: Path) -> None:
@@ -284,7 +304,7 @@ class PostgresServer:
                     f"running as root and there is no `{name}` user to run PostgreSQL as "
                     "(PostgreSQL refuses root): create it or set ECOO_PG_USER"
                 ) from exc
-        base = Path(self.base_dir or tempfile.gettempdir()).resolve()
+        base = (self.base_dir or default_base_dir()).resolve()
         if self._user is not None and not _world_traversable(base):
             base = Path("/tmp")
         sweep_stale_dirs(base)

@@ -104,6 +104,7 @@ def test_restart_mid_batch_loses_nothing_and_anchors_once(
     assert client.post("/api/v1/verify", json=document).json["verdict"] == "VALID"
     audit = client.get("/api/v1/certificates/2", headers=service.auth).json["audit"]
     assert audit[-1]["action"] == "ISSUED" and audit[-1]["tx"].startswith("0x")
+    store.close()
 
 
 def test_concurrent_issuers_and_workers(service: ServiceHarness) -> None:
@@ -123,7 +124,8 @@ def test_concurrent_issuers_and_workers(service: ServiceHarness) -> None:
         thread.join(60)
     assert not errors
     # Two workers (as two service processes would run) race for the same chamber.
-    second = create_app(service.settings).extensions["ecoo"].worker
+    second_app = create_app(service.settings)
+    second = second_app.extensions["ecoo"].worker
     results: list[int] = []
     racers = [threading.Thread(target=lambda w=w: results.append(w.run_once(force=True))) for w in (service.worker, second)]
     for racer in racers:
@@ -132,6 +134,7 @@ def test_concurrent_issuers_and_workers(service: ServiceHarness) -> None:
         racer.join(120)
     while service.worker.run_once(force=True):
         pass
+    second_app.extensions["ecoo"].store.close()
     assert _statuses(service) == {"ISSUED": 60}
     store = service.app.extensions["ecoo"].store
     rows = store.list_certificates(service.chamber_id, limit=500)
@@ -152,8 +155,10 @@ def test_batches_respect_size_and_window(tmp_path: Path, anvil_node: ManagedAnvi
     assert worker.run_once(force=True) == 2
 
 
-def test_keys_are_encrypted_at_rest(service: ServiceHarness, tmp_path: Path) -> None:
+def test_keys_are_encrypted_at_rest(tmp_path: Path, anvil_node: ManagedAnvil) -> None:
     from ecoo.service.vault import KeyVault, VaultError
+
+    service = make_service(tmp_path, anvil_node)  # SQLite: the whole database is one file to search
 
     store = service.app.extensions["ecoo"].store
     address, ciphertext, chamber_id = store.key(1)
@@ -167,8 +172,9 @@ def test_keys_are_encrypted_at_rest(service: ServiceHarness, tmp_path: Path) -> 
         KeyVault(b"\x01" * 32).decrypt(ciphertext, chamber_id)
     with pytest.raises(VaultError):  # a ciphertext moved to another chamber's row does not decrypt
         vault.decrypt(ciphertext, chamber_id + 1)
-    assert "master" not in repr(vault) or "hidden" in repr(vault)
+    assert "hidden" in repr(vault)
     assert Web3.is_checksum_address(address)
+    store.close()
 
 
 def test_key_rotation_keeps_history_and_re_signs_pending(service: ServiceHarness) -> None:

@@ -149,11 +149,38 @@ def _result_page(document: Any, source: str, *, leaf: str | None = None) -> Resp
         failed=_failed(report),
         anchoring=_anchoring(report),
         form=_form(certificate, frozenset(withheld)),
+        withheld=[_withheld_label(p) for p in sorted(withheld, key=_pointer_order)],
         source=source,
         leaf=leaf,
     )
     # As the API does: an unreachable chain is the service's failure, not the certificate's.
     return page, 503 if report.verdict is Verdict.UNAVAILABLE else 200
+
+
+_UNIT_NAMES = {
+    "/exporter": "Exporter",
+    "/consignee": "Consignee",
+    "/importer": "Importer",
+    "/producer": "Producer",
+    "/transport": "Transport details",
+    "/thirdPartyInvoicing": "Third-party invoicing",
+    "/backToBack": "Back-to-back reference",
+    "/exporterDeclaration": "Exporter's declaration",
+    "/remarks": "Remarks",
+}
+_ITEM_UNIT = re.compile(r"^/items/(\d{1,4})/(fobValue|invoice)$")
+
+
+def _pointer_order(pointer: str) -> tuple[int, int, str]:
+    match = _ITEM_UNIT.match(pointer)
+    return (1, int(match[1]), match[2]) if match else (0, 0, pointer)
+
+
+def _withheld_label(pointer: str) -> str:
+    match = _ITEM_UNIT.match(pointer)
+    if match:
+        return f"{'FOB value' if match[2] == 'fobValue' else 'Invoice'} of item {int(match[1]) + 1}"
+    return _UNIT_NAMES.get(pointer, pointer)
 
 
 # -- the verdict, in words ---------------------------------------------------------------------------
@@ -404,7 +431,7 @@ def _form(certificate: Any, withheld: frozenset[str]) -> FormView | None:
         [
             ("Certificate No.", c.get("certificateNumber")),
             ("Scheme", c.get("scheme")),
-            ("Copy", _text(c.get("copyType")).replace("_", " ").lower()),
+            ("Copy", _text(c.get("copyType")).replace("_", " ").capitalize()),
             ("Issued", _joined(c.get("issueDate"), f"at {_text(c.get('issuePlace'))}" if c.get("issuePlace") else None)),
             ("Valid until", c.get("validUntil")),
             ("Exported from", c.get("exportCountry")),
@@ -522,17 +549,20 @@ def _item(index: int, item: Any, withheld: frozenset[str]) -> ItemView:
         "description": _text(_get(item, "description") if isinstance(item, dict) else item),
         "hs": _joined(_get(item, "hsCode"), f"({_text(national)})" if national else None),
         "origin": _text(_get(item, "originCountry")),
-        "criterion": _joined(_get(criterion, "code"), f"{_text(rvc)} %" if rvc else None)
+        "criterion": _joined(_get(criterion, "code"), f"{_text(rvc)}\u00a0%" if rvc else None)
         if isinstance(criterion, dict)
         else _text(criterion),
         "quantity": _joined(_get(item, "quantity", "value"), _get(item, "quantity", "unit")),
         "weight": _joined(_get(item, "grossWeight", "value"), _get(item, "grossWeight", "unit")),
         "fob": _joined(_get(item, "fobValue", "amount"), _get(item, "fobValue", "currency")),
-        "invoice": _joined(_get(item, "invoice", "number"), _get(item, "invoice", "date"), sep=", "),
+        "invoice": _text(_get(item, "invoice", "number")),
+        "invoice_date": _text(_get(item, "invoice", "date")),
     }
     hidden = {name for name, member in (("fob", "fobValue"), ("invoice", "invoice")) if f"/items/{index}/{member}" in withheld}
     for name in hidden:
         cells[name] = WITHHELD
+    if "invoice" in hidden:
+        cells["invoice_date"] = ""
     return ItemView(cells, hidden)
 
 

@@ -104,7 +104,7 @@ certificates = Table(
     # Idempotency: the certificate number for originals; a certified copy or amendment gets its own.
     Column("idempotency_key", String(200), nullable=False),
     Column("status", String(16), nullable=False),  # PENDING ISSUED SUSPENDED REVOKED CANCELLED SUPERSEDED
-    Column("reason", String(32)),
+    Column("reason", Text),
     Column("scheme", String(32), nullable=False),
     Column("export_country", String(2), nullable=False),
     Column("destination", String(2), nullable=False),
