@@ -18,9 +18,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-## Start a local chain (managed Anvil, state saved in .ecoo/) with the registry deployed on it.
+## Everything on this machine: Anvil (state saved in .ecoo/), the registry, a demo chamber and
+## the service at http://127.0.0.1:5000. Prints the verification page URL and the chamber's token.
 run: setup
-	$(ECOO) up
+	$(ECOO) demo
 
 ## Lint, type-check and run the whole test suite (embedded chain, real Anvil, Hardhat).
 test: setup lint

@@ -14,15 +14,16 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 import segno
 from fpdf import FPDF, FontFace
-from fpdf.enums import Align, TableBordersLayout, VAlign, WrapMode, XPos, YPos
+from fpdf.enums import Align, MethodReturnValue, TableBordersLayout, VAlign, WrapMode, XPos, YPos
+from fpdf.fonts import TTFFont
 from pypdf import PdfReader
 
 from ._io import MAX_FILE_BYTES, InputError, parse_json
@@ -33,16 +34,17 @@ __all__ = ["ATTACHMENT_NAME", "PdfError", "extract_document", "render_pdf"]
 #: File name of the embedded issued document.
 ATTACHMENT_NAME = "ecoo-certificate.json"
 WITHHELD = "withheld by the holder"
-#: A QR code holds at most ~2300 bytes at error level M; verification links are far shorter.
-MAX_VERIFY_URL = 1000
+#: Verification links are about 100 characters; 300 keeps the QR code and the footer readable.
+MAX_VERIFY_URL = 300
 
-SCHEME_TITLES: Mapping[str, str] = {
-    "NON_PREFERENTIAL": "Non-preferential",
-    "RCEP": "RCEP — Regional Comprehensive Economic Partnership",
-    "ATIGA": "Form D (ATIGA) — ASEAN Trade in Goods Agreement",
-    "EUR1": "EUR.1 movement certificate",
-    "GSP_A": "Form A (GSP) — Generalised System of Preferences",
-    "CPTPP": "CPTPP — Comprehensive and Progressive Agreement for Trans-Pacific Partnership",
+#: Scheme code -> (short name, the agreement in full or "").
+SCHEME_TITLES: Mapping[str, tuple[str, str]] = {
+    "NON_PREFERENTIAL": ("Non-preferential", ""),
+    "RCEP": ("RCEP", "Regional Comprehensive Economic Partnership"),
+    "ATIGA": ("Form D (ATIGA)", "ASEAN Trade in Goods Agreement"),
+    "EUR1": ("EUR.1", "movement certificate"),
+    "GSP_A": ("Form A (GSP)", "Generalised System of Preferences"),
+    "CPTPP": ("CPTPP", "Comprehensive and Progressive Agreement for Trans-Pacific Partnership"),
 }
 COPY_TITLES: Mapping[str, str] = {
     "ORIGINAL": "ORIGINAL",
@@ -74,9 +76,12 @@ _LEFT_W = 112.0
 _FOOTER_Y = -17.0
 _BREAK_MARGIN = 20.0
 _PAD = 1.6
-_LINE = 3.5
 _QR_SIDE = 42.0  # the image, quiet zone included: the symbol itself is >= 30 mm for any version
 _QR_SCALE = 8  # pixels per module: crisp at any zoom even where a viewer smooths images
+
+_TABLE_LINE = 3.1
+_CELL_PAD = 0.9
+_MAX_ROW_LINES = 60  # 60 table lines (~190 mm) always fit below the headings of a fresh page
 
 _BLACK = (0, 0, 0)
 _GREY = (95, 95, 95)
@@ -176,6 +181,10 @@ def render_pdf(document: Mapping[str, Any], verify_url: str) -> bytes:
     return bytes(pdf.output())
 
 
+#: A table cell: its text and whether it is muted (grey: withheld or absent).
+_Cell = tuple[str, bool]
+
+
 @dataclass(frozen=True)
 class _Text:
     """One paragraph of a box: optional label column, then the text."""
@@ -203,21 +212,21 @@ class _CertificatePdf(FPDF):
         self.proof = proof
         self.verify_url = verify_url
         withheld = proof.get("withheld")
-        self.withheld: frozenset[str] = frozenset(str(p) for p in withheld) if isinstance(withheld, Iterable) else frozenset()
+        # The pointers of the withheld parts: the keys of proof.withheld (pointer -> digest).
+        self.withheld = frozenset(str(p) for p in withheld) if isinstance(withheld, Mapping | list) else frozenset[str]()
         self.number = _str(certificate.get("certificateNumber"))
-        self.scheme = SCHEME_TITLES.get(str(certificate.get("scheme")), _str(certificate.get("scheme")))
+        self.scheme, agreement = SCHEME_TITLES.get(str(certificate.get("scheme")), (_str(certificate.get("scheme")), ""))
+        self.scheme_title = f"{self.scheme} — {agreement}" if agreement else self.scheme
         self.copy_type = COPY_TITLES.get(str(certificate.get("copyType")), _str(certificate.get("copyType")))
 
-        fonts = resources.files("ecoo").joinpath("fonts")
-        for family, style, name in (
-            ("DejaVu", "", "DejaVuSansCondensed.ttf"),
-            ("DejaVu", "B", "DejaVuSansCondensed-Bold.ttf"),
-            ("NotoThai", "", "NotoSansThai-Regular.ttf"),
-            ("NotoThai", "B", "NotoSansThai-Bold.ttf"),
-        ):
-            with resources.as_file(fonts.joinpath(name)) as path:
-                self.add_font(family, style, path)
-        self.set_fallback_fonts(["NotoThai"])
+        self._add_fonts("DejaVu", "DejaVuSansCondensed.ttf", "DejaVuSansCondensed-Bold.ttf")
+        main_font = self.fonts.get("dejavu")
+        covered = main_font.cmap if isinstance(main_font, TTFFont) else {}
+        text = json.dumps(certificate, ensure_ascii=False) + verify_url
+        # Fallback fonts make fpdf2 look at every character (about 30 % slower): only when needed.
+        if any(ord(c) not in covered for c in set(text)):
+            self._add_fonts("NotoThai", "NotoSansThai-Regular.ttf", "NotoSansThai-Bold.ttf")
+            self.set_fallback_fonts(["NotoThai"])
 
         self.set_margins(_MARGIN, 15.0, _MARGIN)
         self.set_auto_page_break(True, margin=_BREAK_MARGIN)
@@ -233,17 +242,30 @@ class _CertificatePdf(FPDF):
         self.set_creator("ecoo")
         self.set_lang("en")
 
+    def _add_fonts(self, family: str, regular: str, bold: str) -> None:
+        fonts = resources.files("ecoo").joinpath("fonts")
+        for style, name in (("", regular), ("B", bold)):
+            with resources.as_file(fonts.joinpath(name)) as path:
+                self.add_font(family, style, path)
+
     # -- page furniture ------------------------------------------------------------------------
 
     def header(self) -> None:
         if self.page_no() == 1:
             return  # page 1 carries the full title block instead
         self.set_xy(_MARGIN, 7)
+        left, right = f"CERTIFICATE OF ORIGIN  No. {self.number}", f"{self.scheme}  ·  {self.copy_type}  ·  continued"
         self._font(7, bold=True)
-        self.cell(_WIDTH / 2, 4, f"CERTIFICATE OF ORIGIN  No. {self.number}")
+        left_w = self.get_string_width(left) + 2 * self.c_margin
         self._font(7, muted=True)
-        self.cell(_WIDTH / 2, 4, f"{self.scheme}  ·  {self.copy_type}  ·  continued", align=Align.R)
-        self._rule(11.5)
+        room = _WIDTH - left_w - self.get_string_width(right) - 2 * self.c_margin
+        self._font(7, bold=True)
+        # A 64-character number leaves no room for the rest, which the first page says anyway.
+        self.multi_cell(_WIDTH if room < 0 else left_w, 4, left, align=Align.L, new_x=XPos.RIGHT, new_y=YPos.TOP)
+        if room >= 0:
+            self._font(7, muted=True)
+            self.cell(_WIDTH - left_w, 4, right, align=Align.R)
+        self._rule(max(11.5, self.get_y() + 4.5))
         self.set_y(15)
 
     def footer(self) -> None:
@@ -255,10 +277,10 @@ class _CertificatePdf(FPDF):
             f"Electronic certificate of origin — verify at {_clean(self.verify_url)}. "
             f"Registry {_str(self.proof.get('registry'))} on chain {chain}, leaf {_str(self.proof.get('leaf'))}"
         )
-        self._font(6.5, muted=True)
-        self.multi_cell(_WIDTH - 24, 2.9, text, align=Align.L, new_x=XPos.RIGHT, new_y=YPos.TOP)
+        self._font(6.3, muted=True)
+        self.multi_cell(_WIDTH - 20, 2.8, text, align=Align.L, new_x=XPos.RIGHT, new_y=YPos.TOP)
         self._font(7, bold=True)
-        self.cell(24, 2.9, f"Page {self.page_no()} of {_PAGES_ALIAS}", align=Align.R)
+        self.cell(20, 2.8, f"Page {self.page_no()} of {_PAGES_ALIAS}", align=Align.R)
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -277,8 +299,17 @@ class _CertificatePdf(FPDF):
 
     def _text_height(self, w: float, text: str, size: float, bold: bool) -> float:
         self._font(size, bold=bold)
-        height: float = self.multi_cell(w, _line_height(size), text, dry_run=True, output="HEIGHT", align=Align.L)
-        return height
+        return self._dry_height(w, _line_height(size), text)
+
+    def _dry_height(self, w: float, line_h: float, text: str, wrapmode: WrapMode = WrapMode.WORD) -> float:
+        """Height ``multi_cell`` would take with the current font, without drawing."""
+        height = self.multi_cell(w, line_h, text, dry_run=True, output=MethodReturnValue.HEIGHT, align=Align.L, wrapmode=wrapmode)
+        return float(cast(float, height))
+
+    def _dry_lines(self, w: float, text: str) -> list[str]:
+        """The lines ``multi_cell`` would break ``text`` into with the current font."""
+        lines = self.multi_cell(w, _TABLE_LINE, text, dry_run=True, output=MethodReturnValue.LINES, align=Align.L)
+        return [str(line) for line in cast(list[str], lines)]
 
     def _paragraph(self, x: float, y: float, w: float, p: _Text, *, draw: bool) -> float:
         """Height of one paragraph at (x, y); drawn when ``draw``."""
@@ -331,7 +362,7 @@ class _CertificatePdf(FPDF):
         self._font(17, bold=True)
         self.cell(120, 8, "CERTIFICATE OF ORIGIN", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self._font(9.5, bold=True)
-        self.multi_cell(125, 4.2, self.scheme, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(125, 4.2, self.scheme_title, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self._font(6.5, muted=True)
         self.cell(
             125, 3.5, "Electronic certificate of origin (ecoo/certificate-of-origin/v1), registry-anchored and issuer-signed"
@@ -360,12 +391,23 @@ class _CertificatePdf(FPDF):
             ("3  Means of transport and route", self._transport()),
         ]
         official = ("4  For official use", self._official())
-        self.set_auto_page_break(False)  # the grid is bounded by the field limits and fits page 1
         left_heights = [self._box(_MARGIN, 0, _LEFT_W, t, b, draw=False) for t, b in left]
         official_h = self._box(right_x, 0, right_w, *official, draw=False)
         qr_h = self._qr_panel(right_x, 0, right_w, draw=False)
         total = max(sum(left_heights), official_h + qr_h)
+        if top + total > self.h - _BREAK_MARGIN:
+            # Only near the field limits (512-character names, a 1000-character reason...):
+            # boxes that cannot sit side by side on one page flow down the page instead.
+            for title, body in [*left, official]:
+                self._table_box(title, [(p.label, (p.text, p.muted)) for p in body])
+            full_qr_h = self._qr_panel(_MARGIN, 0, _WIDTH, draw=False)
+            if self.will_page_break(full_qr_h):
+                self.add_page()
+            self._qr_panel(_MARGIN, self.get_y(), _WIDTH, draw=True)
+            self.set_xy(_MARGIN, self.get_y() + 3)
+            return
         left_heights[-1] += total - sum(left_heights)
+        self.set_auto_page_break(False)  # measured above: the grid fits
         y = top
         for (title, body), height in zip(left, left_heights, strict=True):
             y += self._box(_MARGIN, y, _LEFT_W, title, body, height=height)
@@ -377,12 +419,12 @@ class _CertificatePdf(FPDF):
     def _qr_panel(self, x: float, y: float, w: float, *, draw: bool, height: float = 0.0) -> float:
         caption = "Scan to verify the status of this certificate on the registry:"
         url = _clean(self.verify_url)
-        self._font(6.5)
         cap_h = self._text_height(w - 2 * _PAD, caption, 6.5, False)
-        url_h = self.multi_cell(w - 2 * _PAD, 2.9, url, dry_run=True, output="HEIGHT", align=Align.C, wrapmode=WrapMode.CHAR)
+        self._font(6.5, bold=True)
+        url_h = self._dry_height(w - 2 * _PAD, 2.9, url, WrapMode.CHAR)
         total = max(_PAD + _QR_SIDE + 0.5 + cap_h + url_h + _PAD, height)
         if not draw:
-            return float(total)
+            return total
         self.set_line_width(0.25)
         self.rect(x, y, w, total)
         link = self.verify_url if self.verify_url.startswith(("https://", "http://")) else ""
@@ -392,7 +434,7 @@ class _CertificatePdf(FPDF):
         self.multi_cell(w - 2 * _PAD, _line_height(6.5), caption, align=Align.C, new_x=XPos.LEFT, new_y=YPos.NEXT)
         self._font(6.5, bold=True)
         self.multi_cell(w - 2 * _PAD, 2.9, url, align=Align.C, wrapmode=WrapMode.CHAR, link=link)
-        return float(total)
+        return total
 
     def _goods(self) -> None:
         headings = (
@@ -408,41 +450,64 @@ class _CertificatePdf(FPDF):
             "FOB value",
             "Invoice no. and date",
         )
-        widths = (8, 21, 15, 41, 14, 10, 14, 16, 16, 17, 18)
+        widths = (8, 19, 15, 38, 13, 10, 13, 16, 16, 19, 23)
         aligns = ("C", "L", "L", "L", "L", "C", "L", "R", "R", "R", "L")
         items = self.cert.get("items")
         rows = [self._item_row(i, item) for i, item in enumerate(items)] if isinstance(items, list) else []
-        # Title strip, headings and the first item start on the same page.
         if self.will_page_break(30):
             self.add_page()
-        self._font(6.5, bold=True, muted=True)
         self.set_draw_color(*_BLACK)
         self.set_line_width(0.25)
         count = f"{len(rows)} item{'s' if len(rows) != 1 else ''}"
-        self.cell(_WIDTH, 4.5, f"5  Goods ({count})", border="LTR", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self._font(7)
         with self.table(
             width=_WIDTH,
             col_widths=widths,
             text_align=aligns,
             v_align=VAlign.T,
-            line_height=3.1,
-            padding=(0.8, 0.8),
+            line_height=_TABLE_LINE,
+            padding=(0.8, _CELL_PAD),
             headings_style=FontFace(family="DejaVu", emphasis="BOLD", size_pt=6.3, fill_color=_SHADE),
+            num_heading_rows=2,  # the box title and the column headings, repeated on every page
             repeat_headings=1,
             borders_layout=TableBordersLayout.ALL,
         ) as table:
+            title_style = FontFace(color=_GREY, fill_color=(255, 255, 255))
+            table.row().cell(f"5  Goods ({count})", align=Align.L, colspan=len(headings), style=title_style)
             table.row(headings)
             for cells in rows:
-                row = table.row()
-                for text, muted in cells:
-                    row.cell(text, style=FontFace(color=_GREY) if muted else None)
+                for part in self._split_tall(cells, widths, 7):
+                    row = table.row()
+                    for text, muted in part:
+                        if muted:  # "withheld by the holder" reads better flush left, even among figures
+                            row.cell(text, align=Align.L, style=FontFace(color=_GREY))
+                        else:
+                            row.cell(text)
         if not rows:
             self._font(7, muted=True)
             self.cell(_WIDTH, 5, "no items", border=1, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.ln(3)
 
-    def _item_row(self, index: int, item: object) -> list[tuple[str, bool]]:
+    def _split_tall(self, cells: Sequence[_Cell], widths: Sequence[float], size: float) -> list[list[_Cell]]:
+        """One table row, or several when a cell has more lines than fit a page.
+
+        fpdf2 never breaks a row across pages and refuses one taller than a page; a 2000-character
+        description or 4000 characters of remarks can be, so such a row continues in further rows.
+        """
+        self._font(size)
+        wrapped = [self._dry_lines(width - 2 * _CELL_PAD, text) for (text, _), width in zip(cells, widths, strict=True)]
+        parts = max(-(-len(lines) // _MAX_ROW_LINES) for lines in wrapped)
+        if parts <= 1:
+            return [list(cells)]
+        return [
+            [
+                ("\n".join(lines[k * _MAX_ROW_LINES : (k + 1) * _MAX_ROW_LINES]), muted)
+                for lines, (_, muted) in zip(wrapped, cells, strict=True)
+            ]
+            for k in range(parts)
+        ]
+
+    def _item_row(self, index: int, item: object) -> list[_Cell]:
         if not isinstance(item, Mapping):
             return [(_str(item), True)] + [("", False)] * 10
         count, kind = item.get("packageCount"), item.get("packageType")
@@ -457,7 +522,7 @@ class _CertificatePdf(FPDF):
                 origin_criterion += f" {_clean(criterion['rvcPercent'])} %"
         else:
             origin_criterion = "—"
-        cells: list[tuple[str, bool]] = [
+        cells: list[_Cell] = [
             (_str(item.get("itemNumber")), False),
             (_str(item.get("marksAndNumbers")), False),
             (packages, False),
@@ -483,7 +548,6 @@ class _CertificatePdf(FPDF):
         return cells
 
     def _particulars(self) -> None:
-        """Box 6 as a two-column table, so that long remarks may run onto the next page."""
         rows = [
             ("Importer", self._party_text("importer", absent="not stated")),
             ("Producer", self._producer_text()),
@@ -491,27 +555,33 @@ class _CertificatePdf(FPDF):
             ("Back-to-back certificate", self._back_to_back_text()),
             ("Remarks", self._top_level_text("remarks", absent="none")),
         ]
+        self._table_box("6  Importer, producer and other particulars", rows)
+
+    def _table_box(self, title: str, rows: Sequence[tuple[str, _Cell]]) -> None:
+        """A full-width box of label / value rows as a table, so that it may run onto the next page."""
         if self.will_page_break(25):
             self.add_page()
         self.set_draw_color(*_BLACK)
         self.set_line_width(0.25)
+        widths = (34, _WIDTH - 34)
         self._font(7.5)
         with self.table(
             width=_WIDTH,
-            col_widths=(34, _WIDTH - 34),
+            col_widths=widths,
             text_align=("L", "L"),
             v_align=VAlign.T,
             line_height=3.4,
-            padding=(0.9, 1.2),
+            padding=(0.9, _CELL_PAD),
             first_row_as_headings=True,
             headings_style=FontFace(family="DejaVu", emphasis="BOLD", size_pt=6.5, color=_GREY),
-            repeat_headings=0,
+            repeat_headings=1,
         ) as table:
-            table.row().cell("6  Importer, producer and other particulars", colspan=2)
-            for label, (text, muted) in rows:
-                row = table.row()
-                row.cell(label, style=FontFace(size_pt=6.5, color=_GREY))
-                row.cell(text, style=FontFace(color=_GREY) if muted else None)
+            table.row().cell(title, align=Align.L, colspan=2)
+            for label, value in rows:
+                for (label_part, _), (text, muted) in self._split_tall([(label, True), value], widths, 7.5):
+                    row = table.row()
+                    row.cell(label_part, style=FontFace(size_pt=6.5, color=_GREY))
+                    row.cell(text, style=FontFace(color=_GREY) if muted else None)
         self.ln(3)
 
     def _signatures(self) -> None:
@@ -621,7 +691,7 @@ class _CertificatePdf(FPDF):
             lines.append(_Text(marks, label="Indications", size=7))
         return lines
 
-    def _top_level_text(self, key: str, absent: str) -> tuple[str, bool]:
+    def _top_level_text(self, key: str, absent: str) -> _Cell:
         if key not in self.cert and self._is_withheld("/" + key):
             return WITHHELD, True
         value = self.cert.get(key)
@@ -629,7 +699,7 @@ class _CertificatePdf(FPDF):
             return absent, True
         return _clean(value), False
 
-    def _party_text(self, key: str, absent: str) -> tuple[str, bool]:
+    def _party_text(self, key: str, absent: str) -> _Cell:
         if key not in self.cert and self._is_withheld("/" + key):
             return WITHHELD, True
         party = self.cert.get(key)
@@ -637,12 +707,12 @@ class _CertificatePdf(FPDF):
             return absent, True
         return "\n".join(line.text for line in self._party_lines(party)), False
 
-    def _producer_text(self) -> tuple[str, bool]:
+    def _producer_text(self) -> _Cell:
         if self.cert.get("producer") == "AVAILABLE_ON_REQUEST":
             return "Available on request", False
         return self._party_text("producer", absent="not stated")
 
-    def _third_party_text(self) -> tuple[str, bool]:
+    def _third_party_text(self) -> _Cell:
         if "thirdPartyInvoicing" not in self.cert and self._is_withheld("/thirdPartyInvoicing"):
             return WITHHELD, True
         tpi = self.cert.get("thirdPartyInvoicing")
@@ -654,7 +724,7 @@ class _CertificatePdf(FPDF):
         parts = [_str(party.get("name")), _str(party.get("address"), absent=""), _str(party.get("country"))]
         return "Yes, invoiced by " + ", ".join(p for p in parts if p), False
 
-    def _back_to_back_text(self) -> tuple[str, bool]:
+    def _back_to_back_text(self) -> _Cell:
         if "backToBack" not in self.cert and self._is_withheld("/backToBack"):
             return WITHHELD, True
         b2b = self.cert.get("backToBack")
