@@ -1,0 +1,83 @@
+"""`ecoo demo` (what `make run` starts) and the chamber commands, through real processes and HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from ecoo.anvil import free_port
+from ecoo.examples import example_certificate
+
+
+def _http(method: str, url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_demo_serves_issues_anchors_and_survives_a_restart(tmp_path: Path) -> None:
+    env = {**os.environ, "ECOO_DATA_DIR": str(tmp_path / "data"), "ECOO_DEPLOYMENTS_DIR": str(tmp_path / "deployments")}
+    env.pop("ECOO_RPC_URL", None)
+    port = free_port()
+
+    def run_demo() -> tuple[subprocess.Popen[str], str]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ecoo", "demo", "--port", str(port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        assert process.stdout is not None
+        deadline = time.monotonic() + 90
+        token = ""
+        for line in process.stdout:
+            if "API token" in line:
+                token = line.strip().split()[-1]
+            if "Running on" in line or (token and time.monotonic() > deadline):
+                break
+        assert token.startswith("ecoo_"), "demo printed no token"
+        return process, token
+
+    process, token = run_demo()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        co = example_certificate("RCEP", issued_on=__import__("datetime").date.today())
+        status, created = _http("POST", f"{base}/api/v1/certificates", co, token)
+        assert status == 202, created
+        deadline = time.monotonic() + 60
+        while _http("GET", f"{base}/api/v1/certificates/{created['id']}", token=token)[1]["status"] != "ISSUED":
+            assert time.monotonic() < deadline, "the worker did not anchor within 60 s"
+            time.sleep(0.3)
+        document = _http("GET", f"{base}/api/v1/certificates/{created['id']}/document", token=token)[1]
+        assert _http("POST", f"{base}/api/v1/verify", document)[1]["verdict"] == "VALID"
+    finally:
+        process.terminate()
+        process.wait(30)
+        process.stdout.close()  # type: ignore[union-attr]
+
+    process, new_token = run_demo()  # restart: same chain, same database, a new token for this run
+    try:
+        assert new_token != token
+        status, reports = _http("GET", f"{base}/api/v1/lookup?leaf={created['leaf']}")
+        assert status == 200 and reports["reports"][0]["verdict"] == "VALID"
+        assert _http("POST", f"{base}/api/v1/certificates", co, new_token)[0] == 409  # never twice
+    finally:
+        process.terminate()
+        process.wait(30)
+        process.stdout.close()  # type: ignore[union-attr]
