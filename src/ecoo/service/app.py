@@ -33,10 +33,11 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fla
     issuance.on_created.append(worker.wake)
     app.extensions["ecoo"] = Services(settings, store, vault, chain, issuance, worker)
 
-    from . import api_issuer, api_public, pages
+    from . import api_docs, api_issuer, api_public, pages
 
     app.register_blueprint(api_issuer.bp, url_prefix="/api/v1")
     app.register_blueprint(api_public.bp, url_prefix="/api/v1")
+    app.register_blueprint(api_docs.bp, url_prefix="/api/v1")
     app.register_blueprint(pages.bp)
     register_error_handlers(app)
 
