@@ -281,3 +281,22 @@ def test_public_verify_inputs(service: ServiceHarness) -> None:
 def test_health(service: ServiceHarness) -> None:
     health = service.client.get("/api/v1/health").json
     assert health["status"] == "ok" and health["chain"]["chainId"] == 31337 and health["schemaVersion"] == 1
+
+
+def test_failed_copy_can_be_retried_after_the_chain_is_back(service: ServiceHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecoo.errors import ChainUnavailableError
+
+    original = service.create(service.certificate("TH-RETRY"))
+    service.anchor()
+    registry = service.app.extensions["ecoo"].chain.registry()
+
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise ChainUnavailableError("http://127.0.0.1:9")
+
+    monkeypatch.setattr(registry, "supersede", down)
+    failed = service.client.post(f"/api/v1/certificates/{original['id']}/copy", headers=service.auth)
+    assert failed.status_code == 503 and failed.json["error"] == "chain_unavailable"
+    monkeypatch.undo()
+    retried = service.client.post(f"/api/v1/certificates/{original['id']}/copy", headers=service.auth)
+    assert retried.status_code == 202, retried.json
+    assert service.anchor() == 1  # only the successful copy is anchored

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
@@ -15,6 +16,10 @@ bp = Blueprint("issuer_api", __name__)
 
 STATUSES = ("PENDING", "ISSUED", "SUSPENDED", "REVOKED", "CANCELLED", "SUPERSEDED")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def iso_time(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def summary(row: CertificateRow, *, full: bool = False) -> dict[str, Any]:
@@ -30,8 +35,8 @@ def summary(row: CertificateRow, *, full: bool = False) -> dict[str, Any]:
         "issueDate": row.issue_date,
         "leaf": row.leaf,
         "successorLeaf": row.successor_leaf,
-        "createdAt": row.created_at,
-        "issuedAt": row.issued_at,
+        "createdAt": iso_time(row.created_at),
+        "issuedAt": iso_time(row.issued_at) if row.issued_at else None,
         "links": {
             "self": f"/api/v1/certificates/{row.id}",
             "document": f"/api/v1/certificates/{row.id}/document" if row.document else None,
@@ -41,7 +46,7 @@ def summary(row: CertificateRow, *, full: bool = False) -> dict[str, Any]:
     }
     if full:
         out["certificate"] = row.data
-        out["audit"] = services().store.audit_trail(row.id)
+        out["audit"] = [{**event, "at": iso_time(event["at"])} for event in services().store.audit_trail(row.id)]
         out["anchor"] = None
         if row.document:
             proof = row.document["proof"]
@@ -169,17 +174,21 @@ def _optional_body() -> dict[str, Any]:
 @bp.post("/certificates/<int:certificate_id>/revoke")
 @require_chamber
 def revoke(certificate_id: int) -> Any:
+    row = _own(certificate_id)
     body = _optional_body()
     reason = body.get("reason")
     if not isinstance(reason, str):
         raise ApiError(400, "missing_reason", "'reason' is required: fraud, error or cancelled")
-    return jsonify(summary(services().issuance.revoke(g.chamber, _own(certificate_id), reason, g.actor)))
+    return jsonify(summary(services().issuance.revoke(g.chamber, row, reason, g.actor)))
 
 
 @bp.post("/certificates/<int:certificate_id>/suspend")
 @require_chamber
 def suspend(certificate_id: int) -> Any:
+    row = _own(certificate_id)
     reason = _optional_body().get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise ApiError(400, "invalid_reason", "'reason' must be a string")
     return jsonify(
         summary(
             services().issuance.suspend(g.chamber, _own(certificate_id), g.actor, reason if isinstance(reason, str) else None)

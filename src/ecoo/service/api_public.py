@@ -71,8 +71,10 @@ def verify_batch() -> Any:
     if not isinstance(body, dict) or not isinstance(body.get("documents"), list):
         raise ApiError(400, "invalid_body", 'send {"documents": [ ... ]}')
     documents = body["documents"]
-    if not documents or len(documents) > MAX_BATCH:
-        raise ApiError(400 if not documents else 413, "batch_size", f"send 1..{MAX_BATCH} documents")
+    if not documents:
+        raise ApiError(400, "empty", "no documents given")
+    if len(documents) > MAX_BATCH:
+        raise ApiError(413, "batch_too_large", f"at most {MAX_BATCH} documents per request")
     reports = services().chain.verifier().verify_many(documents)
     return jsonify({"reports": [report_json(r, d) for r, d in zip(reports, documents, strict=True)]}), _status(reports)
 
@@ -110,7 +112,8 @@ def health() -> Any:
     svc = services()
     try:
         chain_id, registry = svc.chain.identity()
-        chain: dict[str, Any] = {"reachable": True, "chainId": chain_id, "registry": registry}
+        block = svc.chain.registry().w3.eth.block_number  # a live request, not the cached identity
+        chain: dict[str, Any] = {"reachable": True, "chainId": chain_id, "registry": registry, "block": block}
     except Exception as exc:  # noqa: BLE001 - health reports, never fails
         chain = {"reachable": False, "error": str(exc)}
     worker = {"running": svc.settings.worker, "failures": svc.worker.failures, "lastError": svc.worker.last_error}

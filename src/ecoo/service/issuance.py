@@ -9,7 +9,7 @@ from typing import Any
 
 from web3.types import Wei
 
-from ..errors import ChainUnavailableError, EcooError, RegistryRevert
+from ..errors import ChainUnavailableError, DeploymentNotFoundError, EcooError, RegistryRevert
 from ..issuing import leaf_of
 from ..protocol import certificate_digest, prepare
 from ..registry import RevocationReason, TxResult
@@ -119,6 +119,14 @@ class Issuance:
 
     # -- status ----------------------------------------------------------------------------------
 
+    def _registry(self, action: str) -> Any:
+        try:
+            return self.chain.registry()
+        except (ChainUnavailableError, DeploymentNotFoundError) as exc:
+            raise ApiError(
+                503, "chain_unavailable", f"could not {action}: the registry's chain is unreachable; nothing was changed"
+            ) from exc
+
     def _chain_call(self, action: str, call: Any) -> TxResult:
         try:
             result: TxResult = call()
@@ -159,7 +167,7 @@ class Issuance:
         if row.status != "ISSUED":
             raise ApiError(409, "not_issued", f"only an issued certificate can be suspended; this one is {row.status}")
         signer, owner = self._signer_and_owner(chamber, row)
-        registry = self.chain.registry()
+        registry = self._registry("suspend")
         tx = self._chain_call("suspend", lambda: registry.suspend_certificate(signer, bytes.fromhex(row.leaf[2:]), issuer=owner))
         self.store.set_status(row.id, "SUSPENDED", reason, actor, tx.tx_hash)
         return self._reload(row)
@@ -209,14 +217,15 @@ class Issuance:
         note = f"superseded: {replaces['reason']}" if isinstance(replaces, dict) else "replaced by a certified true copy"
         new = self.create(chamber, [certificate], actor, idempotency_keys=[key])[0]
         signer, owner = self._signer_and_owner(chamber, row)
-        registry = self.chain.registry()
         try:
+            registry = self._registry(action)
             tx = self._chain_call(
                 action, lambda: registry.supersede(signer, bytes.fromhex(row.leaf[2:]), bytes.fromhex(new.leaf[2:]), issuer=owner)
             )
         except ApiError:
-            # The original is unchanged on chain: withdraw the replacement if it is not anchored yet.
-            self.store.set_status(new.id, "CANCELLED", f"{action} failed", actor, None, expect=["PENDING"])
+            # The original is unchanged on chain: withdraw the replacement (if not anchored yet) so
+            # that the same copy or amendment can be retried.
+            self.store.withdraw(new.id, f"{action} failed", actor)
             raise
         self.store.set_status(row.id, "SUPERSEDED", note, actor, tx.tx_hash, successor_leaf=new.leaf)
         return self._reload(row), new
@@ -233,7 +242,7 @@ class Issuance:
             raise ApiError(409, "anchoring_in_progress", "a batch of this chamber is being anchored; rotate afterwards")
         old_address, _, _ = self.store.key(chamber.key_id)
         account = Account.create()
-        registry = self.chain.registry()
+        registry = self._registry("rotate the key")
         if fund_from is not None:
             tx = registry.w3.eth.send_transaction({"from": fund_from.address, "to": account.address, "value": Wei(10**19)})
             registry.w3.eth.wait_for_transaction_receipt(tx)

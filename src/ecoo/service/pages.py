@@ -24,6 +24,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from .._io import InputError, parse_json
+from ..protocol import CORE, split_units
 from ..verify import CheckStatus, Verdict, VerificationReport
 from .api_issuer import STATUSES, _filename
 from .api_public import lookup_documents
@@ -79,8 +80,14 @@ def verify_form() -> ResponseReturnValue:
     return render_template("verify.html")
 
 
+def _allow_pasted_certificates() -> None:
+    # Werkzeug keeps form fields under 500 kB by default; a pasted certificate of 999 items is larger.
+    request.max_form_memory_size = services().settings.max_body_bytes
+
+
 @bp.post("/verify")
 def verify_upload() -> ResponseReturnValue:
+    _allow_pasted_certificates()
     try:
         document, source = _presented()
     except ApiError as exc:  # shown on the form, so the officer can try again at once
@@ -106,6 +113,9 @@ def verify_leaf(leaf: str) -> ResponseReturnValue:
     return _result_page(document, "the issuer's copy held by this registry service", leaf=leaf.lower())
 
 
+_NOT_A_CERTIFICATE = " An issued certificate is a JSON file, or a PDF made by ecoo."
+
+
 def _presented() -> tuple[Any, str]:
     """The document the officer gave (an uploaded JSON or PDF file, else pasted JSON) and what it was."""
     upload = request.files.get("file")
@@ -118,18 +128,18 @@ def _presented() -> tuple[Any, str]:
                 return extract_document(data), f"PDF file {upload.filename}"
             except PdfError as exc:
                 raise ApiError(400, "not_an_ecoo_pdf", f"{upload.filename}: {exc}") from None
-        return _parse(data, upload.filename), f"JSON file {upload.filename}"
+        return _parse(data, upload.filename, _NOT_A_CERTIFICATE), f"JSON file {upload.filename}"
     pasted = request.form.get("json", "")
     if pasted.strip():
-        return _parse(pasted, "the pasted text"), "pasted JSON"
+        return _parse(pasted, "the pasted text", _NOT_A_CERTIFICATE), "pasted JSON"
     raise ApiError(400, "nothing_presented", "Choose a certificate file (JSON or PDF) or paste the certificate's JSON.")
 
 
-def _parse(data: str | bytes, source: str) -> Any:
+def _parse(data: str | bytes, source: str, hint: str = "") -> Any:
     try:
         return parse_json(data, source)
     except InputError as exc:
-        raise ApiError(400, "malformed_json", f"{exc}. Is this the issued certificate file?") from None
+        raise ApiError(400, "malformed_json", f"{exc}.{hint}") from None
     except ValueError:  # int() refuses numbers of thousands of digits
         raise ApiError(400, "malformed_json", f"{source}: holds a number too long to read") from None
 
@@ -152,6 +162,7 @@ def _result_page(document: Any, source: str, *, leaf: str | None = None) -> Resp
         withheld=[_withheld_label(p) for p in sorted(withheld, key=_pointer_order)],
         source=source,
         leaf=leaf,
+        differences=_differences(document) if report.failed_check == "integrity" else None,
     )
     # As the API does: an unreachable chain is the service's failure, not the certificate's.
     return page, 503 if report.verdict is Verdict.UNAVAILABLE else 200
@@ -181,6 +192,39 @@ def _withheld_label(pointer: str) -> str:
     if match:
         return f"{'FOB value' if match[2] == 'fobValue' else 'Invoice'} of item {int(match[1]) + 1}"
     return _UNIT_NAMES.get(pointer, pointer)
+
+
+def _differences(document: dict[str, Any]) -> list[tuple[str, str, str]] | None:
+    """Where an altered certificate differs from the one this service issued with the same leaf —
+    the anchored truth — or None when the service holds no such certificate. Only the core is
+    compared: it can never be withheld, whereas answering "differs" for a withheld part (a
+    consignee, a FOB value) would let anyone test guesses of it, which its salt exists to prevent."""
+    leaf = _get(document, "proof", "leaf")
+    if not isinstance(leaf, str) or not re.fullmatch(r"0x[0-9a-fA-F]{64}", leaf):
+        return None
+    row = services().store.find_by_leaf(leaf)
+    if row is None or row.document is None:
+        return None
+    # The integrity check runs after the format check: both certificates are well-formed here.
+    presented = _flatten(split_units(document["certificate"])[CORE])
+    anchored = _flatten(split_units(row.document["certificate"])[CORE])
+    paths = list(anchored) + [p for p in presented if p not in anchored]
+    return [
+        (path, _text(presented.get(path, "—")), _text(anchored.get(path, "—")))
+        for path in paths
+        if presented.get(path, _ABSENT) != anchored.get(path, _ABSENT)
+    ][:50]
+
+
+_ABSENT = object()
+
+
+def _flatten(value: Any, pointer: str = "") -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        return {k: v for key, item in value.items() for k, v in _flatten(item, f"{pointer}/{key}").items()}
+    if isinstance(value, list) and value:
+        return {k: v for i, item in enumerate(value) for k, v in _flatten(item, f"{pointer}/{i}").items()}
+    return {pointer: value}
 
 
 # -- the verdict, in words ---------------------------------------------------------------------------
@@ -305,10 +349,12 @@ def _anchoring(report: VerificationReport) -> list[tuple[str, str]]:
     add("Issuer", view.get("issuerName"), f"({view['issuerCountry']})" if view.get("issuerCountry") else None)
     add("Issuer key", report.issuer)
     if view:
+        standing = str(view.get("issuerStatus", "")).lower()
         add(
             "Issuer standing",
-            view.get("issuerStatus", "").lower().replace("_", " "),
-            "— accredited when it anchored" if view.get("accreditedAtAnchor") else "— NOT accredited when it anchored",
+            f"{standing} now;",
+            "accredited" if view.get("accreditedAtAnchor") else "NOT accredited",
+            "when it anchored",
         )
     add("Registry", report.registry)
     add("Chain id", report.chain_id)
@@ -644,6 +690,7 @@ def issue() -> ResponseReturnValue:
     signed_in = _signed_in()
     if signed_in is None:
         return redirect(url_for(".dashboard"))
+    _allow_pasted_certificates()
     _check_csrf()
     chamber, token_id = signed_in
     text = request.form.get("certificate", "")
@@ -656,7 +703,7 @@ def issue() -> ResponseReturnValue:
     except ApiError as exc:
         status, message = exc.status, exc.message
         if isinstance(exc.details, list):
-            issues = [issue for problem in exc.details if isinstance(problem, dict) for issue in problem.get("issues", [])]
+            issues = [found for problem in exc.details if isinstance(problem, dict) for found in problem.get("issues", [])]
     except DuplicateCertificateError as exc:
         status, message = 409, str(exc)
     else:
@@ -707,11 +754,8 @@ def _dashboard_page(chamber: Chamber, token_id: int, *, status: int = 200, **iss
     return page, status
 
 
-def _own_issued(certificate_id: int) -> CertificateRow | ResponseReturnValue:
-    signed_in = _signed_in()
-    if signed_in is None:
-        return redirect(url_for(".dashboard"))
-    row = services().store.get_certificate(certificate_id, signed_in[0].id)
+def _own_issued(chamber: Chamber, certificate_id: int) -> CertificateRow:
+    row = services().store.get_certificate(certificate_id, chamber.id)
     if row is None:  # another chamber's certificate looks exactly like a missing one
         raise ApiError(404, "not_found", f"This chamber has no certificate {certificate_id}.")
     if row.document is None:
@@ -721,9 +765,10 @@ def _own_issued(certificate_id: int) -> CertificateRow | ResponseReturnValue:
 
 @bp.get("/dashboard/certificates/<int:certificate_id>.json")
 def download_json(certificate_id: int) -> ResponseReturnValue:
-    row = _own_issued(certificate_id)
-    if not isinstance(row, CertificateRow):
-        return row
+    signed_in = _signed_in()
+    if signed_in is None:
+        return redirect(url_for(".dashboard"))
+    row = _own_issued(signed_in[0], certificate_id)
     body = json.dumps(row.document, ensure_ascii=False, indent=2) + "\n"
     return Response(
         body, mimetype="application/json", headers={"Content-Disposition": f'attachment; filename="{_filename(row)}.json"'}
@@ -734,9 +779,10 @@ def download_json(certificate_id: int) -> ResponseReturnValue:
 def download_pdf(certificate_id: int) -> ResponseReturnValue:
     from ..pdf import render_pdf
 
-    row = _own_issued(certificate_id)
-    if not isinstance(row, CertificateRow):
-        return row
+    signed_in = _signed_in()
+    if signed_in is None:
+        return redirect(url_for(".dashboard"))
+    row = _own_issued(signed_in[0], certificate_id)
     assert row.document is not None
     pdf = render_pdf(row.document, f"{services().settings.public_url}/v/{row.leaf}")
     return Response(

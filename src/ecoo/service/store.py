@@ -492,6 +492,24 @@ class Store:
             self._audit(conn, chamber_id, certificate_id, status, actor, reason, tx_hash)
             return True
 
+    def withdraw(self, certificate_id: int, reason: str, actor: str) -> bool:
+        """Cancel a certificate that was never batched and free its number for a retry."""
+        with self.transaction() as conn:
+            result = conn.execute(
+                update(certificates)
+                .where(certificates.c.id == certificate_id, certificates.c.status == "PENDING", certificates.c.batch_id.is_(None))
+                .values(
+                    status="CANCELLED",
+                    reason=reason,
+                    idempotency_key=certificates.c.idempotency_key + f"#withdrawn-{certificate_id}",
+                )
+            )
+            if not result.rowcount:
+                return False
+            chamber_id = conn.execute(select(certificates.c.chamber_id).where(certificates.c.id == certificate_id)).scalar_one()
+            self._audit(conn, chamber_id, certificate_id, "CANCELLED", actor, reason, None)
+            return True
+
     def audit_trail(self, certificate_id: int) -> list[dict[str, Any]]:
         with self.transaction() as conn:
             rows = conn.execute(
