@@ -189,11 +189,7 @@ def suspend(certificate_id: int) -> Any:
     reason = _optional_body().get("reason")
     if reason is not None and not isinstance(reason, str):
         raise ApiError(400, "invalid_reason", "'reason' must be a string")
-    return jsonify(
-        summary(
-            services().issuance.suspend(g.chamber, _own(certificate_id), g.actor, reason if isinstance(reason, str) else None)
-        )
-    )
+    return jsonify(summary(services().issuance.suspend(g.chamber, row, g.actor, reason)))
 
 
 @bp.post("/certificates/<int:certificate_id>/lift")
