@@ -207,6 +207,7 @@ def node_command(settings: Any, port: int | None, state_file: Path | None, fresh
     """Run a managed Anvil in the foreground until Ctrl-C; its chain state persists across restarts."""
 
     def run() -> None:
+        sigterm_as_interrupt()
         state = state_file or settings.data_dir / "anvil-state.json"
         node = _start_node(settings, state, port, fresh)
         try:
@@ -235,10 +236,18 @@ def _start_node(settings: Any, state: Path, port: int | None, fresh: bool) -> An
     return node
 
 
+def sigterm_as_interrupt() -> None:
+    """Treat SIGTERM like Ctrl-C, so that ``finally`` blocks stop the node cleanly (it saves its state)."""
+
+    def interrupt(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def _serve_until_stopped(node: Any) -> None:
     """Block until Ctrl-C or SIGTERM (or the node dies)."""
     sys.stdout.flush()
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         while node.running:
             time.sleep(0.5)
@@ -278,6 +287,7 @@ def up_command(settings: Any, port: int | None, fresh: bool, as_json: bool) -> N
     from .signers import unlocked_signer
 
     def run() -> None:
+        sigterm_as_interrupt()
         state = settings.data_dir / "anvil-state.json"
         node = _start_node(settings, state, port, fresh)
         try:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 from web3.types import Wei
 
-from ..cli import Output, _guarded, _start_node, _stop_node, cli, json_option
+from ..cli import Output, _guarded, _start_node, _stop_node, cli, json_option, sigterm_as_interrupt
 from ..errors import ConfigurationError
 from .config import ServiceSettings, create_master_key_file
 
@@ -213,6 +213,7 @@ def demo_command(port: int, fresh: bool) -> None:
         from .store import Store
         from .vault import hash_token, new_token
 
+        sigterm_as_interrupt()
         cli_settings = Settings.from_env()
         if fresh:
             for name in ("anvil-state.json", "ecoo.db", "ecoo.db-wal", "ecoo.db-shm"):
@@ -244,6 +245,8 @@ def demo_command(port: int, fresh: bool) -> None:
             )
             sys.stdout.flush()
             app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+        except KeyboardInterrupt:
+            pass
         finally:
             _stop_node(cli_settings, node)
 
