@@ -300,3 +300,24 @@ def test_failed_copy_can_be_retried_after_the_chain_is_back(service: ServiceHarn
     retried = service.client.post(f"/api/v1/certificates/{original['id']}/copy", headers=service.auth)
     assert retried.status_code == 202, retried.json
     assert service.anchor() == 1  # only the successful copy is anchored
+
+
+def test_public_lookup_never_reveals_withheld_parts(service: ServiceHarness) -> None:
+    document = service.issue("TH-PRIV")
+    secret = document["certificate"]["consignee"]["name"]
+    for url in (
+        f"/api/v1/lookup?leaf={document['proof']['leaf']}",
+        f"/v/{document['proof']['leaf']}",
+        f"/api/v1/lookup?issuer={service.address}&number=TH-PRIV",
+    ):
+        response = service.client.get(url)
+        assert response.status_code == 200
+        assert secret not in response.get_data(as_text=True), url
+    report = service.client.get(f"/api/v1/lookup?leaf={document['proof']['leaf']}").json["reports"][0]
+    assert report["verdict"] == "VALID" and "/consignee" in report["withheld"]
+
+
+def test_huge_integer_is_a_400_not_a_500(service: ServiceHarness) -> None:
+    body = b'{"certificateNumber": ' + b"9" * 5000 + b"}"
+    response = service.client.post("/api/v1/certificates", data=body, content_type="application/json", headers=service.auth)
+    assert response.status_code == 400 and response.json["error"] == "malformed_json"

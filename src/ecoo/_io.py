@@ -43,6 +43,8 @@ def parse_json(text: str | bytes, source: str) -> Any:
         raise InputError(f"{source}: not UTF-8 text") from None
     except RecursionError:
         raise InputError(f"{source}: JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise InputError(f"{source}: not acceptable JSON ({exc})") from None
 
 
 def read_bytes(path: Path | str, limit: int = MAX_FILE_BYTES) -> bytes:

@@ -142,7 +142,7 @@ def _issued_document(row: CertificateRow) -> dict[str, Any]:
 def download_document(certificate_id: int) -> Any:
     row = _own(certificate_id)
     response = jsonify(_issued_document(row))
-    response.headers["Content-Disposition"] = f'attachment; filename="{_filename(row)}.json"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{download_name(row)}.json"'
     return response
 
 
@@ -154,11 +154,11 @@ def download_pdf(certificate_id: int) -> Any:
     row = _own(certificate_id)
     pdf = render_pdf(_issued_document(row), f"{services().settings.public_url}/v/{row.leaf}")
     return Response(
-        pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{_filename(row)}.pdf"'}
+        pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{download_name(row)}.pdf"'}
     )
 
 
-def _filename(row: CertificateRow) -> str:
+def download_name(row: CertificateRow) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", row.number) or f"certificate-{row.id}"
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from .._io import InputError, parse_json
+from ..protocol import CORE, redact, split_units
 from ..verify import Verdict, VerificationReport
 from .http import json_body, services
 from .issuance import MAX_BATCH, ApiError
@@ -92,12 +93,20 @@ def lookup_documents(issuer: str | None, number: str | None, leaf: str | None) -
             raise ApiError(400, "invalid_lookup", "give issuer (0x address) and number, or leaf")
         chamber_id = store.chamber_by_address(issuer)
         rows = store.find_by_number(chamber_id, number) if chamber_id is not None else []
-    documents = [row.document for row in rows if row.document]
+    # What the service holds is the complete certificate; a public lookup must not reveal what a
+    # holder may withhold (a redacted copy has the same leaf). Show the core only: it still verifies.
+    documents = [public_view(row.document) for row in rows if row.document]
     if not documents:
         what = f"leaf {leaf}" if leaf else f"certificate {number!r} of issuer {issuer}"
         pending = any(row.document is None for row in rows)
         raise ApiError(404, "not_found", f"{what} is {'not anchored yet' if pending else 'not known to this service'}")
     return documents
+
+
+def public_view(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with every redactable part withheld (the leaf, and so the verdict, unchanged)."""
+    units = [unit for unit in split_units(document["certificate"]) if unit != CORE]
+    return redact(document, units) if units else document
 
 
 @bp.get("/lookup")

@@ -21,7 +21,13 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fla
     unless ``settings.worker`` is false (tests drive it by hand)."""
     settings = settings or ServiceSettings.from_env(**overrides)
     app = Flask(__name__)
-    app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes, SECRET_KEY=settings.secret_key)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+    )
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     store = Store(settings.database_url)

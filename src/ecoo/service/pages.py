@@ -26,7 +26,7 @@ from sqlalchemy import select
 from .._io import InputError, parse_json
 from ..protocol import CORE, split_units
 from ..verify import CheckStatus, Verdict, VerificationReport
-from .api_issuer import STATUSES, _filename
+from .api_issuer import STATUSES, download_name
 from .api_public import lookup_documents
 from .http import chamber_for, services
 from .issuance import ApiError
@@ -140,8 +140,6 @@ def _parse(data: str | bytes, source: str, hint: str = "") -> Any:
         return parse_json(data, source)
     except InputError as exc:
         raise ApiError(400, "malformed_json", f"{exc}.{hint}") from None
-    except ValueError:  # int() refuses numbers of thousands of digits
-        raise ApiError(400, "malformed_json", f"{source}: holds a number too long to read") from None
 
 
 def _result_page(document: Any, source: str, *, leaf: str | None = None) -> ResponseReturnValue:
@@ -771,7 +769,7 @@ def download_json(certificate_id: int) -> ResponseReturnValue:
     row = _own_issued(signed_in[0], certificate_id)
     body = json.dumps(row.document, ensure_ascii=False, indent=2) + "\n"
     return Response(
-        body, mimetype="application/json", headers={"Content-Disposition": f'attachment; filename="{_filename(row)}.json"'}
+        body, mimetype="application/json", headers={"Content-Disposition": f'attachment; filename="{download_name(row)}.json"'}
     )
 
 
@@ -786,5 +784,5 @@ def download_pdf(certificate_id: int) -> ResponseReturnValue:
     assert row.document is not None
     pdf = render_pdf(row.document, f"{services().settings.public_url}/v/{row.leaf}")
     return Response(
-        pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{_filename(row)}.pdf"'}
+        pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{download_name(row)}.pdf"'}
     )

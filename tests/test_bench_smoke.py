@@ -1,0 +1,100 @@
+"""Smoke run of the benchmark (scripts/bench.py --quick): every section is there and holds numbers.
+
+Not a timed test: the figures of a quick run mean nothing and are never compared with any limit.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+
+
+def _spread(figure: Any) -> bool:
+    """A min / median / max figure over repeats."""
+    return (
+        isinstance(figure, dict)
+        and all(_number(figure.get(k)) for k in ("min", "median", "max"))
+        and figure["min"] <= figure["median"] <= figure["max"]
+        and len(figure["values"]) >= 1
+    )
+
+
+def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick", "--json", str(out)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,  # a hang guard only, never a performance limit
+    )
+    assert run.returncode == 0, run.stderr[-4000:]
+    results = json.loads(out.read_text())
+    assert "### Gas" in run.stdout and "### Targets" in run.stdout
+
+    assert results["machine"]["nproc"] >= 1 and results["machine"]["cpu_model"]
+    assert results["versions"]["python"] and results["versions"]["anvil"].startswith("anvil")
+    assert results["versions"]["packages"]["web3"]
+
+    # 1. gas: ours, both floors, ratios; every operation the issue names
+    operations = results["gas"]["operations"]
+    for name in ("deploy", "anchor one root", "revoke one leaf (with a reason)", "supersede", "suspend"):
+        assert name in operations
+    for size in ("1", "10", "100", "1,000", "10,000"):
+        assert f"anchor, batch of {size}, per certificate" in operations
+    assert "status view, single certificate" in operations
+    assert "status view, 100 certificates, per certificate" in operations
+    for row in operations.values():
+        assert _spread(row["ecoo"]) and _spread(row["floor_bare"]) and _spread(row["floor_packed_event"])
+        assert row["ecoo"]["median"] > 0 and _number(row["ratio_to_bare"]) and _number(row["ratio_to_packed_event"])
+
+    # 2. issuance: library and HTTP at two sizes, stage breakdown, the slowest stage named
+    for path in ("library", "http"):
+        sizes = results["issuance"][path]
+        assert len(sizes) == 2
+        for row in sizes.values():
+            assert _spread(row["per_second"]) and row["per_second"]["median"] > 0
+    for row in results["issuance"]["library"].values():
+        assert set(row["stage_share"]) == {"validate", "hash", "sign", "anchor", "build", "store"}
+        assert row["slowest_stage"] in row["stage_share"]
+    for profiles in results["profiles"].values():
+        for profile in profiles.values():
+            assert profile["total_seconds"] > 0 and profile["top_own_time"]
+            assert all(_number(v) for v in profile["named_cumulative_share"].values())
+
+    # 3. verification: library (sequential, batches) and HTTP (three concurrencies, batch), RPC counted
+    library = results["verification"]["library"]
+    assert library["sequential"]["rpc_per_verification"]["eth_call"] == 1
+    assert library["batches"]["rpc_per_certificate"]["eth_call"] < 1
+    http = results["verification"]["http"]
+    assert set(http["single"]) == {"1", "16", "64"}
+    for row in [library["sequential"], library["batches"], *http["single"].values(), http["batch"]]:
+        for key in ("per_second", "p50", "p95", "p99"):
+            assert _spread(row[key]), key
+        assert row["per_second"]["median"] > 0
+    for row in http["single"].values():
+        assert row["rpc_per_verification"]["eth_call"] >= 1
+
+    # 4. memory
+    memory = results["memory"]
+    assert memory["processes"] >= 2 and memory["peak_rss_sum_mb"] > 0 and memory["peak_pss_sum_mb"] > 0
+
+    # 5. growth: every query at every store size
+    growth = results["growth"]
+    assert len(growth["sizes"]) >= 2
+    for by_size in growth["queries"].values():
+        assert set(by_size) == {str(s) for s in growth["sizes"]}
+        assert all(_spread(figure["p50"]) for figure in by_size.values())
+    assert all(_number(v) for v in growth["p50_ratio_largest_to_smallest"].values())
+
+    # targets are evaluated (met or not), never asserted
+    assert results["targets"] and all(isinstance(t["met"], bool) and _number(t["measured"]) for t in results["targets"])
