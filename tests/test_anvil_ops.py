@@ -75,7 +75,7 @@ def test_state_survives_anvil_restart_and_deployment_is_reused(tmp_path: Path) -
         root = random_hash()
         registry.anchor(issuer, root)
         registry.revoke(issuer, root, RevocationReason.ERROR)
-    assert not rpc_answers(node.url)
+    assert not node.running
 
     with ManagedAnvil(state) as node:  # a new process, likely a new port
         w3 = Web3(Web3.HTTPProvider(node.url))

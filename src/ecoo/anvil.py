@@ -124,10 +124,22 @@ class ManagedAnvil:
     def start(self, timeout: float = 30.0) -> ManagedAnvil:
         if self.running:
             return self
-        if self.port is None:
+        if self.port is not None:
+            if rpc_answers(f"http://{self.host}:{self.port}") is not None:
+                raise AnvilError(f"port {self.port} already serves a node; stop it or pick another port")
+            return self._start_once(timeout)
+        # A free port can be taken by another process between our check and Anvil's bind: retry.
+        for attempt in range(3):
             self.port = free_port(self.host)
-        elif rpc_answers(f"http://{self.host}:{self.port}") is not None:
-            raise AnvilError(f"port {self.port} already serves a node; stop it or pick another port")
+            try:
+                return self._start_once(timeout)
+            except AnvilError:
+                self.port = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _start_once(self, timeout: float) -> ManagedAnvil:
         command = self.command()
         output = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         try:

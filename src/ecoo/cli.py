@@ -216,6 +216,8 @@ def node_command(settings: Any, port: int | None, state_file: Path | None, fresh
                 [f"anvil serving {node.url} (chain {node.chain_id})", f"state file: {state}", "Ctrl-C to stop (state is saved)"],
             )
             _serve_until_stopped(node)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM before the wait began
+            pass
         finally:
             _stop_node(settings, node)
 
@@ -311,6 +313,8 @@ def up_command(settings: Any, port: int | None, fresh: bool, as_json: bool) -> N
                 ],
             )
             _serve_until_stopped(node)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM before the wait began
+            pass
         finally:
             _stop_node(settings, node)
 
