@@ -417,3 +417,17 @@ def test_revoking_the_token_ends_the_session(service: ServiceHarness) -> None:
     assert "the API token you signed in with has been revoked" in page and 'name="token"' in page
     with client.session_transaction() as session:
         assert "chamber_id" not in session
+
+
+def test_lookup_by_issuer_and_number_and_anchoring_transaction(service: Any) -> None:
+    document = service.issue("TH-PAGE-LOOKUP")
+    page = service.client.get(f"/verify/lookup?issuer={service.address}&number=TH-PAGE-LOOKUP")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'data-testid="verdict"' in text and "VALID" in text
+    detail = service.client.get("/api/v1/certificates/1", headers=service.auth).json
+    assert detail["anchor"]["tx"].startswith("0x") and detail["anchor"]["tx"] in text  # the anchoring transaction
+    assert document["certificate"]["consignee"]["name"] not in text  # withheld parts stay private
+    missing = service.client.get(f"/verify/lookup?issuer={service.address}&number=NOPE")
+    assert missing.status_code == 404 and 'data-testid="lookup-error"' in missing.get_data(as_text=True)
+    bad = service.client.get("/verify/lookup?issuer=x&number=1")
+    assert bad.status_code == 400

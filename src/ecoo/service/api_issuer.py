@@ -50,11 +50,14 @@ def summary(row: CertificateRow, *, full: bool = False) -> dict[str, Any]:
         out["anchor"] = None
         if row.document:
             proof = row.document["proof"]
+            batch = services().store.batch_of(row.batch_id) if row.batch_id else None
             out["anchor"] = {
                 "root": proof["root"],
                 "chainId": proof["chainId"],
                 "registry": proof["registry"],
                 "issuer": proof["issuer"],
+                "tx": batch["tx_hash"] if batch else None,
+                "block": batch["block_number"] if batch else None,
             }
     return out
 

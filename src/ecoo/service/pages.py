@@ -95,6 +95,18 @@ def verify_upload() -> ResponseReturnValue:
     return _result_page(document, source)
 
 
+@bp.get("/verify/lookup")
+def verify_lookup() -> ResponseReturnValue:
+    """Customs type the issuer's address and the certificate number printed on a paper copy."""
+    issuer, number = request.args.get("issuer", "").strip(), request.args.get("number", "").strip()
+    try:
+        documents = lookup_documents(issuer, number, None)
+    except ApiError as exc:
+        return render_template("verify.html", lookup_error=exc.message, issuer=issuer, number=number), exc.status
+    # The newest certificate under that number (a certified copy or an amendment replaces the original).
+    return _result_page(documents[-1], f"certificate {number} of issuer {issuer}, as held by this registry service")
+
+
 @bp.get("/v/<leaf>")
 def verify_leaf(leaf: str) -> ResponseReturnValue:
     """The QR code's target: the document the service issued with this leaf, verified now."""
@@ -334,6 +346,22 @@ def _failed(report: VerificationReport) -> dict[str, str] | None:
     return None
 
 
+def anchoring_transaction(issuer: str, root: str, block: int) -> str | None:
+    """The transaction that anchored ``root``: from this service's own batches, else from the
+    registry's BatchAnchored event in that block (one extra request, for the page only)."""
+    known = services().store.batch_transaction(root)
+    if known:
+        return known
+    try:
+        registry = services().chain.registry()
+        logs = registry.contract.events.BatchAnchored().get_logs(
+            argument_filters={"issuer": issuer, "root": bytes.fromhex(root[2:])}, from_block=block, to_block=block
+        )
+    except Exception:  # noqa: BLE001 - the transaction hash is a courtesy; the verdict does not depend on it
+        return None
+    return str(logs[0]["transactionHash"].to_0x_hex()) if logs else None
+
+
 def _anchoring(report: VerificationReport) -> list[tuple[str, str]]:
     """What the proof claims and what the registry answered, as labelled rows."""
     view = report.to_json()["registryView"] or {}
@@ -357,6 +385,8 @@ def _anchoring(report: VerificationReport) -> list[tuple[str, str]]:
     add("Registry", report.registry)
     add("Chain id", report.chain_id)
     add("Anchored at", view.get("anchoredAt"), f"(block {view['anchoredBlock']})" if view.get("anchoredBlock") else None)
+    if view.get("anchored") and report.root and report.issuer:
+        add("Anchoring transaction", anchoring_transaction(report.issuer, report.root, int(view["anchoredBlock"])))
     add("Merkle root", report.root)
     add("Leaf", report.leaf)
     if view:

@@ -616,6 +616,19 @@ class Store:
                 raise StoreError("pending certificates changed while a batch was being formed")  # rolls back
             return batch_id
 
+    def batch_transaction(self, root: str) -> str | None:
+        """The anchoring transaction of an anchored batch with this root, if this service made it."""
+        with self.transaction() as conn:
+            value = conn.execute(
+                select(batches.c.tx_hash).where(batches.c.root == root.lower(), batches.c.status == "ANCHORED")
+            ).scalar()
+            return str(value) if value else None
+
+    def batch_of(self, batch_id: int) -> dict[str, Any] | None:
+        with self.transaction() as conn:
+            row = conn.execute(select(batches).where(batches.c.id == batch_id)).first()
+            return dict(row._mapping) if row else None
+
     def batch_certificates(self, batch_id: int) -> list[CertificateRow]:
         with self.transaction() as conn:
             rows = conn.execute(select(certificates).where(certificates.c.batch_id == batch_id).order_by(certificates.c.id)).all()
@@ -628,7 +641,7 @@ class Store:
                 values.update(tx_hash=tx_hash, status="SENT")
             conn.execute(update(batches).where(batches.c.id == batch_id).values(**values))
 
-    def finish_batch(self, batch_id: int, tx_hash: str, block: int, documents: dict[int, dict[str, Any]]) -> None:
+    def finish_batch(self, batch_id: int, tx_hash: str | None, block: int, documents: dict[int, dict[str, Any]]) -> None:
         """Mark the batch anchored and its certificates ISSUED with their documents, in one transaction."""
         now = time.time()
         with self.transaction() as conn:

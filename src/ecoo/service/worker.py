@@ -176,8 +176,8 @@ class AnchoringWorker:
         return len(rows)
 
     @staticmethod
-    def _find_anchor_tx(registry: Registry, issuer: str, root: bytes, block: int) -> str:
+    def _find_anchor_tx(registry: Registry, issuer: str, root: bytes, block: int) -> str | None:
         logs = registry.contract.events.BatchAnchored().get_logs(
             argument_filters={"issuer": issuer, "root": root}, from_block=block, to_block=block
         )
-        return logs[0]["transactionHash"].to_0x_hex() if logs else ""
+        return str(logs[0]["transactionHash"].to_0x_hex()) if logs else None
