@@ -101,3 +101,30 @@ def test_deployment_record_round_trip_and_corruption(tmp_path: Path) -> None:
     with pytest.raises(errors.ConfigurationError, match="not valid"):
         load_deployment(tmp_path, 5)
     assert load_deployment(tmp_path, 6) is None
+
+
+def test_fast_signing_equals_eth_account() -> None:
+    import os
+
+    from eth_account import Account
+    from eth_typing import Hash32
+
+    from ecoo.signers import LocalSigner
+
+    account = Account.create()
+    signer = LocalSigner(account)
+    for _ in range(50):
+        digest = os.urandom(32)
+        assert signer.sign_digest(digest) == bytes(account.unsafe_sign_hash(Hash32(digest)).signature)
+
+
+def test_fast_keccak_equals_eth_utils() -> None:
+    import os
+
+    from eth_utils.crypto import keccak as reference
+
+    from ecoo._hash import keccak
+
+    for size in (0, 1, 31, 32, 33, 135, 136, 137, 1000):
+        data = os.urandom(size)
+        assert keccak(data) == reference(data)

@@ -115,8 +115,48 @@ def _write(value: Any, out: list[str], depth: int) -> None:
         raise CanonicalizationError(f"{type(value).__name__} is not a JSON value")
 
 
+_dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode
+
+
+def _fast_eligible(value: Any) -> bool:
+    """No floats, only string keys, safe integers, shallow enough: then the C JSON encoder with
+    sorted keys writes exactly the JCS form (given no character beyond U+FFFF, checked after)."""
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        kind = type(node)
+        if kind is str or node is None or kind is bool:
+            continue
+        if kind is int:
+            if not -_MAX_SAFE_INTEGER <= node <= _MAX_SAFE_INTEGER:
+                return False
+        elif kind is dict:
+            if depth >= _MAX_DEPTH:
+                return False
+            for key, child in node.items():
+                if type(key) is not str:
+                    return False
+                stack.append((child, depth + 1))
+        elif kind is list:
+            if depth >= _MAX_DEPTH:
+                return False
+            stack.extend((child, depth + 1) for child in node)
+        else:
+            return False
+    return True
+
+
 def canonicalize(value: Any) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of ``value`` (parsed JSON: dict, list, str, int, float, bool, None)."""
+    if _fast_eligible(value):
+        text = _dumps(value)
+        # Python sorts keys by code point, JCS by UTF-16 code unit: the same unless a character
+        # beyond U+FFFF appears (then the exact writer below decides).
+        if text.isascii() or max(text) <= "\uffff":
+            try:
+                return text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise CanonicalizationError("strings must be valid Unicode (no lone surrogates)") from None
     out: list[str] = []
     _write(value, out, 0)
     return "".join(out).encode("utf-8")

@@ -20,6 +20,7 @@ verify, and the verifier names the withheld units.
 from __future__ import annotations
 
 import copy
+import json
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -27,8 +28,8 @@ from typing import Any
 
 from eth_keys.datatypes import Signature
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 
+from ._hash import keccak
 from .canonical import canonicalize
 from .errors import EcooError
 
@@ -257,7 +258,8 @@ class Prepared:
 
 def prepare(certificate: Mapping[str, Any]) -> Prepared:
     """Salt a certificate and compute its leaf (the certificate is copied, never modified)."""
-    data = copy.deepcopy(dict(certificate))
+    # A private copy (a JSON round trip is several times faster than deepcopy for plain JSON).
+    data = json.loads(json.dumps(dict(certificate), ensure_ascii=False))
     salts = new_salts(data)
     return Prepared(certificate=data, salts=salts, leaf=compute_leaf(data, salts))
 

@@ -20,6 +20,12 @@ from web3 import Web3
 
 from .errors import ConfigurationError
 
+_CoincurveKey: Any
+try:
+    from coincurve import PrivateKey as _CoincurveKey
+except ImportError:  # pragma: no cover - eth-account signs (slower) without it
+    _CoincurveKey = None
+
 
 class Signer(Protocol):
     """Sends transactions from one address."""
@@ -54,7 +60,13 @@ class LocalSigner:
         return bytes(w3.eth.send_raw_transaction(signed.raw_transaction))
 
     def sign_digest(self, digest: bytes) -> bytes:
-        """A 65-byte (r, s, v) signature of a 32-byte digest (an EIP-712 digest from ecoo.protocol)."""
+        """A 65-byte (r, s, v) signature of a 32-byte digest (an EIP-712 digest from ecoo.protocol).
+
+        Straight through libsecp256k1 (coincurve) when installed: the same RFC 6979 deterministic,
+        low-s signature as eth-account's, at several times the speed."""
+        if _CoincurveKey is not None:
+            signature = _CoincurveKey(bytes(self.account.key)).sign_recoverable(digest, hasher=None)
+            return signature[:64] + bytes([signature[64] + 27])
         return bytes(self.account.unsafe_sign_hash(Hash32(digest)).signature)
 
     def sign_typed_data(self, w3: Web3, typed: dict[str, Any], digest: bytes) -> bytes:

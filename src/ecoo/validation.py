@@ -253,6 +253,64 @@ def _inline_refs(schema: Mapping[str, Any]) -> dict[str, Any]:
 _VALIDATOR: Final = _build_validator()
 
 
+def _ecma_patterns(node: Any) -> Any:
+    """The schema with every pattern's final ``$`` made ECMA-262's (``\\Z``), for a Python regex engine."""
+    if isinstance(node, list):
+        return [_ecma_patterns(child) for child in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _ecma_patterns(child) for key, child in node.items()}
+    pattern = out.get("pattern")
+    if isinstance(pattern, str) and pattern.endswith("$") and not pattern.endswith("\\$"):
+        out["pattern"] = pattern[:-1] + r"\Z"
+    return out
+
+
+def _build_fast_check() -> Callable[[Any], Any] | None:
+    """A code-generated validator (fastjsonschema) for the common case, a valid certificate: about
+    fifteen times faster than jsonschema. It only ever *accepts*: whatever it rejects, and any
+    document with a float or a withheld part, goes to the full validator, which reports every
+    issue. Its schema is the ref-free equivalent (draft-07 engines ignore ``$ref`` siblings), with
+    ECMA-262 pattern ends and the same calendar-date check; the schema has no "number" type, so
+    "no float anywhere" stands in for jsonschema's strict integers (tests compare both engines)."""
+    try:
+        import fastjsonschema
+    except ImportError:  # pragma: no cover - the full validator alone is correct, only slower
+        return None
+    fast_schema = _ecma_patterns(_inline_refs(SCHEMA))
+    fast_schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+    fast_schema.pop("$id", None)
+    check: Callable[[Any], Any] = fastjsonschema.compile(fast_schema, formats={"date": _is_calendar_date})
+    return check
+
+
+_FAST_CHECK: Final = _build_fast_check()
+
+
+def _has_float(value: object) -> bool:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if type(node) is float:
+            return True
+        if type(node) is dict:
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+def schema_accepts_fast(document: object) -> bool:
+    """True when the fast validator accepts ``document`` (a plain-JSON copy); False means "ask the full one"."""
+    if _FAST_CHECK is None or _has_float(document):
+        return False
+    try:
+        _FAST_CHECK(document)
+    except Exception:  # noqa: BLE001 - JsonSchemaException, or anything unexpected: the full validator decides
+        return False
+    return True
+
+
 def _field_kinds(schema: Mapping[str, Any]) -> dict[tuple[str, ...], str]:
     """Map each field's path template (``*`` for array indices) to the ``$defs`` entry it references.
 
@@ -319,8 +377,9 @@ def validate_certificate(data: object, *, withheld: frozenset[str] = frozenset()
     issues: dict[_Issue, None] = {}
     truncated = False
     withheld_pointers = _withheld_pointers(withheld)
+    fast = not withheld_pointers and schema_accepts_fast(document)
     sources: tuple[Iterator[_Issue], ...] = (
-        _schema_issues(document, withheld_pointers),
+        iter(()) if fast else _schema_issues(document, withheld_pointers),
         _rule_issues(document, withheld_pointers),
         _withheld_issues(document, withheld),
     )
