@@ -66,7 +66,7 @@ class LocalSigner:
         low-s signature as eth-account's, at several times the speed."""
         if _CoincurveKey is not None:
             signature = _CoincurveKey(bytes(self.account.key)).sign_recoverable(digest, hasher=None)
-            return signature[:64] + bytes([signature[64] + 27])
+            return bytes(signature[:64]) + bytes([signature[64] + 27])
         return bytes(self.account.unsafe_sign_hash(Hash32(digest)).signature)
 
     def sign_typed_data(self, w3: Web3, typed: dict[str, Any], digest: bytes) -> bytes:
