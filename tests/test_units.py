@@ -128,3 +128,22 @@ def test_fast_keccak_equals_eth_utils() -> None:
     for size in (0, 1, 31, 32, 33, 135, 136, 137, 1000):
         data = os.urandom(size)
         assert keccak(data) == reference(data)
+
+
+def test_hand_encoded_verification_abi_matches_the_artifact() -> None:
+    from eth_utils.abi import get_abi_output_types
+    from eth_utils.crypto import keccak
+
+    from ecoo import registry as r
+
+    by_name = {item["name"]: item for item in ABI if item["type"] == "function"}
+    for name, selector, suffix in (
+        ("verifyCertificate", r._VERIFY_ONE_SELECTOR, ""),
+        ("verifyCertificates", r._VERIFY_MANY_SELECTOR, "[]"),
+    ):
+        item = by_name[name]
+        assert get_abi_output_types(item) == [r._STATE_TYPE + suffix]
+        inputs = item["inputs"][0]
+        components = ",".join(c["type"] for c in inputs["components"])
+        assert f"({components}){suffix}" == r._QUERY_TYPE + suffix
+        assert keccak(text=f"{name}({r._QUERY_TYPE}{suffix})")[:4] == selector
