@@ -4,6 +4,9 @@ than eth-utils over pycryptodome, which matters at ~15 hashes per certificate), 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
+
+from eth_utils.address import is_hex_address, to_checksum_address
 
 keccak: Callable[[bytes], bytes]
 
@@ -18,3 +21,13 @@ except ImportError:  # pragma: no cover - the slower, pure-dependency path
 
     def keccak(data: bytes) -> bytes:
         return bytes(_eth_keccak(data))
+
+
+@lru_cache(maxsize=4096)
+def checksum_address(address: str) -> str:
+    """EIP-55 form of ``address`` (cached: a verifier meets the same few issuers and registries)."""
+    return str(to_checksum_address(address))
+
+
+def is_checksummed(value: str) -> bool:
+    return is_hex_address(value) and checksum_address(value) == value

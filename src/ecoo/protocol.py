@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_keys.datatypes import Signature
-from eth_utils.address import to_checksum_address
 
+from ._hash import checksum_address as to_checksum_address
 from ._hash import keccak
 from .canonical import canonicalize
 from .errors import EcooError

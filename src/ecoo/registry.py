@@ -30,6 +30,7 @@ from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
 from web3.types import BlockIdentifier, RPCEndpoint
 
 from . import errors
+from ._hash import checksum_address
 from .artifacts import load_artifact
 from .chain import NETWORK_ERRORS
 from .errors import ChainUnavailableError, RegistryRevert, TransactionFailedError
@@ -100,7 +101,7 @@ class CertificateQuery:
     proof: tuple[bytes, ...] = ()
 
     def as_abi(self) -> tuple[str, bytes, bytes, list[bytes]]:
-        return (to_checksum_address(self.issuer), self.root, self.leaf, list(self.proof))
+        return (checksum_address(self.issuer), self.root, self.leaf, list(self.proof))
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ _ZERO_ADDRESS = "0x" + "00" * 20
 
 
 def _address_or_none(value: str) -> str | None:
-    return None if int(value, 16) == 0 else to_checksum_address(value)
+    return None if int(value, 16) == 0 else checksum_address(value)
 
 
 def _country(value: bytes) -> str:
@@ -160,7 +161,7 @@ def _state_from_abi(raw: Sequence[Any]) -> CertificateState:
         accredited_at_anchor=bool(accredited_at_anchor),
         issuer_country=_country(country),
         issuer_name=str(name),
-        current_key=to_checksum_address(current_key),
+        current_key=checksum_address(current_key),
         current_key_status=IssuerStatus(current_key_status),
         status=CertificateStatus(status),
         reason=RevocationReason(reason),

@@ -23,8 +23,8 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from eth_utils.address import is_checksum_address, to_checksum_address
-
+from ._hash import checksum_address as to_checksum_address
+from ._hash import is_checksummed as is_checksum_address
 from .errors import ChainUnavailableError, EcooError
 from .merkle import verify_proof
 from .protocol import FORMAT, PROOF_TYPE, ProtocolError, certificate_digest, compute_leaf, recover_signer, typed_data
