@@ -197,3 +197,23 @@ def test_key_rotation_keeps_history_and_re_signs_pending(service: ServiceHarness
     revoked = service.client.post("/api/v1/certificates/1/revoke", json={"reason": "error"}, headers=service.auth)
     assert revoked.status_code == 200
     assert service.client.post("/api/v1/verify", json=old_doc).json["verdict"] == "REVOKED"
+
+
+def test_migrations_upgrade_an_old_schema(tmp_path: Path) -> None:
+    """A database at schema 1 (before the list index) is brought up to date, idempotently."""
+    from sqlalchemy import inspect
+
+    from ecoo.service import store as store_module
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = Store(url)
+    with old.transaction() as conn:
+        store_module.schema_version.create(conn, checkfirst=True)
+        store_module._migration_1(conn)
+        conn.execute(store_module.schema_version.insert().values(version=1, applied_at=0.0))
+        conn.exec_driver_sql("DROP INDEX IF EXISTS ix_certificates_chamber_id")
+    assert old.version() == 1
+    assert old.migrate() == 2 and old.migrate() == 2 and old.version() == 2
+    indexes = {index["name"] for index in inspect(old.engine).get_indexes("certificates")}
+    assert "ix_certificates_chamber_id" in indexes
+    old.close()

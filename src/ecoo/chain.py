@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
-from web3 import Web3
+from web3 import HTTPProvider, Web3
 from web3.exceptions import Web3RPCError
 
 from .errors import ChainUnavailableError
@@ -53,6 +54,17 @@ def embedded_chain() -> Web3:
     return Web3(EthereumTesterProvider())
 
 
+def http_provider(url: str, timeout: float = 10.0) -> HTTPProvider:
+    """An HTTP provider; for a node on loopback, one whose session skips proxy lookups in the
+    environment (requests re-reads them on every call: a large share of a local verification)."""
+    host = urlsplit(url).hostname or ""
+    session = None
+    if host in ("127.0.0.1", "localhost", "::1"):
+        session = requests.Session()
+        session.trust_env = False
+    return HTTPProvider(url, request_kwargs={"timeout": timeout}, session=session)
+
+
 def connect(url: str | None, timeout: float = 10.0) -> Web3:
     """Connect to ``url`` (``"embedded"`` or None for the in-process chain) and check it answers."""
     if url in (None, "", EMBEDDED):
@@ -60,7 +72,7 @@ def connect(url: str | None, timeout: float = 10.0) -> Web3:
     assert url is not None
     if not url.startswith(("http://", "https://")):
         raise ChainUnavailableError(url, "only http(s) JSON-RPC URLs or 'embedded' are supported")
-    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+    w3 = Web3(http_provider(url, timeout))
     try:
         w3.eth.chain_id  # noqa: B018 - the first request: does anything answer?
     except NETWORK_ERRORS as exc:

@@ -10,7 +10,7 @@ import threading
 
 from web3 import Web3
 
-from ..chain import NETWORK_ERRORS
+from ..chain import NETWORK_ERRORS, http_provider
 from ..deploy import open_registry
 from ..errors import ChainUnavailableError
 from ..registry import Registry
@@ -29,7 +29,7 @@ class ServiceChain:
         """The trusted registry (raises ChainUnavailableError while it cannot be resolved)."""
         with self._lock:
             if self._registry is None:
-                w3 = Web3(Web3.HTTPProvider(self.settings.rpc_url, request_kwargs={"timeout": self.settings.rpc_timeout}))
+                w3 = Web3(http_provider(self.settings.rpc_url, self.settings.rpc_timeout))
                 try:
                     chain_id = w3.eth.chain_id
                 except NETWORK_ERRORS as exc:
