@@ -83,7 +83,7 @@ def test_officer_verifies_pdf_and_tampered_json_and_chamber_sees_dashboard(
     page.goto(f"{base}/verify")
     page.set_input_files("input#file", str(pdf_path))
     assert page.inner_text("#file-name") == "Selected: TH-BROWSER-1.pdf"  # the enhancement ran (CSP allowed it)
-    page.get_by_role("button", name="Verify").click()
+    page.get_by_role("button", name="Verify", exact=True).click()
     verdict = page.get_by_test_id("verdict")
     assert verdict.inner_text() == "VALID"
     assert page.get_by_test_id("failed-check").count() == 0
@@ -97,7 +97,7 @@ def test_officer_verifies_pdf_and_tampered_json_and_chamber_sees_dashboard(
     tampered.write_text(json.dumps(document), encoding="utf-8")
     page.goto(f"{base}/verify")
     page.set_input_files("input#file", str(tampered))
-    page.get_by_role("button", name="Verify").click()
+    page.get_by_role("button", name="Verify", exact=True).click()
     assert page.get_by_test_id("verdict").inner_text() == "INVALID"
     assert page.get_by_test_id("failed-check").inner_text() == "integrity"
     assert "/items/0/originCountry\tVN\tTH" in page.get_by_test_id("differences").inner_text()
