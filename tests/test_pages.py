@@ -431,3 +431,31 @@ def test_lookup_by_issuer_and_number_and_anchoring_transaction(service: Any) -> 
     assert missing.status_code == 404 and 'data-testid="lookup-error"' in missing.get_data(as_text=True)
     bad = service.client.get("/verify/lookup?issuer=x&number=1")
     assert bad.status_code == 400
+
+
+def test_dashboard_status_changes_reach_the_registry(service: ServiceHarness) -> None:
+    document = service.issue("TH-DASH-STATUS")
+    client = _login(service)
+    page = _text(client.get("/dashboard"))
+    assert 'data-testid="status-change-1"' in page
+    token = _csrf(page)
+
+    def act(action: str) -> str:
+        response = client.post(
+            "/dashboard/certificates/1/status", data={"action": action, "csrf_token": token}, follow_redirects=True
+        )
+        assert response.status_code == 200
+        return html.unescape(response.get_data(as_text=True))
+
+    assert "is now SUSPENDED" in act("suspend")
+    assert service.client.post("/api/v1/verify", json=document).json["verdict"] == "SUSPENDED"
+    assert "is now ISSUED" in act("lift")
+    assert "the certificate is ISSUED, not SUSPENDED" in act("lift")  # refused, shown, nothing changed
+    assert "is now REVOKED" in act("revoke-fraud")
+    assert service.client.post("/api/v1/verify", json=document).json["verdict"] == "REVOKED"
+    audit = service.client.get("/api/v1/certificates/1", headers=service.auth).json["audit"]
+    assert [e["action"] for e in audit][-1] == "REVOKED" and audit[-1]["reason"] == "fraud"
+    # CSRF and ownership are enforced; unknown actions refused.
+    assert client.post("/dashboard/certificates/1/status", data={"action": "lift"}).status_code == 400
+    assert client.post("/dashboard/certificates/1/status", data={"action": "explode", "csrf_token": token}).status_code == 400
+    assert client.post("/dashboard/certificates/999/status", data={"action": "suspend", "csrf_token": token}).status_code == 404

@@ -740,6 +740,39 @@ def issue() -> ResponseReturnValue:
     return _dashboard_page(chamber, token_id, issue_error=message, issue_issues=issues, issue_text=text, status=status)
 
 
+_ACTIONS = {"suspend", "lift", "revoke-error", "revoke-fraud", "revoke-cancelled"}
+
+
+@bp.post("/dashboard/certificates/<int:certificate_id>/status")
+def change_status(certificate_id: int) -> ResponseReturnValue:
+    """Suspend, lift or revoke one of the chamber's certificates on the registry."""
+    signed_in = _signed_in()
+    if signed_in is None:
+        return redirect(url_for(".dashboard"))
+    _check_csrf()
+    chamber, token_id = signed_in
+    action = request.form.get("action", "")
+    if action not in _ACTIONS:
+        raise ApiError(400, "invalid_action", "Choose suspend, lift, or a revocation reason.")
+    row = services().store.get_certificate(certificate_id, chamber.id)
+    if row is None:  # another chamber's certificate looks exactly like a missing one
+        raise ApiError(404, "not_found", f"This chamber has no certificate {certificate_id}.")
+    actor = f"token:{token_id}"
+    issuance = services().issuance
+    try:
+        if action == "suspend":
+            updated = issuance.suspend(chamber, row, actor)
+        elif action == "lift":
+            updated = issuance.lift(chamber, row, actor)
+        else:
+            updated = issuance.revoke(chamber, row, action.removeprefix("revoke-"), actor)
+    except ApiError as exc:
+        flash(f"Certificate {row.number}: {exc.message}", "error")
+    else:
+        flash(f"Certificate {row.number} is now {updated.status} on the registry.", "info")
+    return redirect(url_for(".dashboard"))
+
+
 def _dashboard_page(chamber: Chamber, token_id: int, *, status: int = 200, **issue_state: Any) -> ResponseReturnValue:
     args = request.args
     errors: list[str] = []
