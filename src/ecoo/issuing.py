@@ -14,6 +14,7 @@ from .merkle import MerkleTree
 from .protocol import Prepared, build_document, certificate_digest, prepare, typed_data
 from .registry import IssuerStatus, Registry, RevocationReason, TxResult
 from .signers import Signer
+from .validation import ValidationIssue, validate_certificate
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)`` while a batch is prepared, signed and anchored."""
@@ -62,6 +63,49 @@ def leaf_of(document_or_leaf: Mapping[str, Any] | bytes | str) -> bytes:
     return leaf
 
 
+def certificate_issues(certificates: Sequence[Any]) -> dict[int, list[ValidationIssue]]:
+    """Every issue of every certificate of a batch, by index: schema and rules, and a number that
+    appears twice in the batch."""
+    failures: dict[int, list[ValidationIssue]] = {}
+    numbers: dict[str, int] = {}
+    for index, certificate in enumerate(certificates):
+        issues = list(validate_certificate(certificate))
+        number = certificate.get("certificateNumber") if isinstance(certificate, dict) else None
+        if isinstance(number, str):
+            if number in numbers:
+                issues.append(
+                    ValidationIssue(
+                        "/certificateNumber",
+                        "batch.duplicate_number",
+                        f"certificate number {number!r} appears twice in this batch (also #{numbers[number] + 1})",
+                    )
+                )
+            numbers.setdefault(number, index)
+        if issues:
+            failures[index] = issues
+    return failures
+
+
+def issuer_mismatches(
+    certificates: Sequence[Mapping[str, Any]], country: str, code: str, who: str
+) -> dict[int, list[ValidationIssue]]:
+    """Certificates (valid ones) that name another issuer than the chamber ``who`` describes,
+    accredited for ``country`` with ``code``."""
+    mismatched: dict[int, list[ValidationIssue]] = {}
+    for index, certificate in enumerate(certificates):
+        issuer = certificate["issuer"]
+        if (issuer.get("country"), issuer.get("accreditationCode")) != (country, code):
+            mismatched[index] = [
+                ValidationIssue(
+                    "/issuer",
+                    "issuer.not_this_chamber",
+                    f"{who} as country {country!r}, code {code!r}; "
+                    f"the certificate names {issuer.get('country')!r}, {issuer.get('accreditationCode')!r}",
+                )
+            ]
+    return mismatched
+
+
 def _label(certificate: Any, index: int) -> str:
     number = certificate.get("certificateNumber") if isinstance(certificate, dict) else None
     return f"#{index + 1} ({number})" if isinstance(number, str) else f"#{index + 1}"
@@ -83,49 +127,18 @@ class CertificateIssuer:
 
     def validate(self, certificates: Sequence[Any]) -> None:
         """Raise InvalidCertificatesError listing every issue of every invalid certificate."""
-        from .validation import ValidationIssue, validate_certificate
-
-        failures: dict[int, Sequence[Any]] = {}
-        numbers: dict[str, int] = {}
-        for index, certificate in enumerate(certificates):
-            issues = list(validate_certificate(certificate))
-            number = certificate.get("certificateNumber") if isinstance(certificate, dict) else None
-            if isinstance(number, str):
-                if number in numbers:
-                    issues.append(
-                        ValidationIssue(
-                            "/certificateNumber",
-                            "batch.duplicate_number",
-                            f"certificate number {number!r} appears twice in this batch (also #{numbers[number] + 1})",
-                        )
-                    )
-                numbers.setdefault(number, index)
-            if issues:
-                failures[index] = issues
+        failures = certificate_issues(certificates)
         if failures:
             raise InvalidCertificatesError(failures, [_label(c, i) for i, c in enumerate(certificates)])
 
     def issue(self, certificates: Sequence[Mapping[str, Any]], progress: Progress | None = None) -> IssuedBatch:
         """Validate, salt, hash, sign and anchor ``certificates`` as one batch (one transaction)."""
-        from .validation import ValidationIssue
-
         if not certificates:
             raise ConfigurationError("nothing to issue: no certificates given")
         report = progress or (lambda stage, done, total: None)
         self.validate(certificates)
         country, code = self._check_standing()
-        mismatched: dict[int, Sequence[Any]] = {}
-        for index, certificate in enumerate(certificates):
-            issuer = certificate["issuer"]
-            if issuer.get("country") != country or issuer.get("accreditationCode") != code:
-                mismatched[index] = [
-                    ValidationIssue(
-                        "/issuer",
-                        "issuer.not_this_chamber",
-                        f"the registry accredits {self.signer.address} as country {country!r}, code {code!r}; "
-                        f"the certificate names {issuer.get('country')!r}, {issuer.get('accreditationCode')!r}",
-                    )
-                ]
+        mismatched = issuer_mismatches(certificates, country, code, f"the registry accredits {self.signer.address}")
         if mismatched:
             raise InvalidCertificatesError(mismatched, [_label(c, i) for i, c in enumerate(certificates)])
 

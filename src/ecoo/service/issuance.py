@@ -10,10 +10,9 @@ from typing import Any
 from web3.types import Wei
 
 from ..errors import ChainUnavailableError, DeploymentNotFoundError, EcooError, RegistryRevert
-from ..issuing import leaf_of
+from ..issuing import certificate_issues, issuer_mismatches, leaf_of
 from ..protocol import certificate_digest, prepare
 from ..registry import RevocationReason, TxResult
-from ..validation import validate_certificate
 from .chain import ServiceChain
 from .config import ServiceSettings
 from .store import CertificateRow, Chamber, Store
@@ -45,38 +44,20 @@ class Issuance:
             raise ApiError(400, "empty", "no certificates given")
         if len(certificates) > MAX_BATCH:
             raise ApiError(413, "batch_too_large", f"at most {MAX_BATCH} certificates per request")
-        problems: list[dict[str, Any]] = []
-        numbers: set[str] = set()
-        for index, certificate in enumerate(certificates):
-            issues = [{"path": i.path, "code": i.code, "message": i.message} for i in validate_certificate(certificate)]
-            if not issues:
-                issuer = certificate["issuer"]
-                if (issuer.get("country"), issuer.get("accreditationCode")) != (chamber.country, chamber.accreditation_code):
-                    issues.append(
-                        {
-                            "path": "/issuer",
-                            "code": "issuer.not_this_chamber",
-                            "message": f"this chamber is accredited as {chamber.country} / {chamber.accreditation_code}; "
-                            f"the certificate names {issuer.get('country')} / {issuer.get('accreditationCode')}",
-                        }
-                    )
-                elif certificate["certificateNumber"] in numbers:
-                    issues.append(
-                        {
-                            "path": "/certificateNumber",
-                            "code": "batch.duplicate_number",
-                            "message": "the same certificate number appears twice in this request",
-                        }
-                    )
-                numbers.add(certificate.get("certificateNumber"))
-            if issues:
-                problems.append(
-                    {
-                        "index": index,
-                        "number": certificate.get("certificateNumber") if isinstance(certificate, dict) else None,
-                        "issues": issues,
-                    }
-                )
+        failures = certificate_issues(certificates)
+        valid_indices = [i for i in range(len(certificates)) if i not in failures]
+        valid = [certificates[i] for i in valid_indices]
+        mismatched = issuer_mismatches(valid, chamber.country, chamber.accreditation_code, "this chamber is accredited")
+        for position, issues in mismatched.items():
+            failures[valid_indices[position]] = issues
+        problems: list[dict[str, Any]] = [
+            {
+                "index": index,
+                "number": certificates[index].get("certificateNumber") if isinstance(certificates[index], dict) else None,
+                "issues": [{"path": i.path, "code": i.code, "message": i.message} for i in failures[index]],
+            }
+            for index in sorted(failures)
+        ]
         if problems:
             count = sum(len(p["issues"]) for p in problems)
             first = problems[0]["issues"][0]
