@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from ._io import InputError, read_certificates, read_json
+from ._io import InputError, read_certificates, read_json, safe_filename
 from .cli import (
     EXIT_ERROR,
     Output,
@@ -39,16 +39,12 @@ def _dump(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
 
 
-def _safe_name(number: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", number).strip("._") or "certificate"
-
-
 def _write_documents(documents: tuple[dict[str, Any], ...], out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for document in documents:
         certificate = document["certificate"]
-        name = _safe_name(str(certificate["certificateNumber"]))
+        name = safe_filename(str(certificate["certificateNumber"]), "certificate")
         if certificate.get("copyType") == "CERTIFIED_TRUE_COPY":
             name += ".certified-copy"
         path = out / f"{name}.json"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,11 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 
 class InputError(EcooError, ValueError):
     """An input file cannot be read as what it should be."""
+
+
+def safe_filename(name: str, fallback: str) -> str:
+    """``name`` (a certificate number) reduced to characters safe in a file name, never empty."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or fallback
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

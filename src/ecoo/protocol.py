@@ -183,8 +183,9 @@ def redact(document: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
     """A copy of an issued ``document`` with the given parts withheld. The result still verifies."""
     result = copy.deepcopy(dict(document))
     certificate, proof = result["certificate"], result["proof"]
+    units = split_units(certificate)
     for unit in expand_redaction(certificate, names):
-        value = split_units(certificate)[unit]
+        value = units[unit]
         salt = bytes.fromhex(proof["salts"].pop(unit)[2:])
         proof.setdefault("withheld", {})[unit] = "0x" + unit_digest(unit, salt, value).hex()
         if unit.startswith("/items/"):

@@ -98,7 +98,7 @@ class VerificationReport:
         if state is not None:
             registry_view = {
                 "anchored": state.anchored,
-                "anchoredAt": _iso(state.anchored_at) if state.anchored else None,
+                "anchoredAt": iso_time(state.anchored_at) if state.anchored else None,
                 "anchoredBlock": state.anchored_block or None,
                 "issuerName": state.issuer_name,
                 "issuerCountry": state.issuer_country,
@@ -108,10 +108,10 @@ class VerificationReport:
                 "currentIssuerKeyStatus": state.current_key_status.name,
                 "status": state.status.name,
                 "reason": state.reason.name,
-                "statusChangedAt": _iso(state.status_changed_at) if state.status_changed_at else None,
+                "statusChangedAt": iso_time(state.status_changed_at) if state.status_changed_at else None,
                 "statusChangedBy": state.status_changed_by,
                 "successor": "0x" + state.successor.hex() if state.successor else None,
-                "chainTime": _iso(state.chain_time),
+                "chainTime": iso_time(state.chain_time),
                 "chainBlock": state.chain_block,
             }
         return {
@@ -130,7 +130,8 @@ class VerificationReport:
         }
 
 
-def _iso(timestamp: int) -> str:
+def iso_time(timestamp: float) -> str:
+    """UTC, ISO 8601, seconds: how ecoo writes times in reports and API responses."""
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
@@ -336,7 +337,7 @@ def _chain_checks(ctx: _Context, state: CertificateState) -> None:
             "anchored", f"root {_short(ctx.root)} was never anchored by {ctx.issuer} in this registry", Verdict.NOT_ANCHORED
         )
         return
-    ctx.passed("anchored", f"anchored by {ctx.issuer} at {_iso(state.anchored_at)} (block {state.anchored_block})")
+    ctx.passed("anchored", f"anchored by {ctx.issuer} at {iso_time(state.anchored_at)} (block {state.anchored_block})")
 
     issuer_claim = ctx.certificate.get("issuer") if isinstance(ctx.certificate.get("issuer"), dict) else {}
     if state.issuer_status is IssuerStatus.NONE:
@@ -374,14 +375,14 @@ def _chain_checks(ctx: _Context, state: CertificateState) -> None:
 
     if state.status is CertificateStatus.REVOKED:
         verdict, text = _REASON_VERDICT[state.reason]
-        when = f" at {_iso(state.status_changed_at)}" if state.status_changed_at else ""
+        when = f" at {iso_time(state.status_changed_at)}" if state.status_changed_at else ""
         by = f" by {state.status_changed_by}" if state.status_changed_by else ""
         if state.reason is RevocationReason.SUPERSEDED and state.successor:
             text = f"superseded by the certificate with leaf 0x{state.successor.hex()}"
         ctx.failed("status", f"{text}{when}{by}", verdict)
         return
     if state.status is CertificateStatus.SUSPENDED:
-        ctx.failed("status", f"suspended under enquiry since {_iso(state.status_changed_at)}", Verdict.SUSPENDED)
+        ctx.failed("status", f"suspended under enquiry since {iso_time(state.status_changed_at)}", Verdict.SUSPENDED)
         return
     ctx.passed("status", "not revoked, cancelled, suspended or superseded")
     _check_validity(ctx, state.chain_time)

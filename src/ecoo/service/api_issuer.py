@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from .._io import safe_filename
+from ..verify import iso_time
 from .http import json_body, require_chamber, services
 from .issuance import MAX_BATCH, ApiError
 from .store import CertificateRow
@@ -16,10 +17,6 @@ bp = Blueprint("issuer_api", __name__)
 
 STATUSES = ("PENDING", "ISSUED", "SUSPENDED", "REVOKED", "CANCELLED", "SUPERSEDED")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def iso_time(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def summary(row: CertificateRow, *, full: bool = False) -> dict[str, Any]:
@@ -162,7 +159,7 @@ def download_pdf(certificate_id: int) -> Any:
 
 
 def download_name(row: CertificateRow) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", row.number) or f"certificate-{row.id}"
+    return safe_filename(row.number, f"certificate-{row.id}")
 
 
 def _optional_body() -> dict[str, Any]:

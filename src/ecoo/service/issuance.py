@@ -96,7 +96,7 @@ class Issuance:
         ids = self.store.insert_certificates(chamber, rows, actor)
         for callback in self.on_created:
             callback()
-        return [row for row in (self.store.get_certificate(i) for i in ids) if row is not None]
+        return self.store.get_certificates(ids)
 
     # -- status ----------------------------------------------------------------------------------
 

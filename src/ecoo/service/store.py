@@ -405,14 +405,17 @@ class Store:
         ids: list[int] = []
         try:
             with self.transaction() as conn:
-                for row in rows:
-                    existing = conn.execute(
-                        select(certificates.c.id).where(
-                            certificates.c.chamber_id == chamber.id, certificates.c.idempotency_key == row["idempotency_key"]
+                existing = dict(
+                    conn.execute(
+                        select(certificates.c.idempotency_key, certificates.c.id).where(
+                            certificates.c.chamber_id == chamber.id,
+                            certificates.c.idempotency_key.in_([row["idempotency_key"] for row in rows]),
                         )
-                    ).scalar()
-                    if existing is not None:
-                        raise DuplicateCertificateError(row["number"], int(existing))
+                    ).all()
+                )
+                for row in rows:
+                    if row["idempotency_key"] in existing:
+                        raise DuplicateCertificateError(row["number"], int(existing[row["idempotency_key"]]))
                     values = {**row, "chamber_id": chamber.id, "key_id": chamber.key_id, "status": "PENDING", "created_at": now}
                     values["data"] = json.dumps(row["data"], ensure_ascii=False)
                     values["salts"] = json.dumps(row["salts"])
@@ -431,6 +434,13 @@ class Store:
                 query = query.where(certificates.c.chamber_id == chamber_id)
             row = conn.execute(query).first()
             return _certificate(row) if row else None
+
+    def get_certificates(self, certificate_ids: Sequence[int]) -> list[CertificateRow]:
+        """The certificates with these ids, in that order (one query)."""
+        with self.transaction() as conn:
+            rows = conn.execute(select(certificates).where(certificates.c.id.in_(list(certificate_ids)))).all()
+        by_id = {row.id: _certificate(row) for row in rows}
+        return [by_id[i] for i in certificate_ids if i in by_id]
 
     def find_by_leaf(self, leaf: str) -> CertificateRow | None:
         with self.transaction() as conn:
@@ -659,6 +669,8 @@ class Store:
                 .where(batches.c.id == batch_id)
                 .values(status="ANCHORED", tx_hash=tx_hash, block_number=block, anchored_at=now)
             )
+            # A batch belongs to one chamber: its certificates' too.
+            chamber_id = conn.execute(select(batches.c.chamber_id).where(batches.c.id == batch_id)).scalar_one()
             for certificate_id, document in documents.items():
                 result = conn.execute(
                     update(certificates)
@@ -666,9 +678,6 @@ class Store:
                     .values(status="ISSUED", document=json.dumps(document, ensure_ascii=False), issued_at=now)
                 )
                 if result.rowcount:
-                    chamber_id = conn.execute(
-                        select(certificates.c.chamber_id).where(certificates.c.id == certificate_id)
-                    ).scalar_one()
                     self._audit(conn, chamber_id, certificate_id, "ISSUED", "worker", None, tx_hash)
                 else:  # revoked or cancelled while pending: still anchored, keep its status, record the proof
                     conn.execute(

@@ -130,8 +130,9 @@ class AnchoringWorker:
             group = [row for row in pending if row.key_id == key_id]
             tree = MerkleTree.build([bytes.fromhex(row.leaf[2:]) for row in group])
             batch_id = self.store.create_batch(chamber_id, key_id, "0x" + tree.root.hex(), [row.id for row in group])
-            batch = next(b for b in self.store.open_batches(chamber_id) if b["id"] == batch_id)
-            issued += self._anchor_batch(batch)
+            created = self.store.batch_of(batch_id)
+            assert created is not None
+            issued += self._anchor_batch(created)
 
     def _anchor_batch(self, batch: dict[str, Any]) -> int:
         registry = self.registry()
