@@ -19,10 +19,10 @@ from .cli import (
     _connect,
     _guarded,
     _open_registry,
-    _signer,
     cli,
     json_option,
     key_options,
+    registry_and_signer,
     registry_option,
     rpc_option,
 )
@@ -249,9 +249,7 @@ def _issuer_command_setup(
 ) -> Any:
     from .issuing import CertificateIssuer
 
-    w3 = _connect(settings, rpc_url)
-    reg = _open_registry(settings, w3, registry)
-    return CertificateIssuer(reg, _signer(w3, key_env, keystore, unlocked))
+    return CertificateIssuer(*registry_and_signer(settings, rpc_url, registry, key_env, keystore, unlocked))
 
 
 def chamber_command(fn: Callable[..., None]) -> Callable[..., None]:

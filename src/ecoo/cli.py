@@ -131,6 +131,14 @@ def _open_registry(settings: Any, w3: Any, registry: str | None) -> Any:
     )
 
 
+def registry_and_signer(
+    settings: Any, rpc_url: str | None, registry: str | None, key_env: str, keystore: Path | None, unlocked: bool
+) -> tuple[Any, Any]:
+    """The registry of the chain a command talks to, and the signer its key options name."""
+    w3 = _connect(settings, rpc_url)
+    return _open_registry(settings, w3, registry), _signer(w3, key_env, keystore, unlocked)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="ecoo")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
@@ -403,9 +411,7 @@ def _authority_command(
         **params: Any,
     ) -> None:
         def run() -> None:
-            w3 = _connect(settings, rpc_url)
-            reg = _open_registry(settings, w3, registry)
-            signer = _signer(w3, key_env, keystore, unlocked)
+            reg, signer = registry_and_signer(settings, rpc_url, registry, key_env, keystore, unlocked)
             result, shown = action(reg, signer, **params)
             issuer = reg.get_issuer(shown)
             periods = reg.get_accreditation_periods(shown)
