@@ -181,6 +181,12 @@ _VERIFY_ONE_SELECTOR = keccak(text=f"verifyCertificate({_QUERY_TYPE})")[:4]
 _VERIFY_MANY_SELECTOR = keccak(text=f"verifyCertificates({_QUERY_TYPE}[])")[:4]
 
 
+def require_country_code(country: str) -> None:
+    """Refuse anything but two ASCII capital letters (the registry stores the country as bytes2)."""
+    if len(country) != 2 or not country.isascii() or not country.isalpha() or not country.isupper():
+        raise errors.ConfigurationError(f"country must be an ISO 3166-1 alpha-2 code like 'DE', got {country!r}")
+
+
 class RevertDecoder:
     """Maps raw revert data to a typed :class:`RegistryRevert`, by 4-byte selector."""
 
@@ -456,8 +462,7 @@ class Registry(Transactor):
         accreditation_code: str,
         metadata_hash: bytes = b"\0" * 32,
     ) -> TxResult:
-        if len(country) != 2 or not country.isascii() or not country.isalpha() or not country.isupper():
-            raise errors.ConfigurationError(f"country must be an ISO 3166-1 alpha-2 code like 'DE', got {country!r}")
+        require_country_code(country)
         fn = self.contract.functions.accreditIssuer(
             to_checksum_address(issuer), country.encode("ascii"), name, accreditation_code, metadata_hash
         )

@@ -172,7 +172,7 @@ def _is_calendar_date(instance: object) -> bool:
     # Strings of the wrong shape are the pattern's to report; this only rejects 2026-02-30 and the like.
     if type(instance) is not str or not _DATE_RE.fullmatch(instance):
         return True
-    return _parse_date(instance) is not None
+    return parse_date(instance) is not None
 
 
 def _compile_ecma_pattern(pattern: str) -> re.Pattern[str]:
@@ -571,13 +571,13 @@ def _country_issues(document: dict[str, Any]) -> Iterator[_Issue]:
 
 
 def _date_order_issues(document: dict[str, Any]) -> Iterator[_Issue]:
-    issued = _parse_date(document.get("issueDate"))
-    valid_until = _parse_date(document.get("validUntil"))
+    issued = parse_date(document.get("issueDate"))
+    valid_until = parse_date(document.get("validUntil"))
     if issued and valid_until and valid_until <= issued:
         yield ("validUntil",), "validity.not_after_issue", f"expected a date after the issue date {issued}, got {valid_until}"
 
-    declared = _parse_date(_member(document, "exporterDeclaration", "date"))
-    certified = _parse_date(_member(document, "certification", "date"))
+    declared = parse_date(_member(document, "exporterDeclaration", "date"))
+    certified = parse_date(_member(document, "certification", "date"))
     if declared and certified and certified < declared:
         yield (
             ("certification", "date"),
@@ -585,7 +585,7 @@ def _date_order_issues(document: dict[str, Any]) -> Iterator[_Issue]:
             f"expected a certification date on or after the exporter's declaration of {declared}, got {certified}",
         )
 
-    original = _parse_date(_member(document, "backToBack", "originalIssueDate"))
+    original = parse_date(_member(document, "backToBack", "originalIssueDate"))
     if issued and original and original > issued:
         yield (
             ("backToBack", "originalIssueDate"),
@@ -625,8 +625,8 @@ def _copy_issues(document: dict[str, Any]) -> Iterator[_Issue]:
         yield ("copyOf",), "copy.unexpected", f"expected copyOf null for an ORIGINAL, got {_describe(copy_of)}"
     elif type(copy_type) is str and copy_type in _COPIES and copy_of is None:
         yield ("copyOf",), "copy.original_missing", f"expected the original certificate (copyOf) for a {copy_type}, found none"
-    issued = _parse_date(document.get("issueDate"))
-    original_issued = _parse_date(_member(document, "copyOf", "issueDate"))
+    issued = parse_date(document.get("issueDate"))
+    original_issued = parse_date(_member(document, "copyOf", "issueDate"))
     if issued and original_issued and original_issued > issued:
         yield (
             ("copyOf", "issueDate"),
@@ -767,7 +767,8 @@ def _member(document: dict[str, Any], outer: str, inner: str) -> object:
     return container.get(inner) if isinstance(container, dict) else None
 
 
-def _parse_date(value: object) -> date | None:
+def parse_date(value: object) -> date | None:
+    """A real calendar date written YYYY-MM-DD, else None."""
     if type(value) is not str or not _DATE_RE.fullmatch(value):
         return None
     try:

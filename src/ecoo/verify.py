@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -29,6 +29,7 @@ from .errors import ChainUnavailableError, EcooError
 from .merkle import verify_proof
 from .protocol import FORMAT, PROOF_TYPE, ProtocolError, certificate_digest, compute_leaf, recover_signer, typed_data
 from .registry import CertificateQuery, CertificateState, CertificateStatus, IssuerStatus, Registry, RevocationReason
+from .validation import parse_date
 
 CHECKS = ("format", "integrity", "signature", "registry", "anchored", "issuer", "status", "validity")
 _HEX32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
@@ -388,17 +389,10 @@ def _chain_checks(ctx: _Context, state: CertificateState) -> None:
     _check_validity(ctx, state.chain_time)
 
 
-def _parse_date(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
 def _check_validity(ctx: _Context, now_timestamp: int) -> None:
     today = datetime.fromtimestamp(now_timestamp, UTC).date()
-    issued = _parse_date(ctx.certificate.get("issueDate"))
-    until = _parse_date(ctx.certificate.get("validUntil"))
+    issued = parse_date(ctx.certificate.get("issueDate"))
+    until = parse_date(ctx.certificate.get("validUntil"))
     if issued and today < issued:
         ctx.failed("validity", f"not valid before {issued.isoformat()} (chain date {today.isoformat()})", Verdict.NOT_YET_VALID)
         return

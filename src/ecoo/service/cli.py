@@ -34,13 +34,13 @@ def create_chamber(settings: ServiceSettings, name: str, country: str, code: str
     from eth_account import Account
 
     from ..chain import chain_info
+    from ..registry import require_country_code
     from ..signers import unlocked_signer
     from .chain import ServiceChain
     from .store import Store
     from .vault import KeyVault, hash_token, new_token
 
-    if len(country) != 2 or not country.isalpha() or not country.isupper():
-        raise ConfigurationError(f"country must be an ISO 3166-1 alpha-2 code like 'DE', got {country!r}")
+    require_country_code(country)
     store = Store(settings.database_url)
     store.migrate()
     vault = KeyVault(settings.master_key)
