@@ -569,6 +569,15 @@ class Registry(Transactor):
                 "(call)", f"the node's answer does not decode ({type(exc).__name__}): is {self.address} the registry?"
             ) from None
 
+    def anchor_transaction(self, issuer: str, root: bytes, block: int) -> str | None:
+        """The transaction in ``block`` whose BatchAnchored event records ``issuer`` anchoring ``root``."""
+        logs = self._rpc(
+            lambda: self.contract.events.BatchAnchored().get_logs(
+                argument_filters={"issuer": issuer, "root": root}, from_block=block, to_block=block
+            )
+        )
+        return str(logs[0]["transactionHash"].to_0x_hex()) if logs else None
+
     def verify_certificate(self, query: CertificateQuery, block: BlockIdentifier = "latest") -> CertificateState:
         """Everything a verifier needs about one certificate, in one ``eth_call``."""
         data = _VERIFY_ONE_SELECTOR + abi_encode([_QUERY_TYPE], [query.as_abi()])

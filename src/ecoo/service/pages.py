@@ -353,13 +353,9 @@ def anchoring_transaction(issuer: str, root: str, block: int) -> str | None:
     if known:
         return known
     try:
-        registry = services().chain.registry()
-        logs = registry.contract.events.BatchAnchored().get_logs(
-            argument_filters={"issuer": issuer, "root": bytes.fromhex(root[2:])}, from_block=block, to_block=block
-        )
+        return services().chain.registry().anchor_transaction(issuer, bytes.fromhex(root[2:]), block)
     except Exception:  # noqa: BLE001 - the transaction hash is a courtesy; the verdict does not depend on it
         return None
-    return str(logs[0]["transactionHash"].to_0x_hex()) if logs else None
 
 
 def _anchoring(report: VerificationReport) -> list[tuple[str, str]]:

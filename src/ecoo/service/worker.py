@@ -154,7 +154,7 @@ class AnchoringWorker:
             if anchored is None:
                 raise ChainUnavailableError(self.settings.rpc_url, "anchor state unknown")
             block = anchored[1]
-            tx_hash = self._find_anchor_tx(registry, address, root, block)
+            tx_hash = registry.anchor_transaction(address, root, block)
         rows = self.store.batch_certificates(batch["id"])
         tree = MerkleTree.build([bytes.fromhex(row.leaf[2:]) for row in rows])
         if tree.root != root:
@@ -175,10 +175,3 @@ class AnchoringWorker:
         self.store.finish_batch(batch["id"], tx_hash, block, documents)
         log.info("anchored batch %s (%s certificates) in %s", batch["id"], len(rows), tx_hash)
         return len(rows)
-
-    @staticmethod
-    def _find_anchor_tx(registry: Registry, issuer: str, root: bytes, block: int) -> str | None:
-        logs = registry.contract.events.BatchAnchored().get_logs(
-            argument_filters={"issuer": issuer, "root": root}, from_block=block, to_block=block
-        )
-        return str(logs[0]["transactionHash"].to_0x_hex()) if logs else None
