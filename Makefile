@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 ECOO   := $(VENV)/bin/ecoo
 
-.PHONY: setup run test lint compile gas clean
+.PHONY: setup run test test-fast lint compile gas clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -26,6 +26,11 @@ run: setup
 ## Lint, type-check and run the whole test suite (embedded chain, real Anvil, Hardhat).
 test: setup lint
 	$(PY) -m pytest -n 2
+
+## The edit-test loop: everything that needs no Anvil, Hardhat, PostgreSQL or browser and is not slow
+## (under a minute; markers in pyproject.toml, applied in tests/conftest.py).
+test-fast: setup
+	$(PY) -m pytest -n 2 -m "not anvil and not hardhat and not postgres and not browser and not slow" --hypothesis-profile=fast
 
 lint: setup
 	$(VENV)/bin/ruff check src tests scripts

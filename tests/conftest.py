@@ -1,18 +1,22 @@
 """Shared fixtures: chains (embedded and a real Anvil the tests start), a fresh registry, actors.
 
+Markers are applied here from what a test uses, so that ``make test-fast`` can leave out every
+test that needs an external process: ``anvil`` (the ``anvil_node`` fixture, or a module that
+starts its own node), ``postgres`` (the ``postgres_server`` fixture), ``browser`` (tests/browser)
+``hardhat`` (modules that run Hardhat) and ``slow`` (set by hand on tests of several seconds:
+many CLI processes, the compiler, a thousand proofs).
+
 The Anvil fixture fails (never skips) when Anvil cannot start: a skipped integration test is a
 hidden red.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from eth_account import Account
+from hypothesis import settings
 from web3 import Web3
 
 from ecoo.anvil import ManagedAnvil
@@ -20,10 +24,28 @@ from ecoo.chain import embedded_chain
 from ecoo.deploy import deploy_registry
 from ecoo.registry import Registry
 from ecoo.signers import LocalSigner, NodeSigner, unlocked_signer
-from postgres import PostgresServer
+from tests.support.chain import Actors, accredit, new_signer
+from tests.support.postgres import PostgresServer
 
-ROOT = Path(__file__).resolve().parents[1]
 CHAINS = ["embedded", "anvil"]
+
+
+# Property tests: 400 examples each in `make test`; `make test-fast` picks the "fast" profile.
+settings.register_profile("full", max_examples=400)
+settings.register_profile("fast", max_examples=40)
+settings.load_profile("full")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "anvil_node" in fixtures or params.get("w3") == "anvil":
+            item.add_marker(pytest.mark.anvil)
+        if "postgres_server" in fixtures:
+            item.add_marker(pytest.mark.postgres)
+        if Path(str(item.fspath)).parent.name == "browser":
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")
@@ -54,24 +76,6 @@ def funder(w3: Web3) -> NodeSigner:
     return unlocked_signer(w3)
 
 
-def new_signer(w3: Web3, funder: NodeSigner, wei: int = 10**18) -> LocalSigner:
-    """A fresh random key, funded so it can send transactions."""
-    signer = LocalSigner(Account.create())
-    tx = w3.eth.send_transaction({"from": funder.address, "to": signer.address, "value": wei})
-    w3.eth.wait_for_transaction_receipt(tx)
-    return signer
-
-
-@dataclass(frozen=True)
-class Actors:
-    admin: NodeSigner  # DEFAULT_ADMIN_ROLE
-    authority: LocalSigner  # AUTHORITY_ROLE
-    issuer: LocalSigner  # accredited
-    other: LocalSigner  # another accredited issuer
-    suspended: LocalSigner  # accredited, then suspended
-    stranger: LocalSigner  # never accredited
-
-
 @pytest.fixture
 def registry(w3: Web3, funder: NodeSigner) -> Registry:
     authority = new_signer(w3, funder)
@@ -89,14 +93,6 @@ def actors(w3: Web3, funder: NodeSigner, registry: Registry) -> Actors:
         accredit(registry, authority, signer.address, f"Chamber {i}")
     registry.suspend_issuer(authority, suspended.address)
     return Actors(funder, authority, issuer, other, suspended, stranger)
-
-
-def accredit(registry: Registry, authority: LocalSigner, address: str, name: str = "Chamber of Commerce") -> None:
-    registry.accredit_issuer(authority, address, name=name, country="DE", accreditation_code="WCF-DE-0001")
-
-
-def random_hash() -> bytes:
-    return os.urandom(32)
 
 
 @pytest.fixture(scope="session")
@@ -122,8 +118,8 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
 @pytest.fixture(params=["sqlite", "postgres"])
 def service(request: pytest.FixtureRequest, tmp_path: Path, anvil_node: ManagedAnvil):  # type: ignore[no-untyped-def]
     """A fresh ecoo service with one accredited chamber, on SQLite and on a real PostgreSQL;
-    see tests/service_harness.py."""
-    from service_harness import make_service
+    see tests/support/service.py."""
+    from tests.support.service import make_service
 
     database_url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
     harness = make_service(tmp_path, anvil_node, database_url)

@@ -21,14 +21,14 @@ from ecoo.pdf import ATTACHMENT_NAME, WITHHELD, PdfError, extract_document, rend
 from ecoo.protocol import REDACTION_GROUPS, build_document, prepare, redact
 from ecoo.validation import validate_certificate
 
-SAMPLES = sorted((Path(__file__).parent / "vectors" / "samples").glob("*.json"))
+SAMPLES = sorted((Path(__file__).resolve().parents[1] / "vectors" / "samples").glob("*.json"))
 REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 ISSUER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 MM = 72 / 25.4  # PDF points per millimetre
 
 
 def _sample(name: str = "rcep-vn-jp") -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((Path(__file__).parent / "vectors" / "samples" / f"{name}.json").read_text("utf-8"))
+    data: dict[str, Any] = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "samples" / f"{name}.json").read_text("utf-8"))
     return data
 
 

@@ -14,7 +14,7 @@ from web3 import Web3
 from ecoo.anvil import ManagedAnvil, free_port
 from ecoo.service.app import create_app
 from ecoo.service.store import Store
-from service_harness import ServiceHarness, make_service
+from tests.support.service import ServiceHarness, make_service
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from web3 import Web3
 
 from ecoo.anvil import ManagedAnvil
-from test_verify import sample
+from tests.support.samples import sample
 
 PASSWORD = "correct horse battery staple"
 
@@ -135,6 +135,7 @@ def test_status_and_amendment_commands(setup: tuple[dict[str, str], Path], anvil
     assert verdict(third) == "SUPERSEDED" and verdict(json.loads(result.stdout)["file"]) == "VALID"
 
 
+@pytest.mark.slow
 def test_offline_commands(tmp_path: Path) -> None:
     env = {**os.environ}
     schema = ecoo("schema", env=env, cwd=tmp_path)
@@ -188,6 +189,7 @@ def test_bad_input_gets_one_line_and_nonzero_exit(
     assert len(err.strip().splitlines()) <= 1, err
 
 
+@pytest.mark.slow
 def test_huge_file_is_refused_without_reading_it(tmp_path: Path) -> None:
     huge = tmp_path / "huge.json"
     with huge.open("wb") as handle:

@@ -18,7 +18,7 @@ from werkzeug.test import TestResponse, encode_multipart
 from ecoo.protocol import redact
 from ecoo.service.app import create_app
 from ecoo.service.cli import create_chamber
-from service_harness import ServiceHarness
+from tests.support.service import ServiceHarness
 
 
 def _text(response: TestResponse) -> str:

@@ -6,37 +6,25 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from web3 import Web3
 
-from conftest import new_signer
 from ecoo import errors
 from ecoo.anvil import ManagedAnvil, free_port
 from ecoo.deploy import deploy_registry
-from ecoo.examples import shift_dates
 from ecoo.issuing import CertificateIssuer, InvalidCertificatesError
 from ecoo.merkle import MerkleTree
 from ecoo.protocol import build_document, certificate_digest, prepare, redact
 from ecoo.registry import CertificateQuery, Registry, RevocationReason
 from ecoo.signers import LocalSigner, NodeSigner, unlocked_signer
 from ecoo.verify import CheckStatus, Verdict, Verifier, verify
+from tests.support.chain import new_signer
+from tests.support.samples import sample
 
-SAMPLES = Path(__file__).parent / "vectors" / "samples"
-
-
-def sample(name: str = "rcep-vn-jp.json", issued_days_ago: int = 2, number: str | None = None) -> dict[str, Any]:
-    """A sample certificate whose issue date is ``issued_days_ago`` days before today."""
-    certificate = json.loads((SAMPLES / name).read_text(encoding="utf-8"))
-    today = datetime.now(UTC).date()
-    shift = today - date.fromisoformat(certificate["issueDate"]) - timedelta(days=issued_days_ago)
-    shifted: dict[str, Any] = shift_dates(certificate, shift)
-    if number:
-        shifted["certificateNumber"] = number
-    return shifted
+SAMPLES = Path(__file__).resolve().parents[1] / "vectors" / "samples"
 
 
 class World:
@@ -346,7 +334,7 @@ def test_one_eth_call_per_certificate_and_per_batch(anvil_node: ManagedAnvil) ->
 
 
 def test_vectors_against_the_contract(tmp_path: Path) -> None:
-    vectors = json.loads((Path(__file__).parent / "vectors" / "protocol.json").read_text())
+    vectors = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "protocol.json").read_text())
     with ManagedAnvil(tmp_path / "state.json") as node:  # fresh chain: the first deployment lands at the vector address
         w3 = Web3(Web3.HTTPProvider(node.url))
         deployment, _ = deploy_registry(w3, unlocked_signer(w3))

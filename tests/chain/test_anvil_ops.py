@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from conftest import ROOT, Actors, accredit, new_signer, random_hash
 from ecoo import errors
 from ecoo.anvil import ManagedAnvil, free_port, rpc_answers
 from ecoo.chain import connect
@@ -20,6 +19,9 @@ from ecoo.deploy import deploy_registry, load_deployment, open_registry
 from ecoo.merkle import MerkleTree
 from ecoo.registry import CertificateQuery, Registry, RevocationReason
 from ecoo.signers import LocalSigner, unlocked_signer
+from tests.support.chain import ROOT, Actors, accredit, new_signer, random_hash
+
+pytestmark = pytest.mark.anvil  # starts its own node or build: left out of `make test-fast`
 
 #: Issue #2 ceilings, measured on Anvil (OpenAttestation DocumentStore: issue 47,886, revoke 47,980).
 ANCHOR_CEILING = 47_000
@@ -183,6 +185,7 @@ def _start_hardhat_node(port: int, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
+@pytest.mark.hardhat
 def test_deploy_and_anchor_through_a_hardhat_node(tmp_path: Path) -> None:
     port = free_port()
     process = _start_hardhat_node(port, tmp_path / "hardhat.log")

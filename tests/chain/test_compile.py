@@ -7,10 +7,10 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
 from ecoo import errors
 from ecoo.artifacts import load_artifact
 from ecoo.compiler import ARTIFACT_DIR, CompilerConfig, collect_sources, compile_contracts, find_solc, render_artifact
+from tests.support.chain import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -18,6 +18,7 @@ def config() -> CompilerConfig:
     return CompilerConfig.load(ROOT)
 
 
+@pytest.mark.slow
 def test_shipped_artifact_equals_a_fresh_build(config: CompilerConfig) -> None:
     artifacts = compile_contracts(config)
     shipped = (ARTIFACT_DIR / "EcooRegistry.json").read_text(encoding="utf-8")
@@ -47,6 +48,7 @@ def test_sources_come_from_pinned_openzeppelin(config: CompilerConfig) -> None:
     assert f"(last updated v{pinned})" in sources["@openzeppelin/contracts/access/AccessControl.sol"]
 
 
+@pytest.mark.slow
 def test_solcjs_shim_speaks_native_solc(config: CompilerConfig) -> None:
     shim = str(ROOT / "scripts" / "solcjs-shim")
     version = subprocess.run([shim, "--version"], capture_output=True, text=True, check=True).stdout
@@ -70,6 +72,7 @@ def test_wrong_solc_version_is_refused(config: CompilerConfig, monkeypatch: pyte
         find_solc(config)
 
 
+@pytest.mark.slow
 def test_compile_check_command_passes() -> None:
     from ecoo.cli import main
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from service_harness import ServiceHarness
+from tests.support.service import ServiceHarness
 
 
 def test_issue_is_pending_until_anchored_then_verifies(service: ServiceHarness) -> None:

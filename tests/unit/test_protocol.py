@@ -31,8 +31,8 @@ from ecoo.protocol import (
     unit_digest,
 )
 
-VECTORS = json.loads((Path(__file__).parent / "vectors" / "protocol.json").read_text(encoding="utf-8"))
-SAMPLES = sorted((Path(__file__).parent / "vectors" / "samples").glob("*.json"))
+VECTORS = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "protocol.json").read_text(encoding="utf-8"))
+SAMPLES = sorted((Path(__file__).resolve().parents[1] / "vectors" / "samples").glob("*.json"))
 
 
 def _b(hex_string: str) -> bytes:
@@ -121,7 +121,7 @@ SAMPLE_DATA = [json.loads(p.read_text()) for p in SAMPLES]
 PREPARED = [prepare(c) for c in SAMPLE_DATA]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)  # examples: the Hypothesis profile (tests/conftest.py)
 @given(st.data())
 def test_any_single_field_change_breaks_integrity(data: st.DataObject) -> None:
     index = data.draw(st.integers(0, len(SAMPLE_DATA) - 1))

@@ -39,7 +39,7 @@ from ecoo.schema import load_schema
 from ecoo.service import api_issuer, issuance
 from ecoo.service.app import create_app
 from ecoo.service.config import ServiceSettings
-from service_harness import ServiceHarness, make_service
+from tests.support.service import ServiceHarness, make_service
 
 OPENAPI = "/api/v1/openapi.json"
 CERTS = "/api/v1/certificates"

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from web3 import Web3
 
-from conftest import Actors, accredit, new_signer, random_hash
 from ecoo import errors
 from ecoo.registry import CertificateQuery, CertificateStatus, Registry, RevocationReason
+from tests.support.chain import Actors, accredit, new_signer, random_hash
 
 CALLERS = ["admin", "authority", "issuer", "other", "suspended", "stranger"]
 OK = None

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from ecoo import validation as V
 
-SAMPLES = [json.loads(p.read_text()) for p in sorted((Path(__file__).parent / "vectors" / "samples").glob("*.json"))]
+SAMPLES = [json.loads(p.read_text()) for p in sorted((Path(__file__).resolve().parents[1] / "vectors" / "samples").glob("*.json"))]
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -63,7 +63,7 @@ def _slow_schema_issues(document: Any) -> list[Any]:
     return list(V._schema_issues(V._plain_json(document), frozenset()))
 
 
-@settings(max_examples=600, deadline=None)
+@settings(deadline=None)  # examples: the Hypothesis profile (tests/conftest.py)
 @given(st.data())
 def test_fast_validator_never_accepts_what_the_full_one_rejects(data: st.DataObject) -> None:
     document = copy.deepcopy(data.draw(st.sampled_from(SAMPLES)))

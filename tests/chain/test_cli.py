@@ -14,6 +14,8 @@ from web3 import Web3
 from ecoo.anvil import ManagedAnvil, free_port
 from ecoo.cli import main
 
+pytestmark = pytest.mark.anvil  # starts its own node or build: left out of `make test-fast`
+
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, anvil_node: ManagedAnvil) -> dict[str, str]:

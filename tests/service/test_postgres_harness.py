@@ -15,9 +15,11 @@ import psycopg
 import pytest
 import sqlalchemy
 
-from postgres import PostgresError, PostgresServer, libpq_url, sweep_stale_dirs
+from tests.support.postgres import PostgresError, PostgresServer, libpq_url, sweep_stale_dirs
 
-HERE = Path(__file__).resolve().parent
+pytestmark = pytest.mark.postgres  # starts its own PostgreSQL servers: left out of `make test-fast`
+
+HERE = Path(__file__).resolve().parents[1] / "support"  # postgres.py, imported by the child
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.hardhat  # starts its own node or build: left out of `make test-fast`
+
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "src" / "ecoo" / "artifacts" / "EcooRegistry.json"
 HARDHAT_ARTIFACT = ROOT / "artifacts" / "contracts" / "EcooRegistry.sol" / "EcooRegistry.json"
 

@@ -65,7 +65,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(deadline=None)  # examples: the Hypothesis profile (tests/conftest.py)
 @given(json_values)
 def test_agrees_with_an_independent_implementation(value: object) -> None:
     try:

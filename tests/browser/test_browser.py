@@ -19,7 +19,7 @@ import requests
 from werkzeug.serving import make_server
 
 from ecoo.anvil import ManagedAnvil
-from service_harness import ServiceHarness, make_service
+from tests.support.service import ServiceHarness, make_service
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -35,7 +35,7 @@ from ecoo.validation import (
     validate_certificate,
 )
 
-SAMPLES = Path(__file__).parent / "vectors" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "vectors" / "samples"
 SAMPLE_FILES = sorted(SAMPLES.glob("*.json"))
 DELETE = object()
 FLOATS_MESSAGE = "decimals must be strings, never floats"
@@ -236,7 +236,7 @@ def schema_fields(node: dict[str, Any], path: str = "") -> list[str]:
 
 
 def test_docs_map_every_field() -> None:
-    docs = (Path(__file__).parents[1] / "docs" / "fields.md").read_text(encoding="utf-8")
+    docs = (Path(__file__).parents[2] / "docs" / "fields.md").read_text(encoding="utf-8")
     fields = schema_fields(SCHEMA)
     assert len(fields) > 100
     missing = [field for field in fields if f"`{field}`" not in docs]
@@ -810,13 +810,13 @@ json_values = st.recursive(
 SAMPLE_POINTERS = {name: pointers(sample(name)) for name in ["rcep-vn-jp", "atiga-back-to-back-sg-id", "non-preferential-ae-de"]}
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)  # examples: the Hypothesis profile (tests/conftest.py)
 @given(json_values)
 def test_random_json_never_raises(value: object) -> None:
     assert_well_formed(validate_certificate(value))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)  # examples: the Hypothesis profile (tests/conftest.py)
 @given(st.sampled_from(sorted(SAMPLE_POINTERS)), st.data())
 def test_random_changes_to_a_sample_never_raise(name: str, data: st.DataObject) -> None:
     document = sample(name)

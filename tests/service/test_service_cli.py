@@ -11,8 +11,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ecoo.anvil import free_port
 from ecoo.examples import example_certificate
+
+pytestmark = pytest.mark.anvil  # starts its own node or build: left out of `make test-fast`
 
 
 def _http(method: str, url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:

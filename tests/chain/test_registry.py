@@ -8,10 +8,10 @@ from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from web3 import Web3
 
-from conftest import Actors, accredit, new_signer, random_hash
 from ecoo import errors
 from ecoo.merkle import MerkleTree, verify_proof
 from ecoo.registry import CertificateQuery, CertificateStatus, IssuerStatus, Registry, RevocationReason
+from tests.support.chain import Actors, accredit, new_signer, random_hash
 
 
 def _state(registry: Registry, issuer: str, root: bytes, leaf: bytes | None = None, proof: tuple[bytes, ...] = ()):  # type: ignore[no-untyped-def]
@@ -211,6 +211,7 @@ def test_merkle_proofs_match_the_contract(size: int, registry: Registry, actors:
         assert tree.root == leaves[0] and tree.proof(0) == ()
 
 
+@pytest.mark.slow
 def test_merkle_all_thousand_proofs_in_one_call(registry: Registry, actors: Actors) -> None:
     leaves = [keccak(i.to_bytes(4, "big")) for i in range(1000)]
     tree = MerkleTree.build(leaves)
