@@ -1,0 +1,48 @@
+"""The service's status vocabulary, one enum per lifecycle.
+
+These are the states the service records for its own rows; the registry's on-chain states are
+:class:`ecoo.registry.CertificateStatus` and :class:`ecoo.registry.IssuerStatus`. Members are
+``StrEnum``s, so they are stored, compared and serialised as their plain upper-case names.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class CertificateStatus(StrEnum):
+    """A certificate as the chamber's service sees it."""
+
+    PENDING = "PENDING"  # accepted and signed, waiting for its batch to be anchored
+    ISSUED = "ISSUED"  # its batch is anchored: the certificate verifies
+    SUSPENDED = "SUSPENDED"  # on hold on chain (an enquiry); can be lifted
+    REVOKED = "REVOKED"  # revoked on chain; final
+    CANCELLED = "CANCELLED"  # withdrawn by the chamber (before anchoring, or revoked as Cancelled); final
+    SUPERSEDED = "SUPERSEDED"  # replaced on chain by an amendment; final
+
+    @property
+    def final(self) -> bool:
+        return self in FINAL_STATUSES
+
+
+FINAL_STATUSES = frozenset({CertificateStatus.REVOKED, CertificateStatus.CANCELLED, CertificateStatus.SUPERSEDED})
+
+
+class BatchStatus(StrEnum):
+    """A batch of certificates on its way to the registry."""
+
+    PREPARED = "PREPARED"  # its root is fixed and stored; no transaction sent yet
+    SENT = "SENT"  # the anchoring transaction was sent; its hash is stored
+    ANCHORED = "ANCHORED"  # the receipt confirmed the anchor
+
+
+class AuditAction(StrEnum):
+    """What an audit record says happened to a certificate (a status change, or its creation)."""
+
+    CREATED = "CREATED"
+    PENDING = "PENDING"
+    ISSUED = "ISSUED"
+    SUSPENDED = "SUSPENDED"
+    REVOKED = "REVOKED"
+    CANCELLED = "CANCELLED"
+    SUPERSEDED = "SUPERSEDED"
