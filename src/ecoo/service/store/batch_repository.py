@@ -1,0 +1,116 @@
+"""Batches: a Merkle root over a chamber's PENDING certificates, from PREPARED through SENT to ANCHORED."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+
+from ..status import AuditAction, BatchStatus, CertificateStatus
+from .audit_repository import record_event
+from .engine import Database, insert_id
+from .errors import StoreError
+from .rows import BatchRow
+from .schema import batches, certificates
+
+
+class BatchRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def chambers_with_pending(self) -> list[int]:
+        """Chambers with anchoring to do: unbatched PENDING certificates, or a batch not yet anchored."""
+        with self.db.transaction() as conn:
+            pending = select(certificates.c.chamber_id).where(
+                certificates.c.status == CertificateStatus.PENDING, certificates.c.batch_id.is_(None)
+            )
+            open_batches = select(batches.c.chamber_id).where(batches.c.status != BatchStatus.ANCHORED)
+            ids = conn.execute(pending.union(open_batches)).scalars().all()
+            return sorted(set(ids))
+
+    def unanchored(self, chamber_id: int) -> list[BatchRow]:
+        """Batches created but not yet known to be anchored (a restart resumes them)."""
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                select(batches)
+                .where(batches.c.chamber_id == chamber_id, batches.c.status != BatchStatus.ANCHORED)
+                .order_by(batches.c.id)
+            ).all()
+            return [BatchRow.from_row(r) for r in rows]
+
+    def get(self, batch_id: int) -> BatchRow | None:
+        with self.db.transaction() as conn:
+            row = conn.execute(select(batches).where(batches.c.id == batch_id)).first()
+            return BatchRow.from_row(row) if row else None
+
+    def transaction_of_root(self, root: str) -> str | None:
+        """The anchoring transaction of an anchored batch with this root, if this service made it."""
+        with self.db.transaction() as conn:
+            value = conn.execute(
+                select(batches.c.tx_hash).where(batches.c.root == root.lower(), batches.c.status == BatchStatus.ANCHORED)
+            ).scalar()
+            return str(value) if value else None
+
+    def create_batch(self, chamber_id: int, key_id: int, root: str, certificate_ids: Sequence[int]) -> int:
+        """Record a batch and assign its certificates — before anything is sent to the chain."""
+        with self.db.transaction() as conn:
+            batch_id = insert_id(
+                conn,
+                batches.insert().values(
+                    chamber_id=chamber_id,
+                    key_id=key_id,
+                    root=root,
+                    status=BatchStatus.PREPARED,
+                    attempts=0,
+                    created_at=time.time(),
+                ),
+            )
+            assigned = conn.execute(
+                update(certificates)
+                .where(
+                    certificates.c.id.in_(list(certificate_ids)),
+                    certificates.c.batch_id.is_(None),
+                    certificates.c.status == CertificateStatus.PENDING,
+                )
+                .values(batch_id=batch_id)
+            ).rowcount
+            if assigned != len(certificate_ids):
+                raise StoreError("pending certificates changed while a batch was being formed")  # rolls back
+            return batch_id
+
+    def batch_attempt(self, batch_id: int, error: str | None, tx_hash: str | None = None) -> None:
+        """Count an anchoring attempt; with ``tx_hash`` the transaction went out (SENT)."""
+        with self.db.transaction() as conn:
+            values: dict[str, Any] = {"attempts": batches.c.attempts + 1, "last_error": error}
+            if tx_hash:
+                values.update(tx_hash=tx_hash, status=BatchStatus.SENT)
+            conn.execute(update(batches).where(batches.c.id == batch_id).values(**values))
+
+    def finish_batch(self, batch_id: int, tx_hash: str | None, block: int, documents: dict[int, dict[str, Any]]) -> None:
+        """Mark the batch anchored and its certificates ISSUED with their documents, in one transaction."""
+        now = time.time()
+        with self.db.transaction() as conn:
+            conn.execute(
+                update(batches)
+                .where(batches.c.id == batch_id)
+                .values(status=BatchStatus.ANCHORED, tx_hash=tx_hash, block_number=block, anchored_at=now)
+            )
+            # A batch belongs to one chamber: its certificates' too.
+            chamber_id = conn.execute(select(batches.c.chamber_id).where(batches.c.id == batch_id)).scalar_one()
+            for certificate_id, document in documents.items():
+                result = conn.execute(
+                    update(certificates)
+                    .where(certificates.c.id == certificate_id, certificates.c.status == CertificateStatus.PENDING)
+                    .values(status=CertificateStatus.ISSUED, document=json.dumps(document, ensure_ascii=False), issued_at=now)
+                )
+                if result.rowcount:
+                    record_event(conn, chamber_id, certificate_id, AuditAction.ISSUED, "worker", None, tx_hash)
+                else:  # revoked or cancelled while pending: still anchored, keep its status, record the proof
+                    conn.execute(
+                        update(certificates)
+                        .where(certificates.c.id == certificate_id)
+                        .values(document=json.dumps(document, ensure_ascii=False), issued_at=now)
+                    )

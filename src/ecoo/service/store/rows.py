@@ -1,0 +1,140 @@
+"""Immutable records for the store's rows, as its repositories return them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any, NamedTuple
+
+from ..status import AuditAction, BatchStatus, CertificateStatus
+
+
+@dataclass(frozen=True)
+class Chamber:
+    """A chamber with its current (newest unretired) signing key."""
+
+    id: int
+    name: str
+    country: str
+    accreditation_code: str
+    key_id: int
+    address: str
+
+
+class ChamberKey(NamedTuple):
+    """A signing key as stored: the address and its encrypted private key (a tuple, so it unpacks)."""
+
+    address: str
+    ciphertext: bytes
+    chamber_id: int
+
+
+class TokenOwner(NamedTuple):
+    """Whom a live API token acts for (a tuple, so it unpacks)."""
+
+    chamber_id: int
+    token_id: int
+
+
+@dataclass(frozen=True)
+class CertificateRow:
+    id: int
+    chamber_id: int
+    key_id: int
+    number: str
+    status: CertificateStatus
+    reason: str | None
+    scheme: str
+    export_country: str
+    destination: str
+    issue_date: str
+    data: dict[str, Any]
+    salts: dict[str, str]
+    leaf: str
+    signature: str
+    batch_id: int | None
+    document: dict[str, Any] | None
+    successor_leaf: str | None
+    created_at: float
+    issued_at: float | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> CertificateRow:
+        """The record of a ``certificates`` row (its JSON columns decoded)."""
+        return cls(
+            id=row.id,
+            chamber_id=row.chamber_id,
+            key_id=row.key_id,
+            number=row.number,
+            status=CertificateStatus(row.status),
+            reason=row.reason,
+            scheme=row.scheme,
+            export_country=row.export_country,
+            destination=row.destination,
+            issue_date=row.issue_date,
+            data=json.loads(row.data),
+            salts=json.loads(row.salts),
+            leaf=row.leaf,
+            signature=row.signature,
+            batch_id=row.batch_id,
+            document=json.loads(row.document) if row.document else None,
+            successor_leaf=row.successor_leaf,
+            created_at=row.created_at,
+            issued_at=row.issued_at,
+        )
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    id: int
+    chamber_id: int
+    key_id: int
+    root: str
+    status: BatchStatus
+    tx_hash: str | None
+    block_number: int | None
+    attempts: int
+    last_error: str | None
+    created_at: float
+    anchored_at: float | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> BatchRow:
+        """The record of a ``batches`` row."""
+        return cls(
+            id=row.id,
+            chamber_id=row.chamber_id,
+            key_id=row.key_id,
+            root=row.root,
+            status=BatchStatus(row.status),
+            tx_hash=row.tx_hash,
+            block_number=row.block_number,
+            attempts=row.attempts,
+            last_error=row.last_error,
+            created_at=row.created_at,
+            anchored_at=row.anchored_at,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row as a column → value mapping (the shape ``Store.open_batches``/``batch_of`` return)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One entry of a certificate's audit trail."""
+
+    action: AuditAction
+    actor: str  # "token:<id>", "worker", "cli"
+    reason: str | None
+    tx_hash: str | None
+    at: float
+
+    @classmethod
+    def from_row(cls, row: Any) -> AuditEvent:
+        """The record of an ``audit_events`` row."""
+        return cls(action=AuditAction(row.action), actor=row.actor, reason=row.reason, tx_hash=row.tx_hash, at=row.at)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The shape ``Store.audit_trail`` returns (the API's audit entry, before formatting ``at``)."""
+        return {"action": self.action, "actor": self.actor, "reason": self.reason, "tx": self.tx_hash, "at": self.at}
