@@ -1,0 +1,275 @@
+"""The client of a deployed EcooRegistry: a typed wrapper for every contract function.
+
+Transactions go through :class:`~ecoo.registry.transactions.Transactor`; the verification views,
+the hot path, are encoded by hand and sent straight to the provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+from web3 import Web3
+from web3.contract import Contract
+from web3.types import BlockIdentifier, RPCEndpoint
+
+from .._hash import checksum_address
+from ..artifacts import load_artifact
+from ..errors import ConfigurationError, TransactionFailedError
+from ..signers import Signer
+from .transactions import Transactor
+from .types import (
+    AccreditationPeriod,
+    CertificateQuery,
+    CertificateState,
+    CertificateStatus,
+    Issuer,
+    IssuerStatus,
+    RevocationReason,
+    TxResult,
+)
+
+
+def _address_or_none(value: str) -> str | None:
+    return None if int(value, 16) == 0 else checksum_address(value)
+
+
+def _country(value: bytes) -> str:
+    return value.rstrip(b"\0").decode("ascii", errors="replace")
+
+
+def _state_from_abi(raw: Sequence[Any]) -> CertificateState:
+    (proof_valid, anchored, anchored_at, anchored_block, issuer_status, accredited_at_anchor, country, name,
+     current_key, current_key_status, status, reason, changed_at, changed_by, successor, chain_time,
+     chain_block) = raw  # fmt: skip
+    return CertificateState(
+        proof_valid=bool(proof_valid),
+        anchored=bool(anchored),
+        anchored_at=int(anchored_at),
+        anchored_block=int(anchored_block),
+        issuer_status=IssuerStatus(issuer_status),
+        accredited_at_anchor=bool(accredited_at_anchor),
+        issuer_country=_country(country),
+        issuer_name=str(name),
+        current_key=checksum_address(current_key),
+        current_key_status=IssuerStatus(current_key_status),
+        status=CertificateStatus(status),
+        reason=RevocationReason(reason),
+        status_changed_at=int(changed_at),
+        status_changed_by=_address_or_none(changed_by),
+        successor=None if bytes(successor) == b"\0" * 32 else bytes(successor),
+        chain_time=int(chain_time),
+        chain_block=int(chain_block),
+    )
+
+
+# ABI of the verification views, encoded by hand on the hot path (checked against the artifact's
+# ABI by tests/unit/test_units.py).
+CERTIFICATE_QUERY_TYPE = "(address,bytes32,bytes32,bytes32[])"
+CERTIFICATE_STATE_TYPE = (
+    "(bool,bool,uint48,uint48,uint8,bool,bytes2,string,address,uint8,uint8,uint8,uint48,address,bytes32,uint48,uint48)"
+)
+VERIFY_CERTIFICATE_SELECTOR = keccak(text=f"verifyCertificate({CERTIFICATE_QUERY_TYPE})")[:4]
+VERIFY_CERTIFICATES_SELECTOR = keccak(text=f"verifyCertificates({CERTIFICATE_QUERY_TYPE}[])")[:4]
+
+
+def require_country_code(country: str) -> None:
+    """Refuse anything but two ASCII capital letters (the registry stores the country as bytes2)."""
+    if len(country) != 2 or not country.isascii() or not country.isalpha() or not country.isupper():
+        raise ConfigurationError(f"country must be an ISO 3166-1 alpha-2 code like 'DE', got {country!r}")
+
+
+class Registry(Transactor):
+    """A deployed EcooRegistry on one chain."""
+
+    def __init__(self, w3: Web3, address: str, **options: Any) -> None:
+        super().__init__(w3, **options)
+        self.address = to_checksum_address(address)
+        self.contract: Contract = w3.eth.contract(address=self.address, abi=load_artifact("EcooRegistry")["abi"])
+
+    # -- roles ---------------------------------------------------------------------------------
+
+    @property
+    def authority_role(self) -> bytes:
+        return bytes(self._rpc(self.contract.functions.AUTHORITY_ROLE().call))
+
+    def is_authority(self, account: str) -> bool:
+        role = self.authority_role
+        return bool(self._rpc(self.contract.functions.hasRole(role, to_checksum_address(account)).call))
+
+    def grant_authority(self, admin: Signer, account: str) -> TxResult:
+        return self.transact(admin, self.contract.functions.grantRole(self.authority_role, to_checksum_address(account)))
+
+    def is_admin(self, account: str) -> bool:
+        admin_role = bytes(self._rpc(self.contract.functions.DEFAULT_ADMIN_ROLE().call))
+        return bool(self._rpc(self.contract.functions.hasRole(admin_role, to_checksum_address(account)).call))
+
+    def renounce_authority(self, account: Signer) -> TxResult:
+        """``account`` gives up its own authority role (OpenZeppelin ``renounceRole``)."""
+        fn = self.contract.functions.renounceRole(self.authority_role, to_checksum_address(account.address))
+        return self.transact(account, fn)
+
+    def eip712_domain(self) -> dict[str, Any]:
+        """The EIP-712 domain the registry publishes (ERC-5267)."""
+        _, name, version, chain_id, verifying_contract, _, _ = self._rpc(self.contract.functions.eip712Domain().call)
+        return {"name": name, "version": version, "chainId": int(chain_id), "verifyingContract": verifying_contract}
+
+    def revoke_authority(self, admin: Signer, account: str) -> TxResult:
+        return self.transact(admin, self.contract.functions.revokeRole(self.authority_role, to_checksum_address(account)))
+
+    # -- accreditation -------------------------------------------------------------------------
+
+    def accredit_issuer(
+        self,
+        authority: Signer,
+        issuer: str,
+        *,
+        name: str,
+        country: str,
+        accreditation_code: str,
+        metadata_hash: bytes = b"\0" * 32,
+    ) -> TxResult:
+        require_country_code(country)
+        fn = self.contract.functions.accreditIssuer(
+            to_checksum_address(issuer), country.encode("ascii"), name, accreditation_code, metadata_hash
+        )
+        return self.transact(authority, fn)
+
+    def suspend_issuer(self, authority: Signer, issuer: str) -> TxResult:
+        return self.transact(authority, self.contract.functions.suspendIssuer(to_checksum_address(issuer)))
+
+    def reinstate_issuer(self, authority: Signer, issuer: str) -> TxResult:
+        return self.transact(authority, self.contract.functions.reinstateIssuer(to_checksum_address(issuer)))
+
+    def rotate_issuer_key(self, authority: Signer, old_key: str, new_key: str) -> TxResult:
+        fn = self.contract.functions.rotateIssuerKey(to_checksum_address(old_key), to_checksum_address(new_key))
+        return self.transact(authority, fn)
+
+    # -- anchoring and status ------------------------------------------------------------------
+
+    def anchor(self, issuer: Signer, root: bytes) -> TxResult:
+        return self.transact(issuer, self.contract.functions.anchor(root))
+
+    def _on_behalf(self, signer: Signer, issuer: str | None) -> str | None:
+        """None when ``signer`` acts on its own certificates, else the issuer it acts for."""
+        if issuer is None or to_checksum_address(issuer) == to_checksum_address(signer.address):
+            return None
+        return to_checksum_address(issuer)
+
+    def revoke(self, signer: Signer, leaf: bytes, reason: RevocationReason, *, issuer: str | None = None) -> TxResult:
+        """Revoke certificate ``leaf``: the signer's own, or ``issuer``'s (authority or successor key)."""
+        target = self._on_behalf(signer, issuer)
+        fns = self.contract.functions
+        fn = fns.revoke(leaf, int(reason)) if target is None else fns.revokeFor(target, leaf, int(reason))
+        return self.transact(signer, fn)
+
+    def supersede(self, signer: Signer, leaf: bytes, successor: bytes, *, issuer: str | None = None) -> TxResult:
+        target = self._on_behalf(signer, issuer)
+        fns = self.contract.functions
+        fn = fns.supersede(leaf, successor) if target is None else fns.supersedeFor(target, leaf, successor)
+        return self.transact(signer, fn)
+
+    def suspend_certificate(self, signer: Signer, leaf: bytes, *, issuer: str | None = None) -> TxResult:
+        target = self._on_behalf(signer, issuer)
+        fns = self.contract.functions
+        fn = fns.suspendCertificate(leaf) if target is None else fns.suspendCertificateFor(target, leaf)
+        return self.transact(signer, fn)
+
+    def lift_certificate_suspension(self, signer: Signer, leaf: bytes, *, issuer: str | None = None) -> TxResult:
+        target = self._on_behalf(signer, issuer)
+        fns = self.contract.functions
+        fn = fns.liftCertificateSuspension(leaf) if target is None else fns.liftCertificateSuspensionFor(target, leaf)
+        return self.transact(signer, fn)
+
+    # -- views ---------------------------------------------------------------------------------
+
+    def get_issuer(self, issuer: str) -> Issuer:
+        raw = self._rpc(self.contract.functions.getIssuer(to_checksum_address(issuer)).call)
+        status, country, accredited_at, successor, predecessor, metadata_hash, name, code = raw
+        return Issuer(
+            address=to_checksum_address(issuer),
+            status=IssuerStatus(status),
+            country=_country(country),
+            accredited_at=int(accredited_at),
+            successor=_address_or_none(successor),
+            predecessor=_address_or_none(predecessor),
+            metadata_hash=Web3.to_hex(metadata_hash),
+            name=name,
+            accreditation_code=code,
+        )
+
+    def get_accreditation_periods(self, issuer: str) -> list[AccreditationPeriod]:
+        raw = self._rpc(self.contract.functions.getAccreditationPeriods(to_checksum_address(issuer)).call)
+        return [
+            AccreditationPeriod(from_block=fb, from_time=ft, until_block=ub or None, until_time=ut or None)
+            for fb, ft, ub, ut in raw
+        ]
+
+    def get_anchor(self, issuer: str, root: bytes) -> tuple[int, int] | None:
+        """(block time, block number) of the anchoring of ``root`` by ``issuer``, or None."""
+        at, block = self._rpc(self.contract.functions.getAnchor(to_checksum_address(issuer), root).call)
+        return (int(at), int(block)) if block else None
+
+    @cached_property
+    def _call_from(self) -> str | None:
+        """The ``from`` of the verification calls, if the node needs one (asked once)."""
+        return self._rpc(self.node.call_sender)
+
+    def _raw_call(self, data: bytes, output_types: Sequence[str], block: BlockIdentifier) -> Any:
+        """One ``eth_call`` straight to the provider, decoded with ``output_types``.
+
+        web3's contract ``call`` runs middleware that asks the node for its chain id on every call
+        and encodes arguments through a generic formatter pipeline; verification promises exactly
+        one request per certificate (or per batch), and is the hot path, so it goes direct.
+        """
+        call: dict[str, Any] = {"to": self.address, "data": "0x" + data.hex()}
+        if self._call_from:
+            call["from"] = self._call_from
+        block_param = hex(block) if isinstance(block, int) else block
+        response = self._rpc(lambda: self.w3.provider.make_request(RPCEndpoint("eth_call"), [call, block_param]))
+        error = response.get("error")
+        if error:
+            raise self._map_revert(error.get("data") if isinstance(error, dict) else None, str(error))
+        raw = bytes.fromhex(str(response.get("result", "0x")).removeprefix("0x"))
+        try:
+            return abi_decode(list(output_types), raw)[0]
+        except Exception as exc:  # noqa: BLE001 - a wrong answer must not pass for an answer
+            raise TransactionFailedError(
+                "(call)", f"the node's answer does not decode ({type(exc).__name__}): is {self.address} the registry?"
+            ) from None
+
+    def anchor_transaction(self, issuer: str, root: bytes, block: int) -> str | None:
+        """The transaction in ``block`` whose BatchAnchored event records ``issuer`` anchoring ``root``."""
+        logs = self._rpc(
+            lambda: self.contract.events.BatchAnchored().get_logs(
+                argument_filters={"issuer": issuer, "root": root}, from_block=block, to_block=block
+            )
+        )
+        return str(logs[0]["transactionHash"].to_0x_hex()) if logs else None
+
+    def verify_certificate(self, query: CertificateQuery, block: BlockIdentifier = "latest") -> CertificateState:
+        """Everything a verifier needs about one certificate, in one ``eth_call``."""
+        data = VERIFY_CERTIFICATE_SELECTOR + abi_encode([CERTIFICATE_QUERY_TYPE], [query.as_abi()])
+        return _state_from_abi(self._raw_call(data, [CERTIFICATE_STATE_TYPE], block))
+
+    def verify_certificates(
+        self, queries: Sequence[CertificateQuery], block: BlockIdentifier = "latest"
+    ) -> list[CertificateState]:
+        """``verify_certificate`` for many certificates, in one ``eth_call``."""
+        if not queries:
+            return []
+        data = VERIFY_CERTIFICATES_SELECTOR + abi_encode([CERTIFICATE_QUERY_TYPE + "[]"], [[q.as_abi() for q in queries]])
+        return [_state_from_abi(raw) for raw in self._raw_call(data, [CERTIFICATE_STATE_TYPE + "[]"], block)]
+
+    def hash_certificate(self, leaf: bytes, certificate_number: str) -> bytes:
+        """The EIP-712 digest the issuer signs, as the contract computes it."""
+        return bytes(self._rpc(self.contract.functions.hashCertificate(leaf, certificate_number).call))
+
+    def code_hash(self) -> str:
+        """keccak256 of the runtime code at the registry address (0x…a470 when there is none)."""
+        return Web3.to_hex(keccak(self._rpc(lambda: self.w3.eth.get_code(self.address))))

@@ -1,0 +1,168 @@
+"""Sending registry transactions: nonces that concurrent callers never share, estimate-sign-send-
+wait, and what goes wrong mapped to ecoo errors."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from typing import Any, TypeVar
+
+from eth_utils.address import to_checksum_address
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
+
+from ..artifacts import load_artifact
+from ..chain import NETWORK_ERRORS, NodeAdapter, node_adapter
+from ..errors import ChainUnavailableError, TransactionFailedError
+from ..signers import Signer
+from .reverts import RevertDecoder
+from .types import TxResult
+
+T = TypeVar("T")
+
+
+class NonceManager:
+    """Hands out nonces per (chain, sender) so that concurrent callers in one process never collide.
+
+    The next nonce is the larger of the locally tracked one and the node's pending count, so
+    transactions sent by other processes are picked up; a failed send forgets the local value.
+    """
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[tuple[str, int, str], threading.Lock] = {}
+        self._next: dict[tuple[str, int, str], int] = {}
+
+    def _lock(self, key: tuple[str, int, str]) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    @contextmanager
+    def reserve(self, w3: Web3, chain_id: int, address: str) -> Iterator[int]:
+        """Yield the next nonce, holding the sender's lock until the transaction is submitted."""
+        # Two embedded chains share chain id and accounts, so the node itself is part of the key.
+        key = (node_adapter(w3).identity(), chain_id, address.lower())
+        with self._lock(key):
+            pending = w3.eth.get_transaction_count(to_checksum_address(address), "pending")
+            nonce = max(pending, self._next.get(key, 0))
+            try:
+                yield nonce
+            except BaseException:
+                self._next.pop(key, None)
+                raise
+            self._next[key] = nonce + 1
+
+
+#: Shared by every Registry in the process unless one is injected: nonces are per process.
+DEFAULT_NONCES = NonceManager()
+
+
+class Transactor:
+    """Sends registry transactions and maps what goes wrong to ecoo errors."""
+
+    def __init__(
+        self,
+        w3: Web3,
+        *,
+        nonces: NonceManager | None = None,
+        receipt_timeout: float = 120.0,
+        confirmations: int = 1,
+        gas_margin: float = 1.25,
+    ) -> None:
+        artifact = load_artifact("EcooRegistry")
+        self.w3 = w3
+        self.node: NodeAdapter = node_adapter(w3)
+        #: Errors of a send that may mean "nonce already used": read the nonce again once.
+        self._send_errors: tuple[type[BaseException], ...] = (Web3RPCError, *self.node.errors)
+        self.decoder = RevertDecoder(artifact["abi"])
+        self.nonces = nonces or DEFAULT_NONCES
+        self.receipt_timeout = receipt_timeout
+        self.confirmations = max(1, confirmations)
+        self.gas_margin = gas_margin
+        self._chain_id: int | None = None
+
+    @property
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            self._chain_id = self._rpc(lambda: self.w3.eth.chain_id)
+        return self._chain_id
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _rpc(self, call: Callable[[], T]) -> T:
+        """Run a node call, turning network failures into ChainUnavailableError and reverts into ecoo errors."""
+        try:
+            return call()
+        except NETWORK_ERRORS as exc:
+            raise ChainUnavailableError(self.node.url, type(exc).__name__) from exc
+        except ContractLogicError as exc:
+            raise self._map_revert(getattr(exc, "data", None), str(exc)) from exc
+        except self.node.errors as exc:
+            raise self._map_revert(self.node.revert_data(exc), str(exc)) from exc
+
+    def _map_revert(self, data: Any, text: str) -> Exception:
+        mapped = self.decoder.decode(data)
+        return mapped if mapped is not None else TransactionFailedError("(not sent)", text)
+
+    def transact(self, signer: Signer, function: Any) -> TxResult:
+        """Estimate, sign, send and wait for ``function`` (a bound contract function) from ``signer``."""
+        sender = to_checksum_address(signer.address)
+        base: dict[str, Any] = {"from": sender, "chainId": self.chain_id}
+        gas = int(self._rpc(lambda: function.estimate_gas(base)) * self.gas_margin)
+        for attempt in range(2):
+            try:
+                with self.nonces.reserve(self.w3, self.chain_id, sender) as nonce:
+                    tx = self._rpc(partial(function.build_transaction, {**base, "gas": gas, "nonce": nonce}))
+                    tx_hash = self._rpc(partial(signer.send, self.w3, tx))
+                break
+            except self._send_errors as exc:
+                # Another process used this nonce between our read and our send: read again once.
+                if attempt == 0 and "nonce" in str(exc).lower():
+                    continue
+                raise TransactionFailedError("(not sent)", str(exc)) from exc
+        return self._wait(tx_hash, tx)
+
+    def _wait(self, tx_hash: bytes, tx: dict[str, Any]) -> TxResult:
+        hex_hash = Web3.to_hex(tx_hash)
+        try:
+            receipt = self._rpc(
+                lambda: self.w3.eth.wait_for_transaction_receipt(
+                    HexBytes(tx_hash), timeout=self.receipt_timeout, poll_latency=0.05
+                )
+            )
+        except TimeExhausted as exc:
+            raise TransactionFailedError(hex_hash, f"no receipt after {self.receipt_timeout:.0f} s") from exc
+        if receipt["status"] != 1:
+            # Replay the call at the block it failed in to recover the custom error.
+            call = {k: tx[k] for k in ("from", "to", "data") if k in tx}
+            try:
+                self.w3.eth.call(call, block_identifier=receipt["blockNumber"])  # type: ignore[arg-type]
+            except ContractLogicError as exc:
+                mapped = self.decoder.decode(getattr(exc, "data", None))
+                if mapped is not None:
+                    raise mapped from exc
+            except self.node.errors as exc:
+                mapped = self.decoder.decode(self.node.revert_data(exc))
+                if mapped is not None:
+                    raise mapped from exc
+            except NETWORK_ERRORS:
+                pass
+            raise TransactionFailedError(hex_hash, "reverted")
+        if self.confirmations > 1:
+            target = receipt["blockNumber"] + self.confirmations - 1
+            deadline = time.monotonic() + self.receipt_timeout
+            while self._rpc(lambda: self.w3.eth.block_number) < target:
+                if time.monotonic() > deadline:
+                    raise TransactionFailedError(hex_hash, f"fewer than {self.confirmations} confirmations")
+                time.sleep(0.2)
+        created = receipt.get("contractAddress")
+        return TxResult(
+            tx_hash=hex_hash,
+            block_number=receipt["blockNumber"],
+            gas_used=receipt["gasUsed"],
+            contract_address=to_checksum_address(created) if created else None,
+        )
