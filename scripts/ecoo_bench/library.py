@@ -148,7 +148,7 @@ ISSUE_FUNCTIONS = (
     ("protocol.py", "prepare", "protocol.prepare (salt, JCS, keccak)"),
     ("canonical.py", "canonicalize", "canonical.canonicalize (RFC 8785)"),
     ("signers.py", "sign_digest", "LocalSigner.sign_digest (ECDSA)"),
-    ("registry.py", "anchor", "Registry.anchor (transaction)"),
+    ("registry/client.py", "anchor", "Registry.anchor (transaction)"),
     ("protocol.py", "build_document", "protocol.build_document"),
     ("_cli_certificates.py", "_write_documents", "write documents (json.dumps + files)"),
 )
@@ -160,7 +160,7 @@ VERIFY_FUNCTIONS = (
     ("protocol.py", "recover_signer", "protocol.recover_signer (ECDSA recover)"),
     ("protocol.py", "typed_data", "protocol.typed_data"),
     ("protocol.py", "certificate_digest", "protocol.certificate_digest"),
-    ("registry.py", "verify_certificates", "Registry.verify_certificates (eth_call)"),
+    ("registry/client.py", "verify_certificates", "Registry.verify_certificates (eth_call)"),
     ("verify.py", "report", "building the report"),
 )
 
@@ -174,7 +174,7 @@ SERVICE_ISSUE_FUNCTIONS = (
     ("api_issuer.py", "summary", "api_issuer.summary (response)"),
     ("worker.py", "run_once", "AnchoringWorker.run_once (batch + anchor + finish)"),
     ("store.py", "pending", "Store.pending"),
-    ("registry.py", "anchor", "Registry.anchor (transaction)"),
+    ("registry/client.py", "anchor", "Registry.anchor (transaction)"),
     ("protocol.py", "build_document", "protocol.build_document"),
     ("store.py", "finish_batch", "Store.finish_batch"),
 )
@@ -186,7 +186,7 @@ SERVICE_VERIFY_FUNCTIONS = (
     ("validation.py", "validate_certificate", "validate_certificate"),
     ("protocol.py", "compute_leaf", "protocol.compute_leaf"),
     ("protocol.py", "recover_signer", "protocol.recover_signer (ECDSA recover)"),
-    ("registry.py", "verify_certificates", "Registry.verify_certificates (eth_call)"),
+    ("registry/client.py", "verify_certificates", "Registry.verify_certificates (eth_call)"),
     ("api_public.py", "report_json", "api_public.report_json"),
     ("json/provider.py", "response", "flask jsonify"),
 )

@@ -138,12 +138,12 @@ def test_hand_encoded_verification_abi_matches_the_artifact() -> None:
 
     by_name = {item["name"]: item for item in ABI if item["type"] == "function"}
     for name, selector, suffix in (
-        ("verifyCertificate", r._VERIFY_ONE_SELECTOR, ""),
-        ("verifyCertificates", r._VERIFY_MANY_SELECTOR, "[]"),
+        ("verifyCertificate", r.VERIFY_CERTIFICATE_SELECTOR, ""),
+        ("verifyCertificates", r.VERIFY_CERTIFICATES_SELECTOR, "[]"),
     ):
         item = by_name[name]
-        assert get_abi_output_types(item) == [r._STATE_TYPE + suffix]
+        assert get_abi_output_types(item) == [r.CERTIFICATE_STATE_TYPE + suffix]
         inputs = item["inputs"][0]
         components = ",".join(c["type"] for c in inputs["components"])
-        assert f"({components}){suffix}" == r._QUERY_TYPE + suffix
-        assert keccak(text=f"{name}({r._QUERY_TYPE}{suffix})")[:4] == selector
+        assert f"({components}){suffix}" == r.CERTIFICATE_QUERY_TYPE + suffix
+        assert keccak(text=f"{name}({r.CERTIFICATE_QUERY_TYPE}{suffix})")[:4] == selector

@@ -57,9 +57,3 @@ __all__ = [
     "TxResult",
     "require_country_code",
 ]
-
-# The names these had when the registry was one module (tests/unit/test_units.py reads them).
-_QUERY_TYPE = CERTIFICATE_QUERY_TYPE
-_STATE_TYPE = CERTIFICATE_STATE_TYPE
-_VERIFY_ONE_SELECTOR = VERIFY_CERTIFICATE_SELECTOR
-_VERIFY_MANY_SELECTOR = VERIFY_CERTIFICATES_SELECTOR
