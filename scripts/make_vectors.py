@@ -16,6 +16,7 @@ from pathlib import Path
 from eth_account import Account
 from eth_utils.crypto import keccak
 
+from ecoo.documents import to_hex
 from ecoo.merkle import MerkleTree
 from ecoo.protocol import certificate_digest, compute_leaf, split_units, typed_data, unit_digest
 
@@ -53,7 +54,7 @@ def main() -> None:
 
     def hexify(value: object) -> object:
         if isinstance(value, bytes):
-            return "0x" + value.hex()
+            return to_hex(value)
         if isinstance(value, dict):
             return {k: hexify(v) for k, v in value.items()}
         if isinstance(value, list | tuple):

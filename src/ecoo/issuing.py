@@ -7,12 +7,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
+from .documents import IssuedDocument, to_hex
 from .errors import ConfigurationError, EcooError, IssuerNotAccreditedError
 from .merkle import MerkleTree
 from .protocol import Prepared, build_document, certificate_digest, prepare, typed_data
-from .registry import IssuerStatus, Registry, RevocationReason, TxResult
+from .registry import Issuer, IssuerStatus, Registry, RevocationReason, TxResult
 from .signers import Signer
 from .validation import ValidationIssue, validate_certificate
 
@@ -42,6 +43,14 @@ class IssuedBatch:
     root: bytes
     tx: TxResult
     documents: tuple[dict[str, Any], ...]
+
+
+class Replacement(NamedTuple):
+    """A certificate issued in place of an original (an amendment or a certified true copy), and
+    the transaction that marked the original SUPERSEDED by it. Unpacks as ``batch, tx``."""
+
+    batch: IssuedBatch
+    supersede_tx: TxResult
 
 
 def leaf_of(document_or_leaf: Mapping[str, Any] | bytes | str) -> bytes:
@@ -106,6 +115,11 @@ def issuer_mismatches(
     return mismatched
 
 
+def _read_issued(document: object) -> IssuedDocument:
+    """An issued document handed in (a parsed JSON file, say), read strictly: ProtocolError if not."""
+    return IssuedDocument.from_json(dict(document) if isinstance(document, Mapping) else document)
+
+
 def _label(certificate: Any, index: int) -> str:
     number = certificate.get("certificateNumber") if isinstance(certificate, dict) else None
     return f"#{index + 1} ({number})" if isinstance(number, str) else f"#{index + 1}"
@@ -118,12 +132,12 @@ class CertificateIssuer:
         self.registry = registry
         self.signer = signer
 
-    def _check_standing(self) -> tuple[str, str]:
+    def _accredited_record(self) -> Issuer:
         record = self.registry.get_issuer(self.signer.address)
         if record.status is not IssuerStatus.ACCREDITED:
             # Anchoring would succeed but nothing would ever verify: refuse before signing anything.
             raise IssuerNotAccreditedError(issuer=self.signer.address)
-        return record.country, record.accreditation_code
+        return record
 
     def validate(self, certificates: Sequence[Any]) -> None:
         """Raise InvalidCertificatesError listing every issue of every invalid certificate."""
@@ -137,8 +151,10 @@ class CertificateIssuer:
             raise ConfigurationError("nothing to issue: no certificates given")
         report = progress or (lambda stage, done, total: None)
         self.validate(certificates)
-        country, code = self._check_standing()
-        mismatched = issuer_mismatches(certificates, country, code, f"the registry accredits {self.signer.address}")
+        record = self._accredited_record()
+        mismatched = issuer_mismatches(
+            certificates, record.country, record.accreditation_code, f"the registry accredits {self.signer.address}"
+        )
         if mismatched:
             raise InvalidCertificatesError(mismatched, [_label(c, i) for i, c in enumerate(certificates)])
 
@@ -198,34 +214,38 @@ class CertificateIssuer:
 
     def supersede(
         self, original: Mapping[str, Any], amended: Mapping[str, Any], reason: str, progress: Progress | None = None
-    ) -> tuple[IssuedBatch, TxResult]:
+    ) -> Replacement:
         """Issue ``amended`` with a ``replaces`` link to ``original``, then mark the original
         SUPERSEDED by it. If the second step fails, the amended certificate stands and
-        ``supersede`` can be repeated for the original alone via the registry."""
+        ``supersede`` can be repeated for the original alone via the registry. Raises
+        ProtocolError, before issuing anything, when ``original`` is not a well-formed issued
+        document."""
+        replaced = _read_issued(original)
         certificate = copy.deepcopy(dict(amended))
         certificate["replaces"] = {
-            "certificateNumber": original["certificate"]["certificateNumber"],
-            "leaf": "0x" + leaf_of(original).hex(),
+            "certificateNumber": replaced.certificate["certificateNumber"],
+            "leaf": to_hex(replaced.proof.leaf),
             "reason": reason,
         }
-        batch = self.issue([certificate], progress)
-        new_leaf = leaf_of(batch.documents[0])
-        tx = self.registry.supersede(self.signer, leaf_of(original), new_leaf, issuer=self._owner(original))
-        return batch, tx
+        return self._replace(replaced, certificate, progress)
 
-    def certified_copy(self, original: Mapping[str, Any], progress: Progress | None = None) -> tuple[IssuedBatch, TxResult]:
+    def certified_copy(self, original: Mapping[str, Any], progress: Progress | None = None) -> Replacement:
         """A certified true copy of a lost original (same data, linked to it); the original is
         then SUPERSEDED by the copy so that only one of the two verifies."""
-        source = original["certificate"]
-        if original["proof"].get("withheld"):
+        replaced = _read_issued(original)
+        if replaced.proof.withheld:
             raise ConfigurationError("a certified copy needs the complete original, not a redacted one")
-        certificate = copy.deepcopy(dict(source))
+        source = replaced.certificate
+        certificate = copy.deepcopy(source)
         certificate["copyType"] = "CERTIFIED_TRUE_COPY"
         certificate["copyOf"] = {
             "certificateNumber": source["certificateNumber"],
             "issueDate": source["issueDate"],
-            "leaf": "0x" + leaf_of(original).hex(),
+            "leaf": to_hex(replaced.proof.leaf),
         }
+        return self._replace(replaced, certificate, progress)
+
+    def _replace(self, original: IssuedDocument, certificate: dict[str, Any], progress: Progress | None) -> Replacement:
         batch = self.issue([certificate], progress)
-        tx = self.registry.supersede(self.signer, leaf_of(original), leaf_of(batch.documents[0]), issuer=self._owner(original))
-        return batch, tx
+        tx = self.registry.supersede(self.signer, original.proof.leaf, leaf_of(batch.documents[0]), issuer=original.proof.issuer)
+        return Replacement(batch, tx)

@@ -23,7 +23,7 @@ import copy
 import json
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from eth_keys.datatypes import Signature
@@ -31,10 +31,11 @@ from eth_keys.datatypes import Signature
 from ._hash import checksum_address as to_checksum_address
 from ._hash import keccak
 from .canonical import canonicalize
-from .errors import EcooError
+from .documents import FORMAT as FORMAT  # re-exported: defined with the records they name
+from .documents import PROOF_TYPE as PROOF_TYPE
+from .documents import IssuedDocument, Proof, hex_bytes
+from .documents import ProtocolError as ProtocolError
 
-FORMAT = "ecoo/certificate-of-origin/v1"
-PROOF_TYPE = "EcooRegistryProof/v1"
 CORE = "core"
 UNIT_DOMAIN = b"ecoo/unit/v1\x00"
 LEAF_DOMAIN = b"ecoo/leaf/v1\x00"
@@ -82,10 +83,6 @@ EIP712_TYPES: dict[str, list[dict[str, str]]] = {
 _DOMAIN_TYPEHASH = keccak(b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
 # keccak256("Certificate(bytes32 leaf,string number)"), as in EcooRegistry._CERTIFICATE_TYPEHASH
 _CERTIFICATE_TYPEHASH = keccak(b"Certificate(bytes32 leaf,string number)")
-
-
-class ProtocolError(EcooError, ValueError):
-    """A certificate or proof block is not well formed."""
 
 
 # -- units, digests, leaf ----------------------------------------------------------------------
@@ -180,21 +177,22 @@ def expand_redaction(certificate: Mapping[str, Any], names: Iterable[str]) -> li
 
 
 def redact(document: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
-    """A copy of an issued ``document`` with the given parts withheld. The result still verifies."""
-    result = copy.deepcopy(dict(document))
-    certificate, proof = result["certificate"], result["proof"]
+    """A copy of an issued ``document`` with the given parts withheld. The result still verifies.
+    Raises ProtocolError when ``document`` is not a well-formed issued document."""
+    issued = IssuedDocument.from_json(copy.deepcopy(dict(document)))  # a private copy: changed below
+    certificate, salts, withheld = issued.certificate, dict(issued.proof.salts), dict(issued.proof.withheld)
     units = split_units(certificate)
     for unit in expand_redaction(certificate, names):
-        value = units[unit]
-        salt = bytes.fromhex(proof["salts"].pop(unit)[2:])
-        proof.setdefault("withheld", {})[unit] = "0x" + unit_digest(unit, salt, value).hex()
+        if unit not in salts:
+            raise ProtocolError(f"no salt for unit {unit}")
+        withheld[unit] = unit_digest(unit, salts.pop(unit), units[unit])
         if unit.startswith("/items/"):
             _, _, index, field = unit.split("/")
             del certificate["items"][int(index)][field]
         else:
             del certificate[unit[1:]]
-    proof["withheld"] = dict(sorted(proof.get("withheld", {}).items()))
-    return result
+    proof = replace(issued.proof, salts=salts, withheld=dict(sorted(withheld.items())))
+    return IssuedDocument(certificate, proof).to_json()
 
 
 # -- EIP-712 -----------------------------------------------------------------------------------
@@ -222,7 +220,7 @@ def domain_separator(chain_id: int, registry: str) -> bytes:
         + keccak(EIP712_VERSION.encode())
         + chain_id.to_bytes(32, "big")
         + bytes(12)
-        + bytes.fromhex(to_checksum_address(registry)[2:])
+        + hex_bytes(to_checksum_address(registry), 20)
     )
 
 
@@ -275,22 +273,19 @@ def build_document(
     merkle_path: Iterable[bytes],
     signature: bytes,
 ) -> dict[str, Any]:
-    """The self-contained issued certificate: the data plus its proof block."""
+    """The self-contained issued certificate: the data plus its proof block (the JSON of an
+    :class:`~ecoo.documents.IssuedDocument`)."""
     number = str(prepared.certificate["certificateNumber"])
-    return {
-        "ecoo": FORMAT,
-        "certificate": prepared.certificate,
-        "proof": {
-            "type": PROOF_TYPE,
-            "chainId": chain_id,
-            "registry": to_checksum_address(registry),
-            "issuer": to_checksum_address(issuer),
-            "root": "0x" + root.hex(),
-            "leaf": "0x" + prepared.leaf.hex(),
-            "merklePath": ["0x" + node.hex() for node in merkle_path],
-            "salts": {name: "0x" + salt.hex() for name, salt in sorted(prepared.salts.items())},
-            "withheld": {},
-            "signature": "0x" + signature.hex(),
-            "typedData": typed_data(chain_id, registry, prepared.leaf, number),
-        },
-    }
+    proof = Proof(
+        chain_id=chain_id,
+        registry=to_checksum_address(registry),
+        issuer=to_checksum_address(issuer),
+        root=root,
+        leaf=prepared.leaf,
+        merkle_path=tuple(merkle_path),
+        salts=dict(sorted(prepared.salts.items())),
+        withheld={},
+        signature=signature,
+        typed_data=typed_data(chain_id, registry, prepared.leaf, number),
+    )
+    return IssuedDocument(prepared.certificate, proof).to_json()

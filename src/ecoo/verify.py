@@ -16,147 +16,56 @@ The first failing check decides the verdict; later ones are skipped. Checks 5-7 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from ._hash import checksum_address as to_checksum_address
-from ._hash import is_checksummed as is_checksum_address
+from .documents import DocumentClaims, IssuedDocument, Proof, ProtocolError, to_hex
 from .errors import ChainUnavailableError, EcooError
 from .merkle import verify_proof
-from .protocol import FORMAT, PROOF_TYPE, ProtocolError, certificate_digest, compute_leaf, recover_signer, typed_data
+from .protocol import certificate_digest, compute_leaf, recover_signer, typed_data
 from .registry import CertificateQuery, CertificateState, CertificateStatus, IssuerStatus, Registry, RevocationReason
 from .validation import parse_date
+from .verdicts import CHECKS, Check, CheckStatus, Verdict, VerificationReport, iso_time
 
-CHECKS = ("format", "integrity", "signature", "registry", "anchored", "issuer", "status", "validity")
-_HEX32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
-_HEX65 = re.compile(r"^0x[0-9a-fA-F]{130}$")
+__all__ = [  # the report vocabulary lives in ecoo.verdicts; ecoo.verify keeps offering it
+    "BATCH_SIZE",
+    "CHECKS",
+    "Check",
+    "CheckStatus",
+    "VerificationReport",
+    "Verdict",
+    "Verifier",
+    "iso_time",
+    "verify",
+]
+
 #: Certificates per eth_call when verifying a list (keeps a call well under node gas caps).
 BATCH_SIZE = 500
 
 
-class Verdict(StrEnum):
-    VALID = "VALID"
-    INVALID = "INVALID"  # format, integrity, signature or registry check failed
-    NOT_ANCHORED = "NOT_ANCHORED"
-    UNTRUSTED_ISSUER = "UNTRUSTED_ISSUER"
-    REVOKED = "REVOKED"
-    CANCELLED = "CANCELLED"
-    SUPERSEDED = "SUPERSEDED"
-    SUSPENDED = "SUSPENDED"
-    EXPIRED = "EXPIRED"
-    NOT_YET_VALID = "NOT_YET_VALID"
-    UNAVAILABLE = "UNAVAILABLE"  # the chain could not be asked: no verdict about the certificate
-
-
-class CheckStatus(StrEnum):
-    PASSED = "PASSED"
-    FAILED = "FAILED"
-    SKIPPED = "SKIPPED"
-    UNAVAILABLE = "UNAVAILABLE"
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: CheckStatus
-    message: str
-
-
-@dataclass(frozen=True)
-class VerificationReport:
-    """Immutable result of verifying one document."""
-
-    verdict: Verdict
-    checks: tuple[Check, ...]
-    certificate_number: str | None = None
-    issuer: str | None = None
-    chain_id: int | None = None
-    registry: str | None = None
-    root: str | None = None
-    leaf: str | None = None
-    withheld: tuple[str, ...] = ()
-    format_issues: tuple[Any, ...] = ()
-    state: CertificateState | None = None
-
-    @property
-    def failed_check(self) -> str | None:
-        return next((c.name for c in self.checks if c.status is CheckStatus.FAILED), None)
-
-    @property
-    def valid(self) -> bool:
-        return self.verdict is Verdict.VALID
-
-    def check(self, name: str) -> Check:
-        return next(c for c in self.checks if c.name == name)
-
-    def to_json(self) -> dict[str, Any]:
-        state = self.state
-        registry_view: dict[str, Any] | None = None
-        if state is not None:
-            registry_view = {
-                "anchored": state.anchored,
-                "anchoredAt": iso_time(state.anchored_at) if state.anchored else None,
-                "anchoredBlock": state.anchored_block or None,
-                "issuerName": state.issuer_name,
-                "issuerCountry": state.issuer_country,
-                "issuerStatus": state.issuer_status.name,
-                "accreditedAtAnchor": state.accredited_at_anchor,
-                "currentIssuerKey": state.current_key,
-                "currentIssuerKeyStatus": state.current_key_status.name,
-                "status": state.status.name,
-                "reason": state.reason.name,
-                "statusChangedAt": iso_time(state.status_changed_at) if state.status_changed_at else None,
-                "statusChangedBy": state.status_changed_by,
-                "successor": "0x" + state.successor.hex() if state.successor else None,
-                "chainTime": iso_time(state.chain_time),
-                "chainBlock": state.chain_block,
-            }
-        return {
-            "verdict": self.verdict.value,
-            "failedCheck": self.failed_check,
-            "checks": [{"name": c.name, "status": c.status.value, "message": c.message} for c in self.checks],
-            "certificateNumber": self.certificate_number,
-            "issuer": self.issuer,
-            "chainId": self.chain_id,
-            "registry": self.registry,
-            "root": self.root,
-            "leaf": self.leaf,
-            "withheld": list(self.withheld),
-            "formatIssues": [{"path": i.path, "code": i.code, "message": i.message} for i in self.format_issues],
-            "registryView": registry_view,
-        }
-
-
-def iso_time(timestamp: float) -> str:
-    """UTC, ISO 8601, seconds: how ecoo writes times in reports and API responses."""
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-class _Failed(Exception):
-    """Internal: a check failed with a message."""
-
-
 @dataclass
 class _Context:
-    """What the local checks extracted from one document."""
+    """One document on its way through the checks."""
 
-    document: Any
+    raw: Any  # the document as given
+    claims: DocumentClaims = field(default_factory=DocumentClaims)  # what it says, as far as well formed
+    document: IssuedDocument | None = None  # once its envelope and proof block are well formed
     checks: list[Check] = field(default_factory=list)
-    number: str | None = None
-    issuer: str | None = None
-    chain_id: int | None = None
-    registry: str | None = None
-    root: bytes | None = None
-    leaf: bytes | None = None
-    path: tuple[bytes, ...] = ()
-    withheld: tuple[str, ...] = ()
     issues: tuple[Any, ...] = ()
-    certificate: dict[str, Any] = field(default_factory=dict)
     verdict: Verdict | None = None  # set once a check decides
+
+    @property
+    def proof(self) -> Proof:
+        assert self.document is not None, "only after the format check"
+        return self.document.proof
+
+    @property
+    def certificate(self) -> dict[str, Any]:
+        assert self.document is not None, "only after the format check"
+        return self.document.certificate
 
     def passed(self, name: str, message: str) -> None:
         self.checks.append(Check(name, CheckStatus.PASSED, message))
@@ -174,144 +83,95 @@ class _Context:
         )
         status = CheckStatus.SKIPPED if self.verdict is not Verdict.UNAVAILABLE else CheckStatus.UNAVAILABLE
         checks = list(self.checks) + [Check(n, status, reason) for n in CHECKS if n not in done]
+        claims = self.claims
         return VerificationReport(
             verdict=self.verdict or Verdict.VALID,
             checks=tuple(checks),
-            certificate_number=self.number,
-            issuer=self.issuer,
-            chain_id=self.chain_id,
-            registry=self.registry,
-            root="0x" + self.root.hex() if self.root else None,
-            leaf="0x" + self.leaf.hex() if self.leaf else None,
-            withheld=self.withheld,
+            certificate_number=claims.number,
+            issuer=claims.issuer,
+            chain_id=claims.chain_id,
+            registry=claims.registry,
+            root=to_hex(claims.root) if claims.root else None,
+            leaf=to_hex(claims.leaf) if claims.leaf else None,
+            withheld=tuple(sorted(self.proof.withheld)) if self.document else (),
             format_issues=self.issues,
             state=state,
         )
 
 
-def _hex32(value: Any, where: str) -> bytes:
-    if not isinstance(value, str) or not _HEX32.match(value):
-        raise _Failed(f"{where}: expected a 0x-prefixed 32-byte hex string")
-    return bytes.fromhex(value[2:])
-
-
 def _check_format(ctx: _Context) -> None:
+    """Check 1: the envelope and proof block (``IssuedDocument.from_json``), then the
+    certificate's schema and rules. Raises ProtocolError with the first problem."""
     from .validation import validate_certificate
 
-    doc = ctx.document
-    if not isinstance(doc, dict):
-        raise _Failed(f"expected an issued certificate (a JSON object), got {type(doc).__name__}")
-    if doc.get("ecoo") != FORMAT:
-        raise _Failed(f'/ecoo: expected "{FORMAT}" (is this an issued ecoo certificate?)')
-    extra = sorted(set(doc) - {"ecoo", "certificate", "proof"})
-    if extra:
-        raise _Failed(f"unexpected member(s) {', '.join(extra)} next to certificate and proof")
-    certificate, proof = doc.get("certificate"), doc.get("proof")
-    if not isinstance(certificate, dict):
-        raise _Failed("/certificate: expected an object")
-    if not isinstance(proof, dict):
-        raise _Failed("/proof: expected an object")
-    ctx.certificate = certificate
-    number = certificate.get("certificateNumber")
-    ctx.number = number if isinstance(number, str) else None
-    if proof.get("type") != PROOF_TYPE:
-        raise _Failed(f'/proof/type: expected "{PROOF_TYPE}"')
-    chain_id = proof.get("chainId")
-    if not isinstance(chain_id, int) or isinstance(chain_id, bool) or not 0 < chain_id < 2**63:
-        raise _Failed("/proof/chainId: expected a positive integer")
-    ctx.chain_id = chain_id
-    for name in ("registry", "issuer"):
-        value = proof.get(name)
-        if not isinstance(value, str) or not is_checksum_address(value):
-            raise _Failed(f"/proof/{name}: expected a checksummed 0x address")
-    ctx.registry, ctx.issuer = proof["registry"], proof["issuer"]
-    ctx.root = _hex32(proof.get("root"), "/proof/root")
-    ctx.leaf = _hex32(proof.get("leaf"), "/proof/leaf")
-    path = proof.get("merklePath")
-    if not isinstance(path, list) or len(path) > 64:
-        raise _Failed("/proof/merklePath: expected a list of at most 64 hashes")
-    ctx.path = tuple(_hex32(node, f"/proof/merklePath/{i}") for i, node in enumerate(path))
-    for name in ("salts", "withheld"):
-        block = proof.get(name)
-        if not isinstance(block, dict) or len(block) > 10_000:
-            raise _Failed(f"/proof/{name}: expected an object")
-        for key, value in block.items():
-            _hex32(value, f"/proof/{name}/{key}")
-    if not isinstance(proof.get("signature"), str) or not _HEX65.match(proof["signature"]):
-        raise _Failed("/proof/signature: expected a 0x-prefixed 65-byte hex signature")
-    if not isinstance(proof.get("typedData"), dict):
-        raise _Failed("/proof/typedData: expected the EIP-712 typed data object")
-    ctx.withheld = tuple(sorted(proof["withheld"]))
-    ctx.issues = tuple(validate_certificate(certificate, withheld=frozenset(ctx.withheld)))
+    document = ctx.document = IssuedDocument.from_json(ctx.raw, ctx.claims)
+    ctx.issues = tuple(validate_certificate(document.certificate, withheld=frozenset(document.proof.withheld)))
     if ctx.issues:
         first = ctx.issues[0]
         more = f" (and {len(ctx.issues) - 1} more)" if len(ctx.issues) > 1 else ""
-        raise _Failed(f"{first.path or '/'}: {first.message}{more}")
+        raise ProtocolError(f"{first.path or '/'}: {first.message}{more}")
 
 
 def _local_checks(ctx: _Context, trusted: Iterable[tuple[int, str]] | None) -> None:
     """Checks 1-4, which need no chain."""
     try:
         _check_format(ctx)
-    except _Failed as exc:
+    except ProtocolError as exc:
         ctx.failed("format", str(exc), Verdict.INVALID)
         return
-    withheld_note = f"; withheld by the holder: {', '.join(ctx.withheld)}" if ctx.withheld else ""
-    ctx.passed("format", f"well-formed {ctx.certificate.get('scheme')} certificate of origin{withheld_note}")
+    assert ctx.document is not None
+    certificate, proof, number = ctx.document.certificate, ctx.document.proof, ctx.document.number or ""
+    withheld_note = f"; withheld by the holder: {', '.join(sorted(proof.withheld))}" if proof.withheld else ""
+    ctx.passed("format", f"well-formed {certificate.get('scheme')} certificate of origin{withheld_note}")
 
-    proof = ctx.document["proof"]
-    assert ctx.leaf is not None and ctx.root is not None and ctx.chain_id is not None
     try:
-        salts = {k: bytes.fromhex(v[2:]) for k, v in proof["salts"].items()}
-        withheld = {k: bytes.fromhex(v[2:]) for k, v in proof["withheld"].items()}
-        leaf = compute_leaf(ctx.certificate, salts, withheld)
-    except (ProtocolError, EcooError) as exc:
+        leaf = compute_leaf(certificate, proof.salts, proof.withheld)
+    except EcooError as exc:  # ProtocolError: units and salts disagree; CanonicalizationError: not JSON
         ctx.failed("integrity", f"the certificate data does not match its proof: {exc}", Verdict.INVALID)
         return
-    if leaf != ctx.leaf:
+    if leaf != proof.leaf:
         ctx.failed("integrity", "the certificate data was altered: it does not hash to the leaf in its proof", Verdict.INVALID)
         return
-    if not verify_proof(ctx.root, ctx.leaf, ctx.path):
+    if not verify_proof(proof.root, proof.leaf, proof.merkle_path):
         ctx.failed("integrity", "the Merkle path does not lead from this certificate's leaf to the root", Verdict.INVALID)
         return
     ctx.passed(
         "integrity",
-        f"data hashes to leaf {_short(ctx.leaf)}; Merkle path ({len(ctx.path)} nodes) reaches root {_short(ctx.root)}",
+        f"data hashes to leaf {_short(proof.leaf)}; Merkle path ({len(proof.merkle_path)} nodes) reaches root {_short(proof.root)}",
     )
 
-    assert ctx.registry is not None and ctx.issuer is not None
-    expected = typed_data(ctx.chain_id, ctx.registry, ctx.leaf, ctx.number or "")
-    if proof["typedData"] != expected:
+    expected = typed_data(proof.chain_id, proof.registry, proof.leaf, number)
+    if proof.typed_data != expected:
         ctx.failed(
             "signature", "the embedded EIP-712 typed data does not describe this certificate, chain and registry", Verdict.INVALID
         )
         return
-    digest = certificate_digest(ctx.chain_id, ctx.registry, ctx.leaf, ctx.number or "")
+    digest = certificate_digest(proof.chain_id, proof.registry, proof.leaf, number)
     try:
-        signer = recover_signer(digest, bytes.fromhex(proof["signature"][2:]))
+        signer = recover_signer(digest, proof.signature)
     except ProtocolError as exc:
         ctx.failed("signature", str(exc), Verdict.INVALID)
         return
-    if signer != ctx.issuer:
-        ctx.failed("signature", f"signed by {signer}, not by the claimed issuer {ctx.issuer}", Verdict.INVALID)
+    if signer != proof.issuer:
+        ctx.failed("signature", f"signed by {signer}, not by the claimed issuer {proof.issuer}", Verdict.INVALID)
         return
-    ctx.passed("signature", f"EIP-712 signature by {ctx.issuer}")
+    ctx.passed("signature", f"EIP-712 signature by {proof.issuer}")
 
     if trusted is None:  # the verifier could not learn which registries it trusts: no chain
         ctx.checks.append(Check("registry", CheckStatus.UNAVAILABLE, "chain unavailable: the trusted registry is unknown"))
         ctx.verdict = Verdict.UNAVAILABLE
         return
-    key = (ctx.chain_id, to_checksum_address(ctx.registry))
+    key = (proof.chain_id, to_checksum_address(proof.registry))
     trusted_set = set(trusted)
     if key not in trusted_set:
         names = ", ".join(f"{a} on chain {c}" for c, a in sorted(trusted_set)) or "none configured"
         ctx.failed(
             "registry",
-            f"registry {ctx.registry} on chain {ctx.chain_id} is not one this verifier trusts (trusted: {names})",
+            f"registry {proof.registry} on chain {proof.chain_id} is not one this verifier trusts (trusted: {names})",
             Verdict.INVALID,
         )
         return
-    ctx.passed("registry", f"registry {ctx.registry} on chain {ctx.chain_id} is trusted")
+    ctx.passed("registry", f"registry {proof.registry} on chain {proof.chain_id} is trusted")
 
 
 def _short(value: bytes) -> str:
@@ -329,23 +189,23 @@ _REASON_VERDICT = {
 
 def _chain_checks(ctx: _Context, state: CertificateState) -> None:
     """Checks 5-8 from the registry's answer."""
-    assert ctx.root is not None
+    proof = ctx.proof
     if not state.proof_valid:  # the contract disagrees with the local Merkle check: never VALID
         ctx.failed("anchored", "the registry rejects the Merkle path for this root", Verdict.INVALID)
         return
     if not state.anchored:
         ctx.failed(
-            "anchored", f"root {_short(ctx.root)} was never anchored by {ctx.issuer} in this registry", Verdict.NOT_ANCHORED
+            "anchored", f"root {_short(proof.root)} was never anchored by {proof.issuer} in this registry", Verdict.NOT_ANCHORED
         )
         return
-    ctx.passed("anchored", f"anchored by {ctx.issuer} at {iso_time(state.anchored_at)} (block {state.anchored_block})")
+    ctx.passed("anchored", f"anchored by {proof.issuer} at {iso_time(state.anchored_at)} (block {state.anchored_block})")
 
     issuer_claim = ctx.certificate.get("issuer") if isinstance(ctx.certificate.get("issuer"), dict) else {}
     if state.issuer_status is IssuerStatus.NONE:
-        ctx.failed("issuer", f"{ctx.issuer} is not an issuer known to the accreditation registry", Verdict.UNTRUSTED_ISSUER)
+        ctx.failed("issuer", f"{proof.issuer} is not an issuer known to the accreditation registry", Verdict.UNTRUSTED_ISSUER)
         return
     if state.issuer_status is IssuerStatus.SUSPENDED:
-        ctx.failed("issuer", f"the accreditation of {state.issuer_name} ({ctx.issuer}) is suspended", Verdict.UNTRUSTED_ISSUER)
+        ctx.failed("issuer", f"the accreditation of {state.issuer_name} ({proof.issuer}) is suspended", Verdict.UNTRUSTED_ISSUER)
         return
     if state.current_key_status is not IssuerStatus.ACCREDITED:
         ctx.failed(
@@ -357,7 +217,7 @@ def _chain_checks(ctx: _Context, state: CertificateState) -> None:
     if not state.accredited_at_anchor:
         ctx.failed(
             "issuer",
-            f"{ctx.issuer} was not accredited when it anchored this certificate (block {state.anchored_block})",
+            f"{proof.issuer} was not accredited when it anchored this certificate (block {state.anchored_block})",
             Verdict.UNTRUSTED_ISSUER,
         )
         return
@@ -365,7 +225,7 @@ def _chain_checks(ctx: _Context, state: CertificateState) -> None:
     if claimed_country != state.issuer_country:
         ctx.failed(
             "issuer",
-            f"the certificate names issuer country {claimed_country!r}; the registry accredits {ctx.issuer} for {state.issuer_country!r}",
+            f"the certificate names issuer country {claimed_country!r}; the registry accredits {proof.issuer} for {state.issuer_country!r}",
             Verdict.UNTRUSTED_ISSUER,
         )
         return
@@ -434,20 +294,19 @@ class Verifier:
 
     def verify_many(self, documents: Sequence[Any]) -> list[VerificationReport]:
         """Verify a list: one ``eth_call`` per registry and ``batch_size`` certificates."""
-        contexts = [_Context(document=doc) for doc in documents]
+        contexts = [_Context(raw=doc) for doc in documents]
         for ctx in contexts:
             _local_checks(ctx, None if self.unavailable else self._registries)
         pending: dict[tuple[int, str], list[_Context]] = {}
         for ctx in contexts:
             if ctx.verdict is None:
-                assert ctx.chain_id is not None and ctx.registry is not None
-                pending.setdefault((ctx.chain_id, to_checksum_address(ctx.registry)), []).append(ctx)
+                pending.setdefault((ctx.proof.chain_id, to_checksum_address(ctx.proof.registry)), []).append(ctx)
         states: dict[int, CertificateState] = {}
         for key, group in pending.items():
             registry = self._registries[key]
             for start in range(0, len(group), self.batch_size):
                 chunk = group[start : start + self.batch_size]
-                queries = [CertificateQuery(c.issuer or "", c.root or b"", c.leaf or b"", c.path) for c in chunk]
+                queries = [CertificateQuery(c.proof.issuer, c.proof.root, c.proof.leaf, c.proof.merkle_path) for c in chunk]
                 try:
                     answers = registry.verify_certificates(queries)
                 except ChainUnavailableError as exc:

@@ -15,6 +15,7 @@ from web3 import Web3
 from ecoo import errors
 from ecoo.anvil import ManagedAnvil, free_port
 from ecoo.deploy import deploy_registry
+from ecoo.documents import IssuedDocument, hex_bytes
 from ecoo.issuing import CertificateIssuer, InvalidCertificatesError
 from ecoo.merkle import MerkleTree
 from ecoo.protocol import build_document, certificate_digest, prepare, redact
@@ -204,9 +205,11 @@ def test_status_verdicts(world: World) -> None:
     world.issuer.lift(lifted)
     amended = copy.deepcopy(superseded["certificate"])
     amended["certificateNumber"] = "S-3-A"
-    batch, _ = world.issuer.supersede(superseded, amended, "consignee address corrected")
+    replacement = world.issuer.supersede(superseded, amended, "consignee address corrected")
+    amendment = replacement.batch.documents[0]
+    assert replacement.supersede_tx.tx_hash != replacement.batch.tx.tx_hash
 
-    reports = world.verifier.verify_many(docs + [batch.documents[0]])
+    reports = world.verifier.verify_many(docs + [amendment])
     verdicts = [(r.verdict, r.failed_check) for r in reports]
     assert verdicts == [
         (Verdict.REVOKED, "status"),
@@ -217,14 +220,14 @@ def test_status_verdicts(world: World) -> None:
         (Verdict.VALID, None),
         (Verdict.VALID, None),
     ]
-    assert batch.documents[0]["proof"]["leaf"][2:] in reports[3].check("status").message
+    assert IssuedDocument.from_json(amendment).proof.leaf.hex() in reports[3].check("status").message
     assert "fraud" in reports[0].check("status").message
-    assert batch.documents[0]["certificate"]["replaces"]["certificateNumber"] == "S-3"
+    assert amendment["certificate"]["replaces"]["certificateNumber"] == "S-3"
 
 
 def test_certified_true_copy_supersedes_the_lost_original(world: World) -> None:
     original = world.issue(sample(number="C-1"))[0]
-    batch, _ = world.issuer.certified_copy(original)
+    batch, _ = world.issuer.certified_copy(original)  # a Replacement unpacks as (batch, tx)
     copy_doc = batch.documents[0]
     assert copy_doc["certificate"]["copyType"] == "CERTIFIED_TRUE_COPY"
     assert copy_doc["certificate"]["copyOf"]["leaf"] == original["proof"]["leaf"]
@@ -271,7 +274,13 @@ def test_redacted_certificate_still_verifies(world: World) -> None:
 def test_issuing_refuses_invalid_batches_and_anchors_nothing(world: World) -> None:
     good, bad = sample(number="B-1"), sample(number="B-2")
     bad["items"][0]["hsCode"] = "62"
+    broken = world.issue(sample(number="B-0"))[0]
+    broken["proof"]["leaf"] = "0x"
     before = world.w3.eth.get_transaction_count(world.chamber.address)
+    with pytest.raises(errors.EcooError, match="^/proof/leaf: expected a 0x-prefixed 32-byte hex string$"):
+        world.issuer.supersede(broken, sample(number="B-0-A"), "not a document")
+    with pytest.raises(errors.EcooError, match="^/proof/leaf: "):
+        world.issuer.certified_copy(broken)
     with pytest.raises(InvalidCertificatesError, match="hsCode"):
         world.issuer.issue([good, bad])
     with pytest.raises(InvalidCertificatesError, match="twice"):
@@ -340,13 +349,11 @@ def test_vectors_against_the_contract(tmp_path: Path) -> None:
         deployment, _ = deploy_registry(w3, unlocked_signer(w3))
         assert deployment.address == vectors["registry"]
         registry = Registry(w3, deployment.address)
-        root = bytes.fromhex(vectors["root"][2:])
+        root = hex_bytes(vectors["root"], 32)
         queries = []
         for case in vectors["cases"]:
-            leaf = bytes.fromhex(case["leaf"][2:])
+            leaf = hex_bytes(case["leaf"], 32)
             assert "0x" + registry.hash_certificate(leaf, case["number"]).hex() == case["eip712Digest"]
-            queries.append(
-                CertificateQuery(vectors["signer"], root, leaf, tuple(bytes.fromhex(n[2:]) for n in case["merklePath"]))
-            )
+            queries.append(CertificateQuery(vectors["signer"], root, leaf, tuple(hex_bytes(n, 32) for n in case["merklePath"])))
         assert all(state.proof_valid for state in registry.verify_certificates(queries))
         assert MerkleTree.build([q.leaf for q in queries]).root == root

@@ -16,6 +16,7 @@ from eth_utils.crypto import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ecoo.documents import IssuedDocument, hex_bytes
 from ecoo.merkle import MerkleTree, verify_proof
 from ecoo.protocol import (
     CORE,
@@ -36,7 +37,7 @@ SAMPLES = sorted((Path(__file__).resolve().parents[1] / "vectors" / "samples").g
 
 
 def _b(hex_string: str) -> bytes:
-    return bytes.fromhex(hex_string[2:])
+    return hex_bytes(hex_string)
 
 
 @pytest.mark.parametrize("case", VECTORS["cases"], ids=lambda c: c["file"])
@@ -194,15 +195,13 @@ def _document(prepared: Any) -> dict[str, Any]:
 )
 def test_redaction_keeps_the_leaf_and_names_what_is_withheld(hide: list[str]) -> None:
     prepared = PREPARED[1]
-    redacted = redact(_document(prepared), hide)
-    proof = redacted["proof"]
-    salts = {k: _b(v) for k, v in proof["salts"].items()}
-    withheld = {k: _b(v) for k, v in proof["withheld"].items()}
-    assert compute_leaf(redacted["certificate"], salts, withheld) == prepared.leaf
-    assert sorted(withheld) == sorted(expand_redaction(prepared.certificate, hide))
-    for unit in withheld:
-        assert unit not in split_units(redacted["certificate"])
-    assert CORE not in withheld
+    redacted = IssuedDocument.from_json(redact(_document(prepared), hide))
+    proof = redacted.proof
+    assert compute_leaf(redacted.certificate, proof.salts, proof.withheld) == prepared.leaf
+    assert sorted(proof.withheld) == sorted(expand_redaction(prepared.certificate, hide))
+    for unit in proof.withheld:
+        assert unit not in split_units(redacted.certificate)
+    assert CORE not in proof.withheld
     # Redacting again is idempotent for what is already gone, and the original is untouched.
     assert "consignee" in prepared.certificate
 

@@ -1,0 +1,116 @@
+"""The outcome of verifying an issued certificate: the verdict, the eight checks and the report.
+
+The vocabulary shared by everything that shows a verification (the CLI, the API, the pages and
+the PDF) apart from the checks that produce it (``ecoo.verify``). Importing it loads no chain
+client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # only a type here: the report holds what the registry answered
+    from .registry import CertificateState
+
+CHECKS = ("format", "integrity", "signature", "registry", "anchored", "issuer", "status", "validity")
+
+
+class Verdict(StrEnum):
+    VALID = "VALID"
+    INVALID = "INVALID"  # format, integrity, signature or registry check failed
+    NOT_ANCHORED = "NOT_ANCHORED"
+    UNTRUSTED_ISSUER = "UNTRUSTED_ISSUER"
+    REVOKED = "REVOKED"
+    CANCELLED = "CANCELLED"
+    SUPERSEDED = "SUPERSEDED"
+    SUSPENDED = "SUSPENDED"
+    EXPIRED = "EXPIRED"
+    NOT_YET_VALID = "NOT_YET_VALID"
+    UNAVAILABLE = "UNAVAILABLE"  # the chain could not be asked: no verdict about the certificate
+
+
+class CheckStatus(StrEnum):
+    PASSED = "PASSED"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+    UNAVAILABLE = "UNAVAILABLE"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: CheckStatus
+    message: str
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    """Immutable result of verifying one document."""
+
+    verdict: Verdict
+    checks: tuple[Check, ...]
+    certificate_number: str | None = None
+    issuer: str | None = None
+    chain_id: int | None = None
+    registry: str | None = None
+    root: str | None = None
+    leaf: str | None = None
+    withheld: tuple[str, ...] = ()
+    format_issues: tuple[Any, ...] = ()
+    state: CertificateState | None = None
+
+    @property
+    def failed_check(self) -> str | None:
+        return next((c.name for c in self.checks if c.status is CheckStatus.FAILED), None)
+
+    @property
+    def valid(self) -> bool:
+        return self.verdict is Verdict.VALID
+
+    def check(self, name: str) -> Check:
+        return next(c for c in self.checks if c.name == name)
+
+    def to_json(self) -> dict[str, Any]:
+        state = self.state
+        registry_view: dict[str, Any] | None = None
+        if state is not None:
+            registry_view = {
+                "anchored": state.anchored,
+                "anchoredAt": iso_time(state.anchored_at) if state.anchored else None,
+                "anchoredBlock": state.anchored_block or None,
+                "issuerName": state.issuer_name,
+                "issuerCountry": state.issuer_country,
+                "issuerStatus": state.issuer_status.name,
+                "accreditedAtAnchor": state.accredited_at_anchor,
+                "currentIssuerKey": state.current_key,
+                "currentIssuerKeyStatus": state.current_key_status.name,
+                "status": state.status.name,
+                "reason": state.reason.name,
+                "statusChangedAt": iso_time(state.status_changed_at) if state.status_changed_at else None,
+                "statusChangedBy": state.status_changed_by,
+                "successor": "0x" + state.successor.hex() if state.successor else None,
+                "chainTime": iso_time(state.chain_time),
+                "chainBlock": state.chain_block,
+            }
+        return {
+            "verdict": self.verdict.value,
+            "failedCheck": self.failed_check,
+            "checks": [{"name": c.name, "status": c.status.value, "message": c.message} for c in self.checks],
+            "certificateNumber": self.certificate_number,
+            "issuer": self.issuer,
+            "chainId": self.chain_id,
+            "registry": self.registry,
+            "root": self.root,
+            "leaf": self.leaf,
+            "withheld": list(self.withheld),
+            "formatIssues": [{"path": i.path, "code": i.code, "message": i.message} for i in self.format_issues],
+            "registryView": registry_view,
+        }
+
+
+def iso_time(timestamp: float) -> str:
+    """UTC, ISO 8601, seconds: how ecoo writes times in reports and API responses."""
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
