@@ -97,8 +97,8 @@ def _ecma_patterns(node: Any) -> Any:
         return node
     out = {key: _ecma_patterns(child) for key, child in node.items()}
     pattern = out.get("pattern")
-    if isinstance(pattern, str) and pattern.endswith("$") and not pattern.endswith("\\$"):
-        out["pattern"] = pattern[:-1] + r"\Z"
+    if isinstance(pattern, str):
+        out["pattern"] = _ecma_end(pattern)
     return out
 
 
@@ -149,13 +149,17 @@ def _is_calendar_date(instance: object) -> bool:
     return parse_date(instance) is not None
 
 
-def _compile_ecma_pattern(pattern: str) -> re.Pattern[str]:
+def _ecma_end(pattern: str) -> str:
     # ECMA-262 "$" (what JSON Schema patterns mean) matches only at the very end; Python's "$" also
     # matches before a final newline, which would let "620520\n" through. Every schema pattern is
     # anchored with a final "$".
     if pattern.endswith("$") and not pattern.endswith("\\$"):
-        pattern = pattern[:-1] + r"\Z"
-    return re.compile(pattern)
+        return pattern[:-1] + r"\Z"
+    return pattern
+
+
+def _compile_ecma_pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(_ecma_end(pattern))
 
 
 def _collect_patterns(node: object, into: dict[str, re.Pattern[str]]) -> dict[str, re.Pattern[str]]:
