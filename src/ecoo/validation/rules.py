@@ -41,7 +41,6 @@ def rule_issues(document: object, withheld: frozenset[str]) -> Iterator[Issue]:
         yield from rule(document)
     items = document.get("items")
     if isinstance(items, list):
-        yield from items_numbered_in_order(items)
         scheme = document.get("scheme")
         allowed = ORIGIN_CRITERIA.get(scheme) if type(scheme) is str else None
         for index, fields in enumerate(items):
@@ -140,8 +139,11 @@ def copies_name_their_original(document: dict[str, Any]) -> Iterator[Issue]:
         yield ("replaces", "certificateNumber"), "replaces.self", message
 
 
-def items_numbered_in_order(items: list[Any]) -> Iterator[Issue]:
+def items_numbered_in_order(document: dict[str, Any]) -> Iterator[Issue]:
     """Items are numbered 1 to N in document order, each number once."""
+    items = document.get("items")
+    if not isinstance(items, list):
+        return
     first_index: dict[int, int] = {}
     for index, item in enumerate(items):
         number = item.get("itemNumber") if isinstance(item, dict) else None
@@ -163,8 +165,9 @@ DOCUMENT_RULES: Final[tuple[Callable[[dict[str, Any]], Iterator[Issue]], ...]] =
     dates_in_order,
     countries_agree,
     copies_name_their_original,
+    items_numbered_in_order,
 )
-"""The rules on the whole certificate, in the order they run (item numbering and :data:`ITEM_RULES` follow)."""
+"""The rules on the whole certificate, in the order they run (:data:`ITEM_RULES` follow, item by item)."""
 
 
 # --- Rules on each item ---------------------------------------------------------------------------------
