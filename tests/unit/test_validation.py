@@ -11,6 +11,8 @@ import enum
 import json
 import math
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -590,6 +592,31 @@ def test_json_pointer_escapes_member_names() -> None:
     document = rcep()
     document["a/b~c"] = 1
     assert found(validate_certificate(document)) == [("/a~1b~0c", "schema.unknown_member")]
+
+
+def test_issue_as_json() -> None:
+    (issue,) = validate_certificate(changed(rcep, ("/items/0/hsCode", "6205")))
+    message = "expected a 6-digit HS subheading, got '6205'"
+    assert issue.to_json() == {"path": "/items/0/hsCode", "code": "hs.format", "message": message}
+    assert json.loads(json.dumps(issue.to_json())) == issue.to_json()
+
+
+def test_validators_are_built_on_first_use_not_at_import() -> None:
+    # Importing ecoo.validation compiles nothing; a valid certificate needs only the fast validator,
+    # so jsonschema is loaded only once a document fails the fast check.
+    script = """
+import sys
+import ecoo.validation as validation
+from ecoo.examples import example_certificate
+loaded = lambda: [name for name in ("fastjsonschema", "jsonschema") if name in sys.modules]
+print(loaded())
+assert validation.validate_certificate(example_certificate("RCEP")) == ()
+print(loaded())
+assert validation.validate_certificate({})
+print(loaded())
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.split("\n")[:3] == ["[]", "['fastjsonschema']", "['fastjsonschema', 'jsonschema']"]
 
 
 # --- Wrong types, wrong roots, hostile sizes -------------------------------------------------------

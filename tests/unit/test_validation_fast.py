@@ -11,7 +11,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecoo import validation as V
+from ecoo.validation import validate_certificate
+from ecoo.validation.cleaning import plain_json
+from ecoo.validation.engine import schema_accepts_fast, schema_issues
 
 SAMPLES = [json.loads(p.read_text()) for p in sorted((Path(__file__).resolve().parents[1] / "vectors" / "samples").glob("*.json"))]
 
@@ -60,7 +62,7 @@ values = st.one_of(
 
 
 def _slow_schema_issues(document: Any) -> list[Any]:
-    return list(V._schema_issues(V._plain_json(document), frozenset()))
+    return list(schema_issues(plain_json(document), frozenset()))
 
 
 @settings(deadline=None)  # examples: the Hypothesis profile (tests/conftest.py)
@@ -81,11 +83,11 @@ def test_fast_validator_never_accepts_what_the_full_one_rejects(data: st.DataObj
             del parent[path[-1]]
         elif isinstance(parent, dict):
             parent[data.draw(st.text(min_size=1, max_size=6))] = data.draw(values)
-    if V.schema_accepts_fast(V._plain_json(document)):
+    if schema_accepts_fast(plain_json(document)):
         assert _slow_schema_issues(document) == [], document
 
 
 def test_fast_path_is_used_for_valid_certificates() -> None:
     for sample in SAMPLES:
-        assert V.schema_accepts_fast(V._plain_json(sample))
-        assert V.validate_certificate(sample) == ()
+        assert schema_accepts_fast(plain_json(sample))
+        assert validate_certificate(sample) == ()
