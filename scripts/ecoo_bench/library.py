@@ -144,7 +144,7 @@ def profile_summary(profile: cProfile.Profile, named: Sequence[tuple[str, str, s
 
 
 ISSUE_FUNCTIONS = (
-    ("validation.py", "validate_certificate", "validate_certificate"),
+    ("validation/certificate.py", "validate_certificate", "validate_certificate"),
     ("protocol.py", "prepare", "protocol.prepare (salt, JCS, keccak)"),
     ("canonical.py", "canonicalize", "canonical.canonicalize (RFC 8785)"),
     ("signers.py", "sign_digest", "LocalSigner.sign_digest (ECDSA)"),
@@ -155,7 +155,7 @@ ISSUE_FUNCTIONS = (
 
 VERIFY_FUNCTIONS = (
     ("verify.py", "_check_format", "verify._check_format (incl. validate_certificate)"),
-    ("validation.py", "validate_certificate", "validate_certificate"),
+    ("validation/certificate.py", "validate_certificate", "validate_certificate"),
     ("protocol.py", "compute_leaf", "protocol.compute_leaf (JCS + keccak)"),
     ("protocol.py", "recover_signer", "protocol.recover_signer (ECDSA recover)"),
     ("protocol.py", "typed_data", "protocol.typed_data"),
@@ -166,7 +166,7 @@ VERIFY_FUNCTIONS = (
 
 SERVICE_ISSUE_FUNCTIONS = (
     ("issuance.py", "create", "Issuance.create (request: validate, hash, sign, insert)"),
-    ("validation.py", "validate_certificate", "validate_certificate"),
+    ("validation/certificate.py", "validate_certificate", "validate_certificate"),
     ("protocol.py", "prepare", "protocol.prepare"),
     ("signers.py", "sign_digest", "LocalSigner.sign_digest (ECDSA)"),
     ("store.py", "insert_certificates", "Store.insert_certificates"),
@@ -183,7 +183,7 @@ SERVICE_VERIFY_FUNCTIONS = (
     ("api_public.py", "verify_one", "api_public.verify_one (whole view)"),
     ("http.py", "json_body", "http.json_body (strict JSON parse)"),
     ("verify.py", "verify_many", "Verifier.verify_many"),
-    ("validation.py", "validate_certificate", "validate_certificate"),
+    ("validation/certificate.py", "validate_certificate", "validate_certificate"),
     ("protocol.py", "compute_leaf", "protocol.compute_leaf"),
     ("protocol.py", "recover_signer", "protocol.recover_signer (ECDSA recover)"),
     ("registry/client.py", "verify_certificates", "Registry.verify_certificates (eth_call)"),

@@ -35,38 +35,13 @@ from .documents import FORMAT as FORMAT  # re-exported: defined with the records
 from .documents import PROOF_TYPE as PROOF_TYPE
 from .documents import IssuedDocument, Proof, hex_bytes
 from .documents import ProtocolError as ProtocolError
+from .units import CORE as CORE
+from .units import REDACTABLE_ITEM_FIELDS as REDACTABLE_ITEM_FIELDS
+from .units import REDACTABLE_TOP_LEVEL as REDACTABLE_TOP_LEVEL
+from .units import REDACTION_GROUPS as REDACTION_GROUPS
 
-CORE = "core"
 UNIT_DOMAIN = b"ecoo/unit/v1\x00"
 LEAF_DOMAIN = b"ecoo/leaf/v1\x00"
-
-REDACTABLE_TOP_LEVEL: tuple[str, ...] = (
-    "exporter",
-    "consignee",
-    "importer",
-    "producer",
-    "transport",
-    "thirdPartyInvoicing",
-    "backToBack",
-    "exporterDeclaration",
-    "remarks",
-)
-REDACTABLE_ITEM_FIELDS: tuple[str, ...] = ("fobValue", "invoice")
-
-#: Names an exporter uses with ``ecoo redact --hide``; each stands for one or more units.
-REDACTION_GROUPS: dict[str, str] = {
-    "exporter": "/exporter",
-    "consignee": "/consignee",
-    "importer": "/importer",
-    "producer": "/producer",
-    "transport": "/transport",
-    "third-party-invoicing": "/thirdPartyInvoicing",
-    "back-to-back": "/backToBack",
-    "exporter-declaration": "/exporterDeclaration",
-    "remarks": "/remarks",
-    "fob-values": "/items/*/fobValue",
-    "invoices": "/items/*/invoice",
-}
 
 EIP712_NAME = "ecoo"
 EIP712_VERSION = "1"

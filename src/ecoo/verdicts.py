@@ -106,7 +106,7 @@ class VerificationReport:
             "root": self.root,
             "leaf": self.leaf,
             "withheld": list(self.withheld),
-            "formatIssues": [{"path": i.path, "code": i.code, "message": i.message} for i in self.format_issues],
+            "formatIssues": [i.to_json() for i in self.format_issues],
             "registryView": registry_view,
         }
 

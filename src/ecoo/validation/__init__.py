@@ -32,7 +32,7 @@ Where to change what:
 
 from __future__ import annotations
 
-from ..protocol import REDACTABLE_ITEM_FIELDS, REDACTABLE_TOP_LEVEL
+from ..units import REDACTABLE_ITEM_FIELDS, REDACTABLE_TOP_LEVEL
 from .certificate import MAX_ISSUES, ValidationIssue, validate_certificate
 from .cleaning import MAX_ARRAY_CHECKED, MAX_DEPTH, parse_date
 from .codes import COPY_TYPES, ISO_3166_ALPHA2, ORIGIN_CRITERIA, SCHEMES

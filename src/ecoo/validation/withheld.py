@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import Final
 
-from ..protocol import REDACTABLE_ITEM_FIELDS, REDACTABLE_TOP_LEVEL
+from ..units import REDACTABLE_ITEM_FIELDS, REDACTABLE_TOP_LEVEL
 from .messages import describe, show
 from .pointers import Issue, segments
 
