@@ -16,22 +16,9 @@ from typing import Any, TypeVar, cast
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from .. import errors
 from .._io import InputError, parse_json
-from ..errors import (
-    AnchoringInProgressError,
-    BatchTooLargeError,
-    FinalStatusError,
-    InvalidAmendmentError,
-    InvalidCertificatesError,
-    MissingAmendmentReasonError,
-    NoCertificatesError,
-    NotIssuedError,
-    NotSuspendedError,
-    RegistryRefusedError,
-    RegistryUnreachableError,
-    ServiceError,
-    UnknownRevocationReasonError,
-)
+from ..errors import ServiceError
 from .chain import ServiceChain
 from .config import ServiceSettings
 from .issuance import Issuance
@@ -44,28 +31,29 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 class ApiError(ServiceError):
     """A request the HTTP layer refuses by itself (malformed body, missing token, bad filter...),
-    with its status. Refusals of the domain are :class:`ServiceError` subclasses instead."""
+    with its status. The domain's refusals are the other :class:`ServiceError` subclasses, whose
+    status is in :data:`STATUS_BY_ERROR`; one handler (and one ``except``) serves both."""
 
     def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
         self.status, self.code = status, code
         super().__init__(message, details)
 
 
-# The HTTP status of each domain error (subclasses inherit their base's).
+# The HTTP status of each domain error (a subclass answers with its base's unless listed).
 STATUS_BY_ERROR: Mapping[type[Exception], int] = {
-    NoCertificatesError: 400,
-    UnknownRevocationReasonError: 400,
-    InvalidAmendmentError: 400,
-    MissingAmendmentReasonError: 400,
-    AnchoringInProgressError: 409,
+    errors.NoCertificatesError: 400,
+    errors.UnknownRevocationReasonError: 400,
+    errors.InvalidAmendmentError: 400,
+    errors.MissingAmendmentReasonError: 400,
+    errors.AnchoringInProgressError: 409,
     DuplicateCertificateError: 409,
-    FinalStatusError: 409,
-    NotIssuedError: 409,
-    NotSuspendedError: 409,
-    RegistryRefusedError: 409,
-    BatchTooLargeError: 413,
-    InvalidCertificatesError: 422,
-    RegistryUnreachableError: 503,
+    errors.FinalStatusError: 409,
+    errors.NotIssuedError: 409,
+    errors.NotSuspendedError: 409,
+    errors.RegistryRefusedError: 409,
+    errors.BatchTooLargeError: 413,
+    errors.InvalidCertificatesError: 422,
+    errors.RegistryUnreachableError: 503,
 }
 
 
