@@ -1,35 +1,56 @@
-"""One typed settings object, built from the environment and passed in (no module-global config)."""
+"""One typed settings object, built from the environment and passed in (no module-global config).
+
+:class:`Settings` reads the ``ECOO_*`` variables that the library, the CLI and the service share,
+with one set of defaults; :class:`ecoo.service.config.ServiceSettings` extends it with the
+service's own.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Self, TypeVar
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 
+T = TypeVar("T")
 
-@dataclass(frozen=True)
+
+def env_value(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T) -> T:
+    """``parse`` of the variable ``name`` if it is set (even empty), else ``default`` (a field's)."""
+    return parse(env[name]) if name in env else default
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
-    rpc_url: str | None  # None: not configured, see resolve_rpc_url
-    registry: str | None  # registry address override; else the deployment record
-    deployments_dir: Path
-    data_dir: Path
-    receipt_timeout: float
-    confirmations: int
+    rpc_url: str | None = None  # None: not configured, see resolve_rpc_url
+    registry: str | None = None  # registry address override; else the deployment record
+    deployments_dir: Path = Path("deployments")
+    data_dir: Path = Path(".ecoo")
+    receipt_timeout: float = 120.0  # seconds to wait for a transaction's receipt
+    confirmations: int = 1  # blocks on top of a transaction's before it counts
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
+        """Settings from ``environ`` (default: the process environment); ``overrides`` win."""
         env = os.environ if environ is None else environ
-        return cls(
-            rpc_url=env.get("ECOO_RPC_URL") or None,
-            registry=env.get("ECOO_REGISTRY") or None,
-            deployments_dir=Path(env.get("ECOO_DEPLOYMENTS_DIR", "deployments")),
-            data_dir=Path(env.get("ECOO_DATA_DIR", ".ecoo")),
-            receipt_timeout=float(env.get("ECOO_RECEIPT_TIMEOUT", "120")),
-            confirmations=int(env.get("ECOO_CONFIRMATIONS", "1")),
-        )
+        return cls(**(cls.values_from_env(env) | overrides))
+
+    @classmethod
+    def values_from_env(cls, env: Mapping[str, str]) -> dict[str, Any]:
+        """The field values ``env`` gives (the fields' defaults where it gives none); subclasses
+        add their own fields."""
+        return {
+            "rpc_url": env.get("ECOO_RPC_URL") or None,
+            "registry": env.get("ECOO_REGISTRY") or None,
+            "deployments_dir": env_value(env, "ECOO_DEPLOYMENTS_DIR", Path, Settings.deployments_dir),
+            "data_dir": env_value(env, "ECOO_DATA_DIR", Path, Settings.data_dir),
+            "receipt_timeout": env_value(env, "ECOO_RECEIPT_TIMEOUT", float, Settings.receipt_timeout),
+            "confirmations": env_value(env, "ECOO_CONFIRMATIONS", int, Settings.confirmations),
+        }
 
     @property
     def node_file(self) -> Path:

@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+from ecoo import errors
+from ecoo.service.http import STATUS_BY_ERROR, ApiError, http_status
+from ecoo.service.status import CertificateStatus
 from tests.support.service import ServiceHarness
 
 
@@ -325,3 +328,78 @@ def test_huge_integer_is_a_400_not_a_500(service: ServiceHarness) -> None:
     body = b'{"certificateNumber": ' + b"9" * 5000 + b"}"
     response = service.client.post("/api/v1/certificates", data=body, content_type="application/json", headers=service.auth)
     assert response.status_code == 400 and response.json["error"] == "malformed_json"
+
+
+# What the domain refuses, and the one table that turns it into HTTP: statuses, codes and messages
+# exactly as the API answered when Issuance raised ApiError itself.
+_PROBLEMS = [{"index": 0, "number": "X-1", "issues": [{"path": "/items/0/hsCode", "code": "hs.format", "message": "bad"}]}]
+DOMAIN_ERRORS = [
+    (errors.NoCertificatesError(), 400, "empty", "no certificates given"),
+    (errors.BatchTooLargeError(1000), 413, "batch_too_large", "at most 1000 certificates per request"),
+    (
+        errors.InvalidCertificatesError(_PROBLEMS),
+        422,
+        "invalid_certificate",
+        "1 certificate(s) invalid (1 issue(s)); first: /items/0/hsCode: bad",
+    ),
+    (
+        errors.RegistryUnreachableError("sign", cause="node down"),
+        503,
+        "chain_unavailable",
+        "cannot sign: the registry's chain is unreachable (node down)",
+    ),
+    (
+        errors.RegistryUnreachableError("suspend"),
+        503,
+        "chain_unavailable",
+        "could not suspend: the registry's chain is unreachable; nothing was changed",
+    ),
+    (
+        errors.RegistryUnreachableError("lift", "the chain"),
+        503,
+        "chain_unavailable",
+        "could not lift: the chain is unreachable; nothing was changed",
+    ),
+    (
+        errors.UnknownRevocationReasonError("oops", ["fraud", "error", "cancelled"]),
+        400,
+        "invalid_reason",
+        "reason must be one of cancelled, error, fraud",
+    ),
+    (
+        errors.AnchoringInProgressError("the certificate is being anchored right now", "retry in a few seconds"),
+        409,
+        "anchoring_in_progress",
+        "the certificate is being anchored right now; retry in a few seconds",
+    ),
+    (errors.FinalStatusError(CertificateStatus.REVOKED), 409, "final_status", "the certificate is REVOKED; that is final"),
+    (
+        errors.NotIssuedError(CertificateStatus.PENDING, "suspended"),
+        409,
+        "not_issued",
+        "only an issued certificate can be suspended; this one is PENDING",
+    ),
+    (errors.NotSuspendedError("ISSUED"), 409, "not_suspended", "the certificate is ISSUED, not SUSPENDED"),
+    (
+        errors.RegistryRefusedError("revoke", errors.ZeroHashError()),
+        409,
+        "registry_refused",
+        "the registry refused to revoke: a zero root, leaf or successor hash is never valid",
+    ),
+    (errors.InvalidAmendmentError(), 400, "invalid_body", "'certificate' must be the amended certificate object"),
+    (errors.MissingAmendmentReasonError(), 400, "missing_reason", "'reason' (why the certificate was amended) is required"),
+]
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code", "message"), DOMAIN_ERRORS, ids=[type(case[0]).__name__ for case in DOMAIN_ERRORS]
+)
+def test_domain_errors_map_to_the_api_answers(error: errors.ServiceError, status: int, code: str, message: str) -> None:
+    assert (http_status(error), error.code, error.message, str(error)) == (status, code, message, message)
+
+
+def test_every_domain_error_has_an_http_status() -> None:
+    classes = {cls for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, errors.ServiceError)}
+    assert classes - {errors.ServiceError} == {type(error) for error, *_ in DOMAIN_ERRORS}
+    assert all(cls in STATUS_BY_ERROR for cls in classes - {errors.ServiceError})
+    assert http_status(ApiError(418, "teapot", "no")) == 418

@@ -6,7 +6,7 @@ schema there instead (from :mod:`ecoo.schema`: the certificate format has one so
 the document resolves offline. The embedded copy drops ``$id`` and ``$schema`` and rebases its
 ``#/$defs/...`` references onto ``#/components/schemas/CertificateOfOrigin/$defs/...``: OpenAPI
 tools resolve every ``#...`` reference against the document root (embedded ``$id`` resources
-are not widely supported). ``tests/test_openapi.py`` validates real responses against the
+are not widely supported). ``tests/service/test_openapi.py`` validates real responses against the
 served document.
 """
 

@@ -35,7 +35,11 @@ class ServiceChain:
                 except NETWORK_ERRORS as exc:
                     raise ChainUnavailableError(self.settings.rpc_url, type(exc).__name__) from exc
                 registry = open_registry(
-                    w3, self.settings.deployments_dir, self.settings.registry, confirmations=self.settings.confirmations
+                    w3,
+                    self.settings.deployments_dir,
+                    self.settings.registry,
+                    receipt_timeout=self.settings.receipt_timeout,
+                    confirmations=self.settings.confirmations,
                 )
                 self._registry, self._chain_id = registry, chain_id
             return self._registry

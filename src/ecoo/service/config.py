@@ -1,4 +1,9 @@
-"""The service's one typed settings object, built from the environment (or a mapping in tests)."""
+"""The service's one typed settings object, built from the environment (or a mapping in tests).
+
+It extends the library's :class:`ecoo.settings.Settings`: the shared ``ECOO_*`` variables
+(chain, registry, deployments, data directory, confirmations, receipt timeout) are read there,
+once, with the same defaults for ``ecoo`` commands and the service.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +11,24 @@ import base64
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from ..errors import ConfigurationError
+from ..settings import DEFAULT_RPC_URL, Settings, env_value
 
 MASTER_KEY_BYTES = 32
 
 
-@dataclass(frozen=True)
-class ServiceSettings:
-    database_url: str
-    rpc_url: str
-    deployments_dir: Path
-    data_dir: Path
-    registry: str | None = None  # registry address; default: the deployment record of the chain
+@dataclass(frozen=True, kw_only=True)
+class ServiceSettings(Settings):
+    rpc_url: str = DEFAULT_RPC_URL  # never None, unlike the library's: see values_from_env
+    database_url: str  # default: the SQLite file ecoo.db in the data directory
     master_key: bytes = field(default=b"", repr=False)  # AES-256 key for chamber keys at rest
     public_url: str = "http://127.0.0.1:5000"  # base of the QR / verification links
     batch_size: int = 100  # most certificates per anchored root
     batch_window: float = 2.0  # seconds a pending certificate may wait for others to join its batch
-    confirmations: int = 1
     worker: bool = True  # run the anchoring worker in this process
     worker_interval: float = 0.25  # seconds between worker passes when idle
     max_backoff: float = 30.0  # longest wait between retries while the chain is down
@@ -36,26 +38,30 @@ class ServiceSettings:
     rpc_timeout: float = 10.0
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ServiceSettings:
-        env = os.environ if environ is None else environ
-        data_dir = Path(env.get("ECOO_DATA_DIR", ".ecoo"))
-        settings = cls(
-            database_url=env.get("DATABASE_URL") or f"sqlite:///{(data_dir / 'ecoo.db').as_posix()}",
-            rpc_url=env.get("ECOO_RPC_URL", "http://127.0.0.1:8545"),
-            deployments_dir=Path(env.get("ECOO_DEPLOYMENTS_DIR", "deployments")),
-            data_dir=data_dir,
-            registry=env.get("ECOO_REGISTRY") or None,
-            master_key=load_master_key(env, data_dir),
-            public_url=env.get("ECOO_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
-            batch_size=int(env.get("ECOO_BATCH_SIZE", "100")),
-            batch_window=float(env.get("ECOO_BATCH_WINDOW", "2.0")),
-            confirmations=int(env.get("ECOO_CONFIRMATIONS", "1")),
-            worker=env.get("ECOO_WORKER", "1") not in ("0", "false", "no"),
-            secret_key=env.get("ECOO_SECRET_KEY") or secrets.token_urlsafe(32),
-        )
-        settings = replace(settings, **overrides)
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
+        """Settings from ``environ`` (default: the process environment), ``overrides`` winning,
+        checked (ConfigurationError)."""
+        settings = super().from_env(environ, **overrides)
         settings.check()
         return settings
+
+    @classmethod
+    def values_from_env(cls, env: Mapping[str, str]) -> dict[str, Any]:
+        shared = super().values_from_env(env)
+        data_dir: Path = shared["data_dir"]
+        return shared | {
+            # Unset means the default port, never the URL that `ecoo node` recorded in the data
+            # directory (Settings.resolve_rpc_url): that record is a convenience for interactive
+            # commands, and a stale one must not redirect a long-running service.
+            "rpc_url": shared["rpc_url"] or ServiceSettings.rpc_url,
+            "database_url": env.get("DATABASE_URL") or f"sqlite:///{(data_dir / 'ecoo.db').as_posix()}",
+            "master_key": load_master_key(env, data_dir),
+            "public_url": env_value(env, "ECOO_PUBLIC_URL", lambda url: url.rstrip("/"), ServiceSettings.public_url),
+            "batch_size": env_value(env, "ECOO_BATCH_SIZE", int, ServiceSettings.batch_size),
+            "batch_window": env_value(env, "ECOO_BATCH_WINDOW", float, ServiceSettings.batch_window),
+            "worker": env_value(env, "ECOO_WORKER", lambda flag: flag not in ("0", "false", "no"), ServiceSettings.worker),
+            "secret_key": env.get("ECOO_SECRET_KEY") or secrets.token_urlsafe(32),
+        }
 
     def check(self) -> None:
         if len(self.master_key) != MASTER_KEY_BYTES:

@@ -1,25 +1,68 @@
 """Request and response helpers shared by the blueprints: strict JSON bodies, chamber
-authentication, and errors as JSON for the API and HTML for pages (content negotiation)."""
+authentication, and errors as JSON for the API and HTML for pages (content negotiation).
+
+This is the one place where errors meet HTTP: :data:`STATUS_BY_ERROR` gives the status of each
+domain error (:class:`ecoo.errors.ServiceError` and the store's duplicate), and
+:class:`ApiError` is what the blueprints raise for a bad request itself.
+"""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from .. import errors
 from .._io import InputError, parse_json
+from ..errors import ServiceError
 from .chain import ServiceChain
 from .config import ServiceSettings
-from .issuance import ApiError, Issuance
+from .issuance import Issuance
 from .store import Chamber, DuplicateCertificateError, Store
 from .vault import KeyVault, hash_token
 from .worker import AnchoringWorker
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ApiError(ServiceError):
+    """A request the HTTP layer refuses by itself (malformed body, missing token, bad filter...),
+    with its status. The domain's refusals are the other :class:`ServiceError` subclasses, whose
+    status is in :data:`STATUS_BY_ERROR`; one handler (and one ``except``) serves both."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        self.status, self.code = status, code
+        super().__init__(message, details)
+
+
+# The HTTP status of each domain error (a subclass answers with its base's unless listed).
+STATUS_BY_ERROR: Mapping[type[Exception], int] = {
+    errors.NoCertificatesError: 400,
+    errors.UnknownRevocationReasonError: 400,
+    errors.InvalidAmendmentError: 400,
+    errors.MissingAmendmentReasonError: 400,
+    errors.AnchoringInProgressError: 409,
+    DuplicateCertificateError: 409,
+    errors.FinalStatusError: 409,
+    errors.NotIssuedError: 409,
+    errors.NotSuspendedError: 409,
+    errors.RegistryRefusedError: 409,
+    errors.BatchTooLargeError: 413,
+    errors.InvalidCertificatesError: 422,
+    errors.RegistryUnreachableError: 503,
+}
+
+
+def http_status(exc: Exception) -> int:
+    """The status to answer ``exc`` with: an :class:`ApiError`'s own, else the table's (500 for an
+    error the table does not know)."""
+    if isinstance(exc, ApiError):
+        return exc.status
+    return next((STATUS_BY_ERROR[cls] for cls in type(exc).__mro__ if cls in STATUS_BY_ERROR), 500)
 
 
 @dataclass
@@ -99,14 +142,14 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
 
 
 def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError) -> Any:
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError) -> Any:
+        return error_response(http_status(exc), exc.code, exc.message, exc.details)
 
     @app.errorhandler(DuplicateCertificateError)
     def _duplicate(exc: DuplicateCertificateError) -> Any:
         details = {"existingId": exc.existing_id} if exc.existing_id > 0 else None
-        return error_response(409, "duplicate_certificate", str(exc), details)
+        return error_response(http_status(exc), "duplicate_certificate", str(exc), details)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:

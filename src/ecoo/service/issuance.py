@@ -5,29 +5,54 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from web3.types import Wei
 
-from ..errors import ChainUnavailableError, DeploymentNotFoundError, EcooError, RegistryRevert
-from ..issuing import certificate_issues, issuer_mismatches, leaf_of
+from ..errors import (
+    AnchoringInProgressError,
+    BatchTooLargeError,
+    ChainUnavailableError,
+    DeploymentNotFoundError,
+    FinalStatusError,
+    InvalidAmendmentError,
+    InvalidCertificatesError,
+    MissingAmendmentReasonError,
+    NoCertificatesError,
+    NotIssuedError,
+    NotSuspendedError,
+    RegistryRefusedError,
+    RegistryRevert,
+    RegistryUnreachableError,
+    UnknownRevocationReasonError,
+)
+from ..issuing import certificate_issues, issuer_mismatches
 from ..protocol import certificate_digest, prepare
 from ..registry import RevocationReason, TxResult
 from .chain import ServiceChain
 from .config import ServiceSettings
+from .status import CertificateStatus
 from .store import CertificateRow, Chamber, Store
 from .vault import KeyVault
 
+if TYPE_CHECKING:
+    from .http import ApiError as ApiError  # re-exported for importers not yet moved (see __getattr__)
+
 MAX_BATCH = 1000
 REASONS = {"fraud": RevocationReason.FRAUD, "error": RevocationReason.ERROR, "cancelled": RevocationReason.CANCELLED}
+# A certificate whose status the chamber can still change on the registry.
+CHANGEABLE = (CertificateStatus.ISSUED, CertificateStatus.SUSPENDED)
 
 
-class ApiError(EcooError):
-    """An error with an HTTP status and a stable machine code, rendered as JSON or HTML."""
+def __getattr__(name: str) -> type[ApiError]:
+    """``ApiError`` re-exported for importers not yet moved: it is an HTTP-layer class in
+    :mod:`ecoo.service.http` now. Imported on first use: ``http`` imports this module, and the
+    domain does not depend on the HTTP layer (drop this once nothing imports it from here)."""
+    if name == "ApiError":
+        from .http import ApiError
 
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
-        self.status, self.code, self.message, self.details = status, code, message, details
-        super().__init__(message)
+        return ApiError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Issuance:
@@ -41,9 +66,9 @@ class Issuance:
         self, chamber: Chamber, certificates: Sequence[Any], actor: str, idempotency_keys: Sequence[str] | None = None
     ) -> list[CertificateRow]:
         if not certificates:
-            raise ApiError(400, "empty", "no certificates given")
+            raise NoCertificatesError()
         if len(certificates) > MAX_BATCH:
-            raise ApiError(413, "batch_too_large", f"at most {MAX_BATCH} certificates per request")
+            raise BatchTooLargeError(MAX_BATCH)
         failures = certificate_issues(certificates)
         valid_indices = [i for i in range(len(certificates)) if i not in failures]
         valid = [certificates[i] for i in valid_indices]
@@ -59,18 +84,11 @@ class Issuance:
             for index in sorted(failures)
         ]
         if problems:
-            count = sum(len(p["issues"]) for p in problems)
-            first = problems[0]["issues"][0]
-            raise ApiError(
-                422,
-                "invalid_certificate",
-                f"{len(problems)} certificate(s) invalid ({count} issue(s)); first: {first['path'] or '/'}: {first['message']}",
-                problems,
-            )
+            raise InvalidCertificatesError(problems)
         try:
             chain_id, registry = self.chain.identity()
         except ChainUnavailableError as exc:
-            raise ApiError(503, "chain_unavailable", f"cannot sign: the registry's chain is unreachable ({exc})") from exc
+            raise RegistryUnreachableError("sign", cause=exc) from exc
         address, ciphertext, _ = self.store.key(chamber.key_id)
         signer = self.vault.signer(ciphertext, chamber.id)
         rows = []
@@ -104,20 +122,16 @@ class Issuance:
         try:
             return self.chain.registry()
         except (ChainUnavailableError, DeploymentNotFoundError) as exc:
-            raise ApiError(
-                503, "chain_unavailable", f"could not {action}: the registry's chain is unreachable; nothing was changed"
-            ) from exc
+            raise RegistryUnreachableError(action) from exc
 
     def _chain_call(self, action: str, call: Any) -> TxResult:
         try:
             result: TxResult = call()
             return result
         except ChainUnavailableError as exc:
-            raise ApiError(
-                503, "chain_unavailable", f"could not {action}: the chain is unreachable; nothing was changed"
-            ) from exc
+            raise RegistryUnreachableError(action, "the chain") from exc
         except RegistryRevert as exc:
-            raise ApiError(409, "registry_refused", f"the registry refused to {action}: {exc}") from exc
+            raise RegistryRefusedError(action, exc) from exc
 
     def _signer_and_owner(self, chamber: Chamber, row: CertificateRow) -> tuple[Any, str]:
         """The chamber's current key, and the key that anchored ``row`` (they differ after a rotation)."""
@@ -127,15 +141,17 @@ class Issuance:
 
     def revoke(self, chamber: Chamber, row: CertificateRow, reason: str, actor: str) -> CertificateRow:
         if reason not in REASONS:
-            raise ApiError(400, "invalid_reason", f"reason must be one of {', '.join(sorted(REASONS))}")
-        status = "CANCELLED" if reason == "cancelled" else "REVOKED"
-        if row.status == "PENDING":
+            raise UnknownRevocationReasonError(reason, list(REASONS))
+        status = CertificateStatus.CANCELLED if reason == "cancelled" else CertificateStatus.REVOKED
+        if row.status == CertificateStatus.PENDING:
             # Not anchored yet: withdraw it so that it is never anchored.
-            if row.batch_id is None and self.store.set_status(row.id, "CANCELLED", reason, actor, None, expect=["PENDING"]):
+            if row.batch_id is None and self.store.set_status(
+                row.id, CertificateStatus.CANCELLED, reason, actor, None, expect=[CertificateStatus.PENDING]
+            ):
                 return self._reload(row)
-            raise ApiError(409, "anchoring_in_progress", "the certificate is being anchored right now; retry in a few seconds")
-        if row.status not in ("ISSUED", "SUSPENDED"):
-            raise ApiError(409, "final_status", f"the certificate is {row.status}; that is final")
+            raise AnchoringInProgressError("the certificate is being anchored right now", "retry in a few seconds")
+        if row.status not in CHANGEABLE:
+            raise FinalStatusError(row.status)
         signer, owner = self._signer_and_owner(chamber, row)
         registry = self.chain.registry()
         tx = self._chain_call(
@@ -145,34 +161,34 @@ class Issuance:
         return self._reload(row)
 
     def suspend(self, chamber: Chamber, row: CertificateRow, actor: str, reason: str | None = None) -> CertificateRow:
-        if row.status != "ISSUED":
-            raise ApiError(409, "not_issued", f"only an issued certificate can be suspended; this one is {row.status}")
+        if row.status != CertificateStatus.ISSUED:
+            raise NotIssuedError(row.status, "suspended")
         signer, owner = self._signer_and_owner(chamber, row)
         registry = self._registry("suspend")
         tx = self._chain_call("suspend", lambda: registry.suspend_certificate(signer, bytes.fromhex(row.leaf[2:]), issuer=owner))
-        self.store.set_status(row.id, "SUSPENDED", reason, actor, tx.tx_hash)
+        self.store.set_status(row.id, CertificateStatus.SUSPENDED, reason, actor, tx.tx_hash)
         return self._reload(row)
 
     def lift(self, chamber: Chamber, row: CertificateRow, actor: str) -> CertificateRow:
-        if row.status != "SUSPENDED":
-            raise ApiError(409, "not_suspended", f"the certificate is {row.status}, not SUSPENDED")
+        if row.status != CertificateStatus.SUSPENDED:
+            raise NotSuspendedError(row.status)
         signer, owner = self._signer_and_owner(chamber, row)
         registry = self.chain.registry()
         tx = self._chain_call(
             "lift", lambda: registry.lift_certificate_suspension(signer, bytes.fromhex(row.leaf[2:]), issuer=owner)
         )
-        self.store.set_status(row.id, "ISSUED", None, actor, tx.tx_hash)
+        self.store.set_status(row.id, CertificateStatus.ISSUED, None, actor, tx.tx_hash)
         return self._reload(row)
 
     def supersede(
         self, chamber: Chamber, row: CertificateRow, amended: Any, reason: str, actor: str
     ) -> tuple[CertificateRow, CertificateRow]:
-        if row.status not in ("ISSUED", "SUSPENDED"):
-            raise ApiError(409, "not_issued", f"only an issued certificate can be superseded; this one is {row.status}")
+        if row.status not in CHANGEABLE:
+            raise NotIssuedError(row.status, "superseded")
         if not isinstance(amended, dict):
-            raise ApiError(400, "invalid_body", "'certificate' must be the amended certificate object")
+            raise InvalidAmendmentError()
         if not isinstance(reason, str) or not reason.strip():
-            raise ApiError(400, "missing_reason", "'reason' (why the certificate was amended) is required")
+            raise MissingAmendmentReasonError()
         certificate = copy.deepcopy(amended)
         certificate["replaces"] = {"certificateNumber": row.number, "leaf": row.leaf, "reason": reason}
         key = (
@@ -183,8 +199,8 @@ class Issuance:
         return self._replace(chamber, row, certificate, str(key), "supersede", actor)
 
     def certified_copy(self, chamber: Chamber, row: CertificateRow, actor: str) -> tuple[CertificateRow, CertificateRow]:
-        if row.status not in ("ISSUED", "SUSPENDED"):
-            raise ApiError(409, "not_issued", f"only an issued certificate can be copied; this one is {row.status}")
+        if row.status not in CHANGEABLE:
+            raise NotIssuedError(row.status, "copied")
         certificate = copy.deepcopy(row.data)
         certificate["copyType"] = "CERTIFIED_TRUE_COPY"
         certificate["copyOf"] = {"certificateNumber": row.number, "issueDate": row.issue_date, "leaf": row.leaf}
@@ -203,12 +219,12 @@ class Issuance:
             tx = self._chain_call(
                 action, lambda: registry.supersede(signer, bytes.fromhex(row.leaf[2:]), bytes.fromhex(new.leaf[2:]), issuer=owner)
             )
-        except ApiError:
+        except (RegistryUnreachableError, RegistryRefusedError):
             # The original is unchanged on chain: withdraw the replacement (if not anchored yet) so
             # that the same copy or amendment can be retried.
             self.store.withdraw(new.id, f"{action} failed", actor)
             raise
-        self.store.set_status(row.id, "SUPERSEDED", note, actor, tx.tx_hash, successor_leaf=new.leaf)
+        self.store.set_status(row.id, CertificateStatus.SUPERSEDED, note, actor, tx.tx_hash, successor_leaf=new.leaf)
         return self._reload(row), new
 
     # -- key rotation ----------------------------------------------------------------------------
@@ -220,7 +236,7 @@ class Issuance:
         from eth_account import Account
 
         if self.store.open_batches(chamber.id):
-            raise ApiError(409, "anchoring_in_progress", "a batch of this chamber is being anchored; rotate afterwards")
+            raise AnchoringInProgressError("a batch of this chamber is being anchored", "rotate afterwards")
         old_address, _, _ = self.store.key(chamber.key_id)
         account = Account.create()
         registry = self._registry("rotate the key")
@@ -244,7 +260,3 @@ class Issuance:
         fresh = self.store.get_certificate(row.id)
         assert fresh is not None
         return fresh
-
-
-def leaf_hex(document: Any) -> str:
-    return "0x" + leaf_of(document).hex()

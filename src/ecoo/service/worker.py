@@ -107,7 +107,7 @@ class AnchoringWorker:
             try:
                 issued += self._chamber_pass(chamber_id, force)
                 self.failures, self.last_error = 0, None
-            except (ChainUnavailableError, EcooError) as exc:
+            except EcooError as exc:  # the chain is down (ChainUnavailableError) or refused: retry later
                 self.failures += 1
                 self.last_error = str(exc)
                 log.warning("anchoring for chamber %s failed (attempt %s): %s", chamber_id, self.failures, exc)
