@@ -79,7 +79,7 @@ class Issuance:
             {
                 "index": index,
                 "number": certificates[index].get("certificateNumber") if isinstance(certificates[index], dict) else None,
-                "issues": [{"path": i.path, "code": i.code, "message": i.message} for i in failures[index]],
+                "issues": [i.to_json() for i in failures[index]],
             }
             for index in sorted(failures)
         ]
@@ -155,7 +155,7 @@ class Issuance:
         signer, owner = self._signer_and_owner(chamber, row)
         registry = self.chain.registry()
         tx = self._chain_call(
-            "revoke", lambda: registry.revoke(signer, bytes.fromhex(row.leaf[2:]), REASONS[reason], issuer=owner)
+            "revoke", lambda: registry.revoke(signer, row.leaf_bytes, REASONS[reason], issuer=owner)
         )
         self.store.set_status(row.id, status, reason, actor, tx.tx_hash)
         return self._reload(row)
@@ -165,7 +165,7 @@ class Issuance:
             raise NotIssuedError(row.status, "suspended")
         signer, owner = self._signer_and_owner(chamber, row)
         registry = self._registry("suspend")
-        tx = self._chain_call("suspend", lambda: registry.suspend_certificate(signer, bytes.fromhex(row.leaf[2:]), issuer=owner))
+        tx = self._chain_call("suspend", lambda: registry.suspend_certificate(signer, row.leaf_bytes, issuer=owner))
         self.store.set_status(row.id, CertificateStatus.SUSPENDED, reason, actor, tx.tx_hash)
         return self._reload(row)
 
@@ -175,7 +175,7 @@ class Issuance:
         signer, owner = self._signer_and_owner(chamber, row)
         registry = self.chain.registry()
         tx = self._chain_call(
-            "lift", lambda: registry.lift_certificate_suspension(signer, bytes.fromhex(row.leaf[2:]), issuer=owner)
+            "lift", lambda: registry.lift_certificate_suspension(signer, row.leaf_bytes, issuer=owner)
         )
         self.store.set_status(row.id, CertificateStatus.ISSUED, None, actor, tx.tx_hash)
         return self._reload(row)
@@ -217,7 +217,7 @@ class Issuance:
         try:
             registry = self._registry(action)
             tx = self._chain_call(
-                action, lambda: registry.supersede(signer, bytes.fromhex(row.leaf[2:]), bytes.fromhex(new.leaf[2:]), issuer=owner)
+                action, lambda: registry.supersede(signer, row.leaf_bytes, new.leaf_bytes, issuer=owner)
             )
         except (RegistryUnreachableError, RegistryRefusedError):
             # The original is unchanged on chain: withdraw the replacement (if not anchored yet) so
@@ -250,7 +250,7 @@ class Issuance:
         pending = [row for row in self.store.pending(chamber.id, 1_000_000)]
         signatures = {
             row.id: "0x"
-            + signer.sign_digest(certificate_digest(chain_id, registry_address, bytes.fromhex(row.leaf[2:]), row.number)).hex()
+            + signer.sign_digest(certificate_digest(chain_id, registry_address, row.leaf_bytes, row.number)).hex()
             for row in pending
         }
         self.store.resign_pending(chamber.id, key_id, signatures)

@@ -16,14 +16,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 from ..errors import ChainUnavailableError, EcooError, RootAlreadyAnchoredError
 from ..merkle import MerkleTree
 from ..protocol import Prepared, build_document
 from ..registry import Registry
 from .config import ServiceSettings
-from .store import CertificateRow, Store
+from .store import BatchRow, CertificateRow, Store
 from .vault import KeyVault
 
 log = logging.getLogger(__name__)
@@ -32,8 +31,8 @@ log = logging.getLogger(__name__)
 def prepared_of(row: CertificateRow) -> Prepared:
     return Prepared(
         certificate=row.data,
-        salts={name: bytes.fromhex(value[2:]) for name, value in row.salts.items()},
-        leaf=bytes.fromhex(row.leaf[2:]),
+        salts=row.salt_bytes,
+        leaf=row.leaf_bytes,
     )
 
 
@@ -117,7 +116,7 @@ class AnchoringWorker:
 
     def _chamber_pass(self, chamber_id: int, force: bool) -> int:
         issued = 0
-        for batch in self.store.open_batches(chamber_id):
+        for batch in self.store.batch_repository.unanchored(chamber_id):
             issued += self._anchor_batch(batch)
         while True:
             pending = self.store.pending(chamber_id, self.settings.batch_size)
@@ -128,16 +127,17 @@ class AnchoringWorker:
                 return issued  # wait for more certificates to share the root
             key_id = pending[0].key_id
             group = [row for row in pending if row.key_id == key_id]
-            tree = MerkleTree.build([bytes.fromhex(row.leaf[2:]) for row in group])
+            tree = MerkleTree.build([row.leaf_bytes for row in group])
             batch_id = self.store.create_batch(chamber_id, key_id, "0x" + tree.root.hex(), [row.id for row in group])
-            created = self.store.batch_of(batch_id)
+            created = self.store.batch_repository.get(batch_id)
             assert created is not None
             issued += self._anchor_batch(created)
 
-    def _anchor_batch(self, batch: dict[str, Any]) -> int:
+    def _anchor_batch(self, batch: BatchRow) -> int:
         registry = self.registry()
-        address, ciphertext, chamber_id = self.store.key(batch["key_id"])
-        root = bytes.fromhex(batch["root"][2:])
+        key = self.store.key(batch.key_id)
+        address, ciphertext, chamber_id = key.address, key.ciphertext, key.chamber_id
+        root = batch.root_bytes
         anchored = registry.get_anchor(address, root)
         tx_hash: str | None = None
         if anchored is None:
@@ -148,17 +148,17 @@ class AnchoringWorker:
             except RootAlreadyAnchoredError:
                 anchored = registry.get_anchor(address, root)  # a previous attempt got through after all
             except EcooError as exc:
-                self.store.batch_attempt(batch["id"], str(exc))
+                self.store.batch_attempt(batch.id, str(exc))
                 raise
         if tx_hash is None:
             if anchored is None:
                 raise ChainUnavailableError(self.settings.rpc_url, "anchor state unknown")
             block = anchored[1]
             tx_hash = registry.anchor_transaction(address, root, block)
-        rows = self.store.batch_certificates(batch["id"])
-        tree = MerkleTree.build([bytes.fromhex(row.leaf[2:]) for row in rows])
+        rows = self.store.batch_certificates(batch.id)
+        tree = MerkleTree.build([row.leaf_bytes for row in rows])
         if tree.root != root:
-            raise EcooError(f"batch {batch['id']}: stored certificates do not make root {batch['root']}")
+            raise EcooError(f"batch {batch.id}: stored certificates do not make root {batch.root}")
         chain_id, registry_address = registry.chain_id, registry.address
         documents = {
             row.id: build_document(
@@ -168,10 +168,10 @@ class AnchoringWorker:
                 issuer=address,
                 root=root,
                 merkle_path=tree.proof(index),
-                signature=bytes.fromhex(row.signature[2:]),
+                signature=row.signature_bytes,
             )
             for index, row in enumerate(rows)
         }
-        self.store.finish_batch(batch["id"], tx_hash, block, documents)
-        log.info("anchored batch %s (%s certificates) in %s", batch["id"], len(rows), tx_hash)
+        self.store.finish_batch(batch.id, tx_hash, block, documents)
+        log.info("anchored batch %s (%s certificates) in %s", batch.id, len(rows), tx_hash)
         return len(rows)

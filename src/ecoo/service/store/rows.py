@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
+from ...documents import hex_bytes
 from ..status import AuditAction, BatchStatus, CertificateStatus
 
 
@@ -58,6 +59,18 @@ class CertificateRow:
     created_at: float
     issued_at: float | None
 
+    @property
+    def leaf_bytes(self) -> bytes:
+        return hex_bytes(self.leaf, 32)
+
+    @property
+    def signature_bytes(self) -> bytes:
+        return hex_bytes(self.signature, 65)
+
+    @property
+    def salt_bytes(self) -> dict[str, bytes]:
+        return {name: hex_bytes(value, 32) for name, value in self.salts.items()}
+
     @classmethod
     def from_row(cls, row: Any) -> CertificateRow:
         """The record of a ``certificates`` row (its JSON columns decoded)."""
@@ -97,6 +110,10 @@ class BatchRow:
     last_error: str | None
     created_at: float
     anchored_at: float | None
+
+    @property
+    def root_bytes(self) -> bytes:
+        return hex_bytes(self.root, 32)
 
     @classmethod
     def from_row(cls, row: Any) -> BatchRow:
