@@ -7,7 +7,10 @@ import copy
 import io
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, cast
 
@@ -381,3 +384,20 @@ def test_render_pdf_refuses(document: Any, url: str, message: str) -> None:
         document = _issue(_sample())
     with pytest.raises(PdfError, match=message):
         render_pdf(document if isinstance(document, dict) else {"certificate": document, "proof": {}}, url)
+
+
+# -- reading never loads the layout ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import ecoo.pdf.reader",
+        "from ecoo.pdf import PdfError, extract_document",
+        "import ecoo.certificate_view",
+    ],
+)
+def test_reading_a_pdf_does_not_import_the_layout_library(statement: str) -> None:
+    # Verifying a PDF (the public API, the verification page) must not pay for fpdf2.
+    code = f"import sys\n{statement}\nassert 'fpdf' not in sys.modules, sorted(m for m in sys.modules if 'fpdf' in m)"
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
