@@ -161,6 +161,11 @@ class CertificateForm:
     def top_left(self) -> tuple[Box, Box, Box]:
         return self.exporter, self.consignee, self.transport
 
+    @property
+    def boxes(self) -> tuple[Box, ...]:
+        """Boxes 1-4 and 6-8, in order (box 5 is the goods table)."""
+        return (*self.top_left, self.official, self.particulars, self.declaration, self.certification)
+
 
 def display_text(value: Any) -> str:
     """Any JSON value as display text ("" for null): never raises, never overlong."""

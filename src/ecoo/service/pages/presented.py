@@ -8,7 +8,6 @@ from typing import Any
 from flask import request
 
 from ..._io import InputError, parse_json
-from ...pdf.reader import PdfError, extract_document
 from ..http import services
 from ..issuance import ApiError
 
@@ -29,6 +28,8 @@ def presented_document() -> tuple[Any, str]:
     if upload is not None and upload.filename:
         data = upload.read()  # MAX_CONTENT_LENGTH already bounds the whole request
         if data.startswith(b"%PDF"):
+            from ...pdf.reader import PdfError, extract_document  # pypdf loads with the first PDF, not the service
+
             try:
                 return extract_document(data), f"PDF file {upload.filename}"
             except PdfError as exc:
