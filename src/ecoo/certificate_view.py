@@ -15,7 +15,6 @@ text. A withheld part (listed in ``proof.withheld`` and absent) reads "withheld 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,8 +30,6 @@ __all__ = [
     "Line",
     "certificate_form",
     "display_text",
-    "pointer_order",
-    "withheld_label",
 ]
 
 WITHHELD = "withheld by the holder"
@@ -464,33 +461,3 @@ def _measure(value: Any, amount_key: str, unit_key: str) -> str:
 def _place_date(signed: Mapping[str, Any]) -> str:
     place = display_text(signed.get("place"))
     return f"{place}, {_shown(signed.get('date'))}" if place else _shown(signed.get("date"))
-
-
-# -- naming the withheld parts -----------------------------------------------------------------------
-
-_UNIT_NAMES = {
-    "/exporter": "Exporter",
-    "/consignee": "Consignee",
-    "/importer": "Importer",
-    "/producer": "Producer",
-    "/transport": "Transport details",
-    "/thirdPartyInvoicing": "Third-party invoicing",
-    "/backToBack": "Back-to-back reference",
-    "/exporterDeclaration": "Exporter's declaration",
-    "/remarks": "Remarks",
-}
-_ITEM_UNIT = re.compile(r"^/items/(\d{1,4})/(fobValue|invoice)$")
-
-
-def pointer_order(pointer: str) -> tuple[int, int, str]:
-    """Sort key for withheld pointers: top-level parts first, then items in order."""
-    match = _ITEM_UNIT.match(pointer)
-    return (1, int(match[1]), match[2]) if match else (0, 0, pointer)
-
-
-def withheld_label(pointer: str) -> str:
-    """A withheld part's name for people ("Consignee", "FOB value of item 2")."""
-    match = _ITEM_UNIT.match(pointer)
-    if match:
-        return f"{'FOB value' if match[2] == 'fobValue' else 'Invoice'} of item {int(match[1]) + 1}"
-    return _UNIT_NAMES.get(pointer, pointer)

@@ -15,14 +15,14 @@ from typing import Any
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
-from ...certificate_view import GOODS_COLUMNS, NO_ITEMS, certificate_form, display_text, pointer_order, withheld_label
+from ...certificate_view import GOODS_COLUMNS, NO_ITEMS, certificate_form, display_text
 from ...protocol import CORE, split_units
 from ...verify import Verdict, VerificationReport
 from ..http import services
 from ..issuance import ApiError
 from ..views import lookup_documents
 from .presented import allow_pasted_certificates, presented_document
-from .wording import VERDICTS, check_views, failed_check
+from .wording import VERDICTS, check_views, failed_check, pointer_order, withheld_label
 
 bp = Blueprint("verify", __name__)
 

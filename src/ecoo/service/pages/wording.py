@@ -1,13 +1,23 @@
-"""The verdict and the eight checks in plain words, for the result page: what the banner says, and
-what each check asks and what its failure means."""
+"""The result page in plain words: what the verdict banner says, what each of the eight checks
+asks and what its failure means, and the names of the parts a holder withheld."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ...verify import CheckStatus, Verdict, VerificationReport
 
-__all__ = ["CHECK_WORDS", "VERDICTS", "CheckView", "VerdictView", "check_views", "failed_check"]
+__all__ = [
+    "CHECK_WORDS",
+    "VERDICTS",
+    "CheckView",
+    "VerdictView",
+    "check_views",
+    "failed_check",
+    "pointer_order",
+    "withheld_label",
+]
 
 
 @dataclass(frozen=True)
@@ -116,3 +126,33 @@ def failed_check(report: VerificationReport) -> dict[str, str] | None:
         if check.status is CheckStatus.FAILED:
             return {"name": check.name, "meaning": CHECK_WORDS.get(check.name, ("", check.name))[1], "message": check.message}
     return None
+
+
+# -- naming the withheld parts -----------------------------------------------------------------------
+
+_UNIT_NAMES = {
+    "/exporter": "Exporter",
+    "/consignee": "Consignee",
+    "/importer": "Importer",
+    "/producer": "Producer",
+    "/transport": "Transport details",
+    "/thirdPartyInvoicing": "Third-party invoicing",
+    "/backToBack": "Back-to-back reference",
+    "/exporterDeclaration": "Exporter's declaration",
+    "/remarks": "Remarks",
+}
+_ITEM_UNIT = re.compile(r"^/items/(\d{1,4})/(fobValue|invoice)$")
+
+
+def pointer_order(pointer: str) -> tuple[int, int, str]:
+    """Sort key for withheld pointers: top-level parts first, then items in order."""
+    match = _ITEM_UNIT.match(pointer)
+    return (1, int(match[1]), match[2]) if match else (0, 0, pointer)
+
+
+def withheld_label(pointer: str) -> str:
+    """A withheld part's name for people ("Consignee", "FOB value of item 2")."""
+    match = _ITEM_UNIT.match(pointer)
+    if match:
+        return f"{'FOB value' if match[2] == 'fobValue' else 'Invoice'} of item {int(match[1]) + 1}"
+    return _UNIT_NAMES.get(pointer, pointer)
