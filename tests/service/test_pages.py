@@ -15,6 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse, encode_multipart
 
+from ecoo.certificate_view import GOODS_COLUMNS, certificate_form
 from ecoo.protocol import redact
 from ecoo.service.app import create_app
 from ecoo.service.cli import create_chamber
@@ -106,6 +107,21 @@ def test_uploaded_issued_json_is_valid_and_laid_out_like_the_form(service: Servi
     ):
         assert html.escape(value) in page, value
     assert "None: the certificate is complete." in page
+
+
+def test_result_page_shows_the_boxes_and_labels_the_pdf_prints(service: ServiceHarness) -> None:
+    # One view of the certificate (ecoo.certificate_view) for the page and the PDF (tests/unit/test_pdf.py).
+    document = service.issue("TH-PAGE-FORM")
+    page = _text(_upload(service.client, json.dumps(document).encode()))
+    form = certificate_form(document["certificate"], (), document["proof"]["issuer"])
+    assert form is not None
+    for box in form.boxes:
+        assert f'<span class="box-no">{box.number}</span> {html.escape(box.title)}</h3>' in page, box.title
+        for line in box.lines:
+            if line.label:
+                assert f"<dt>{html.escape(line.label)}</dt>" in page, line.label
+    for heading, _ in GOODS_COLUMNS:
+        assert f'<th scope="col">{html.escape(heading)}</th>' in page, heading
 
 
 def test_tampered_origin_is_invalid_with_integrity_named(service: ServiceHarness) -> None:

@@ -7,7 +7,10 @@ import copy
 import io
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, cast
 
@@ -16,6 +19,7 @@ import segno
 import zxingcpp
 from pypdf import PdfReader, PdfWriter
 
+from ecoo.certificate_view import GOODS_COLUMNS, certificate_form
 from ecoo.errors import EcooError
 from ecoo.pdf import ATTACHMENT_NAME, WITHHELD, PdfError, extract_document, render_pdf
 from ecoo.protocol import REDACTION_GROUPS, build_document, prepare, redact
@@ -381,3 +385,36 @@ def test_render_pdf_refuses(document: Any, url: str, message: str) -> None:
         document = _issue(_sample())
     with pytest.raises(PdfError, match=message):
         render_pdf(document if isinstance(document, dict) else {"certificate": document, "proof": {}}, url)
+
+
+# -- reading never loads the layout ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import ecoo.pdf.reader",
+        "from ecoo.pdf import PdfError, extract_document",
+        "import ecoo.certificate_view",
+    ],
+)
+def test_reading_a_pdf_does_not_import_the_layout_library(statement: str) -> None:
+    # Verifying a PDF (the public API, the verification page) must not pay for fpdf2.
+    code = f"import sys\n{statement}\nassert 'fpdf' not in sys.modules, sorted(m for m in sys.modules if 'fpdf' in m)"
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+
+
+def test_pdf_prints_the_boxes_and_labels_of_the_shared_form_view() -> None:
+    # The verification page shows the same view (tests/service/test_pages.py): both say the same.
+    document = _issue(_sample("atiga-back-to-back-sg-id"))
+    form = certificate_form(document["certificate"], (), document["proof"]["issuer"])
+    assert form is not None
+    (text,) = _pages(render_pdf(document, _url(document)))
+    assert [box.number for box in form.boxes] == [1, 2, 3, 4, 6, 7, 8]
+    for expected in (
+        form.goods_heading,
+        *(heading for heading, _ in GOODS_COLUMNS),
+        *(box.heading for box in form.boxes),
+        *(line.label for box in form.boxes for line in box.lines if line.label),
+    ):
+        assert " ".join(expected.split()) in text, expected

@@ -7,15 +7,14 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from .._io import safe_filename
 from ..verify import iso_time
 from .http import json_body, require_chamber, services
 from .issuance import MAX_BATCH, ApiError
 from .store import CertificateRow
+from .views import STATUSES, download_name
 
 bp = Blueprint("issuer_api", __name__)
 
-STATUSES = ("PENDING", "ISSUED", "SUSPENDED", "REVOKED", "CANCELLED", "SUPERSEDED")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -156,10 +155,6 @@ def download_pdf(certificate_id: int) -> Any:
     return Response(
         pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{download_name(row)}.pdf"'}
     )
-
-
-def download_name(row: CertificateRow) -> str:
-    return safe_filename(row.number, f"certificate-{row.id}")
 
 
 def _optional_body() -> dict[str, Any]:

@@ -3,21 +3,17 @@ or look one up by issuer and number. A chain that cannot be reached gives 503 + 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Blueprint, jsonify, request
 
 from .._io import InputError, parse_json
-from ..protocol import CORE, redact, split_units
 from ..verify import Verdict, VerificationReport
 from .http import json_body, services
 from .issuance import MAX_BATCH, ApiError
+from .views import lookup_documents
 
 bp = Blueprint("public_api", __name__)
-
-_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-_LEAF = re.compile(r"^0x[0-9a-fA-F]{64}$")
 
 
 def report_json(report: VerificationReport, document: Any) -> dict[str, Any]:
@@ -78,35 +74,6 @@ def verify_batch() -> Any:
         raise ApiError(413, "batch_too_large", f"at most {MAX_BATCH} documents per request")
     reports = services().chain.verifier().verify_many(documents)
     return jsonify({"reports": [report_json(r, d) for r, d in zip(reports, documents, strict=True)]}), _status(reports)
-
-
-def lookup_documents(issuer: str | None, number: str | None, leaf: str | None) -> list[dict[str, Any]]:
-    """Issued documents the service holds for (issuer, number) or for a leaf; ApiError if none."""
-    store = services().store
-    if leaf:
-        if not _LEAF.match(leaf):
-            raise ApiError(400, "invalid_leaf", "leaf must be 0x followed by 64 hex digits")
-        row = store.find_by_leaf(leaf)
-        rows = [row] if row else []
-    else:
-        if not issuer or not _ADDRESS.match(issuer) or not number:
-            raise ApiError(400, "invalid_lookup", "give issuer (0x address) and number, or leaf")
-        chamber_id = store.chamber_by_address(issuer)
-        rows = store.find_by_number(chamber_id, number) if chamber_id is not None else []
-    # What the service holds is the complete certificate; a public lookup must not reveal what a
-    # holder may withhold (a redacted copy has the same leaf). Show the core only: it still verifies.
-    documents = [public_view(row.document) for row in rows if row.document]
-    if not documents:
-        what = f"leaf {leaf}" if leaf else f"certificate {number!r} of issuer {issuer}"
-        pending = any(row.document is None for row in rows)
-        raise ApiError(404, "not_found", f"{what} is {'not anchored yet' if pending else 'not known to this service'}")
-    return documents
-
-
-def public_view(document: dict[str, Any]) -> dict[str, Any]:
-    """``document`` with every redactable part withheld (the leaf, and so the verdict, unchanged)."""
-    units = [unit for unit in split_units(document["certificate"]) if unit != CORE]
-    return redact(document, units) if units else document
 
 
 @bp.get("/lookup")

@@ -1,0 +1,57 @@
+"""What the API blueprints and the pages both show of the service's certificates: the status
+vocabulary, the name of a downloaded file, and the public lookup of issued documents.
+
+Kept apart from the blueprints so that none of them imports another.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .._io import safe_filename
+from ..protocol import CORE, redact, split_units
+from .http import services
+from .issuance import ApiError
+from .status import CertificateStatus
+from .store import CertificateRow
+
+#: Every status a chamber's certificate can have, in lifecycle order (filters, counts, the OpenAPI enum).
+STATUSES: tuple[str, ...] = tuple(status.value for status in CertificateStatus)
+
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_LEAF = re.compile(r"^0x[0-9a-fA-F]{64}$")
+
+
+def download_name(row: CertificateRow) -> str:
+    """The file name (without extension) a downloaded certificate is saved under."""
+    return safe_filename(row.number, f"certificate-{row.id}")
+
+
+def lookup_documents(issuer: str | None, number: str | None, leaf: str | None) -> list[dict[str, Any]]:
+    """Issued documents the service holds for (issuer, number) or for a leaf; ApiError if none."""
+    store = services().store
+    if leaf:
+        if not _LEAF.match(leaf):
+            raise ApiError(400, "invalid_leaf", "leaf must be 0x followed by 64 hex digits")
+        row = store.find_by_leaf(leaf)
+        rows = [row] if row else []
+    else:
+        if not issuer or not _ADDRESS.match(issuer) or not number:
+            raise ApiError(400, "invalid_lookup", "give issuer (0x address) and number, or leaf")
+        chamber_id = store.chamber_by_address(issuer)
+        rows = store.find_by_number(chamber_id, number) if chamber_id is not None else []
+    # What the service holds is the complete certificate; a public lookup must not reveal what a
+    # holder may withhold (a redacted copy has the same leaf). Show the core only: it still verifies.
+    documents = [public_view(row.document) for row in rows if row.document]
+    if not documents:
+        what = f"leaf {leaf}" if leaf else f"certificate {number!r} of issuer {issuer}"
+        pending = any(row.document is None for row in rows)
+        raise ApiError(404, "not_found", f"{what} is {'not anchored yet' if pending else 'not known to this service'}")
+    return documents
+
+
+def public_view(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with every redactable part withheld (the leaf, and so the verdict, unchanged)."""
+    units = [unit for unit in split_units(document["certificate"]) if unit != CORE]
+    return redact(document, units) if units else document
