@@ -292,13 +292,13 @@ IMPORT_ORDER = [
     "ecoo.validation",
     "ecoo.verify",
     "ecoo.service.app",
-    "ecoo.pdf",
+    "ecoo.pdf.layout",
 ]
 
 
 def import_footprint() -> dict[str, float]:
-    """RSS added by each import of a fresh interpreter (MB), in IMPORT_ORDER; ecoo.pdf (fpdf2, pypdf,
-    fonts) is imported by the service only when a PDF is rendered or read."""
+    """RSS added by each import of a fresh interpreter (MB), in IMPORT_ORDER; ecoo.pdf.layout (fpdf2,
+    segno, fonts) is imported by the service only when a PDF is rendered."""
     done = subprocess.run(
         [sys.executable, "-c", IMPORT_FOOTPRINT, *IMPORT_ORDER], capture_output=True, text=True, cwd=ROOT, timeout=120
     )

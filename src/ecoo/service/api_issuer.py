@@ -8,8 +8,8 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 
 from ..verify import iso_time
-from .http import json_body, require_chamber, services
-from .issuance import MAX_BATCH, ApiError
+from .http import ApiError, json_body, require_chamber, services
+from .issuance import MAX_BATCH
 from .store import CertificateRow
 from .views import STATUSES, download_name
 

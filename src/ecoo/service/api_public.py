@@ -9,8 +9,8 @@ from flask import Blueprint, jsonify, request
 
 from .._io import InputError, parse_json
 from ..verify import Verdict, VerificationReport
-from .http import json_body, services
-from .issuance import MAX_BATCH, ApiError
+from .http import ApiError, json_body, services
+from .issuance import MAX_BATCH
 from .views import lookup_documents
 
 bp = Blueprint("public_api", __name__)

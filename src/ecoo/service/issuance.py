@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from web3.types import Wei
 
@@ -35,24 +35,10 @@ from .status import CertificateStatus
 from .store import CertificateRow, Chamber, Store
 from .vault import KeyVault
 
-if TYPE_CHECKING:
-    from .http import ApiError as ApiError  # re-exported for importers not yet moved (see __getattr__)
-
 MAX_BATCH = 1000
 REASONS = {"fraud": RevocationReason.FRAUD, "error": RevocationReason.ERROR, "cancelled": RevocationReason.CANCELLED}
 # A certificate whose status the chamber can still change on the registry.
 CHANGEABLE = (CertificateStatus.ISSUED, CertificateStatus.SUSPENDED)
-
-
-def __getattr__(name: str) -> type[ApiError]:
-    """``ApiError`` re-exported for importers not yet moved: it is an HTTP-layer class in
-    :mod:`ecoo.service.http` now. Imported on first use: ``http`` imports this module, and the
-    domain does not depend on the HTTP layer (drop this once nothing imports it from here)."""
-    if name == "ApiError":
-        from .http import ApiError
-
-        return ApiError
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Issuance:

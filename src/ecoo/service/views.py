@@ -11,8 +11,7 @@ from typing import Any
 
 from .._io import safe_filename
 from ..protocol import CORE, redact, split_units
-from .http import services
-from .issuance import ApiError
+from .http import ApiError, services
 from .status import CertificateStatus
 from .store import CertificateRow
 

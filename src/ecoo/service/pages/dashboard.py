@@ -11,8 +11,8 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from ..http import chamber_for, services
-from ..issuance import ApiError
+from ...errors import ServiceError
+from ..http import ApiError, chamber_for, http_status, services
 from ..store import CertificateRow, Chamber, DuplicateCertificateError
 from ..views import STATUSES, download_name
 from .presented import allow_pasted_certificates, parse_presented
@@ -66,8 +66,8 @@ def issue() -> ResponseReturnValue:
         if not isinstance(certificate, dict):
             raise ApiError(400, "invalid_body", "Paste one certificate of origin as a JSON object.")
         row = services().issuance.create(chamber, [certificate], f"token:{token_id}")[0]
-    except ApiError as exc:
-        status, message = exc.status, exc.message
+    except ServiceError as exc:  # a bad form (ApiError) or a refusal of the domain
+        status, message = http_status(exc), exc.message
         if isinstance(exc.details, list):
             issues = [found for problem in exc.details if isinstance(problem, dict) for found in problem.get("issues", [])]
     except DuplicateCertificateError as exc:
@@ -101,7 +101,7 @@ def change_status(certificate_id: int) -> ResponseReturnValue:
             updated = issuance.lift(chamber, row, actor)
         else:
             updated = issuance.revoke(chamber, row, action.removeprefix("revoke-"), actor)
-    except ApiError as exc:
+    except ServiceError as exc:
         flash(f"Certificate {row.number}: {exc.message}", "error")
     else:
         flash(f"Certificate {row.number} is now {updated.status} on the registry.", "info")

@@ -8,8 +8,7 @@ from typing import Any
 from flask import request
 
 from ..._io import InputError, parse_json
-from ..http import services
-from ..issuance import ApiError
+from ..http import ApiError, services
 
 __all__ = ["allow_pasted_certificates", "parse_presented", "presented_document"]
 

@@ -13,8 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, g, request, session
 
-from ..http import services
-from ..issuance import ApiError
+from ..http import ApiError, services
 from ..store import Chamber
 
 __all__ = ["check_csrf", "csrf_token", "end_session", "protect", "signed_in", "start_session"]

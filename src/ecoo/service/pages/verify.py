@@ -18,8 +18,7 @@ from flask.typing import ResponseReturnValue
 from ...certificate_view import GOODS_COLUMNS, NO_ITEMS, certificate_form, display_text
 from ...protocol import CORE, split_units
 from ...verify import Verdict, VerificationReport
-from ..http import services
-from ..issuance import ApiError
+from ..http import ApiError, services
 from ..views import lookup_documents
 from .presented import allow_pasted_certificates, presented_document
 from .wording import VERDICTS, check_views, failed_check, pointer_order, withheld_label
