@@ -4,11 +4,22 @@ pragma solidity 0.8.30;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {
+    AccreditationPeriod,
+    CertificateState,
+    CertificateStatus,
+    Issuer,
+    IssuerStatus,
+    Query,
+    RevocationReason
+} from "./EcooRegistryTypes.sol";
 import {IEcooRegistry} from "./IEcooRegistry.sol";
+import {IEcooRegistryErrors} from "./IEcooRegistryErrors.sol";
 
 /// @title EcooRegistry
-/// @notice Registry of electronic certificates of origin. See {IEcooRegistry}.
-contract EcooRegistry is IEcooRegistry, AccessControl, EIP712 {
+/// @notice Registry of electronic certificates of origin. See {IEcooRegistry}; errors in
+/// {IEcooRegistryErrors}.
+contract EcooRegistry is IEcooRegistry, IEcooRegistryErrors, AccessControl, EIP712 {
     /// @inheritdoc IEcooRegistry
     /// @dev keccak256("ECOO_AUTHORITY_ROLE")
     bytes32 public constant AUTHORITY_ROLE = keccak256("ECOO_AUTHORITY_ROLE");
@@ -44,7 +55,8 @@ contract EcooRegistry is IEcooRegistry, AccessControl, EIP712 {
     /// @param authority holds AUTHORITY_ROLE: accredits and suspends issuers
     constructor(address admin, address authority) EIP712("ecoo", "1") {
         // A registry nobody can govern could never accredit an issuer.
-        if (admin == address(0) || authority == address(0)) revert EcooRegistryZeroAddress();
+        if (admin == address(0)) revert EcooRegistryInvalidAdmin(admin);
+        if (authority == address(0)) revert EcooRegistryInvalidAuthority(authority);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(AUTHORITY_ROLE, authority);
     }
@@ -62,14 +74,17 @@ contract EcooRegistry is IEcooRegistry, AccessControl, EIP712 {
         bytes32 metadataHash
     ) external onlyRole(AUTHORITY_ROLE) {
         // The zero address is what ecrecover returns for a bad signature: never trust it.
-        if (issuer == address(0)) revert EcooRegistryZeroAddress();
+        if (issuer == address(0)) revert EcooRegistryInvalidIssuer(issuer);
         // A key is accredited once; suspended keys are reinstated, retired keys stay retired.
         if (_issuers[issuer].status != IssuerStatus.None) revert EcooRegistryIssuerAlreadyRegistered(issuer);
         // Verifiers display these; empty or unbounded values help nobody.
-        if (
-            country == bytes2(0) || bytes(name).length == 0 || bytes(name).length > _MAX_METADATA_LENGTH
-                || bytes(accreditationCode).length == 0 || bytes(accreditationCode).length > _MAX_METADATA_LENGTH
-        ) revert EcooRegistryInvalidMetadata();
+        if (country == bytes2(0)) revert EcooRegistryInvalidCountry(issuer, country);
+        if (bytes(name).length == 0 || bytes(name).length > _MAX_METADATA_LENGTH) {
+            revert EcooRegistryInvalidName(issuer, name);
+        }
+        if (bytes(accreditationCode).length == 0 || bytes(accreditationCode).length > _MAX_METADATA_LENGTH) {
+            revert EcooRegistryInvalidAccreditationCode(issuer, accreditationCode);
+        }
 
         Issuer storage record = _issuers[issuer];
         record.status = IssuerStatus.Accredited;
@@ -104,7 +119,8 @@ contract EcooRegistry is IEcooRegistry, AccessControl, EIP712 {
     function rotateIssuerKey(address oldKey, address newKey) external onlyRole(AUTHORITY_ROLE) {
         // A suspended key is dealt with by reinstating or by accrediting a fresh key.
         if (_issuers[oldKey].status != IssuerStatus.Accredited) revert EcooRegistryIssuerNotAccredited(oldKey);
-        if (newKey == address(0)) revert EcooRegistryZeroAddress();
+        // The zero address is what ecrecover returns for a bad signature: never trust it.
+        if (newKey == address(0)) revert EcooRegistryInvalidNewKey(oldKey, newKey);
         // A fresh key only: reusing a known key would merge two histories (and could loop).
         if (_issuers[newKey].status != IssuerStatus.None) revert EcooRegistryIssuerAlreadyRegistered(newKey);
 
@@ -132,7 +148,7 @@ contract EcooRegistry is IEcooRegistry, AccessControl, EIP712 {
     /// @inheritdoc IEcooRegistry
     function anchor(bytes32 root) external {
         // A zero root is what an uninitialised variable holds, never a real batch.
-        if (root == bytes32(0)) revert EcooRegistryZeroHash();
+        if (root == bytes32(0)) revert EcooRegistryInvalidRoot(root);
         Anchor storage record = _anchors[_msgSender()][root];
         // Anchoring twice would move the recorded time and so the accreditation check.
         if (record.anchoredBlock != 0) revert EcooRegistryRootAlreadyAnchored(_msgSender(), root);
@@ -209,6 +225,7 @@ contract EcooRegistry is IEcooRegistry, AccessControl, EIP712 {
     }
 
     /// @inheritdoc IEcooRegistry
+    /// @dev One `_certificateState` per query; see the interface for the cost and the bound.
     function verifyCertificates(Query[] calldata queries) external view returns (CertificateState[] memory states) {
         states = new CertificateState[](queries.length);
         for (uint256 i = 0; i < queries.length; ++i) {
@@ -249,6 +266,9 @@ contract EcooRegistry is IEcooRegistry, AccessControl, EIP712 {
     }
 
     /// @dev Whether `blockNumber` lies strictly inside one of the accreditation periods of `issuer`.
+    /// Cost: one cold storage read (2,100 gas) per period, oldest first. A key gains a period only
+    /// when the authority accredits or reinstates it, so the loop is as long as that key's
+    /// suspension history (one period for almost every key); it runs in views only.
     function _accreditedAt(address issuer, uint48 blockNumber) private view returns (bool) {
         AccreditationPeriod[] storage periods = _periods[issuer];
         for (uint256 i = 0; i < periods.length; ++i) {
@@ -261,6 +281,8 @@ contract EcooRegistry is IEcooRegistry, AccessControl, EIP712 {
     }
 
     /// @dev The newest key in the rotation chain of `issuer` and its status.
+    /// Cost: one cold storage read (2,100 gas) per rotation of the chamber's key; only the
+    /// authority rotates keys, so the chain is as long as the chamber's rotation history.
     function _currentKey(address issuer) private view returns (address key, IssuerStatus status) {
         key = issuer;
         // Rotation only ever points at a fresh key, so the chain ends.
@@ -279,14 +301,16 @@ contract EcooRegistry is IEcooRegistry, AccessControl, EIP712 {
         // Revocation is final: its reason and time must not be rewritten.
         if (record.status == CertificateStatus.Revoked) revert EcooRegistryCertificateAlreadyRevoked(issuer, leaf);
         _writeRecord(record, CertificateStatus.Revoked, reason, byAuthority);
-        emit CertificateRevoked(issuer, leaf, reason);
+        emit CertificateRevoked(issuer, leaf, reason, _msgSender());
     }
 
     function _supersede(address issuer, bytes32 leaf, bytes32 successor, bool byAuthority) private {
-        if (successor == bytes32(0)) revert EcooRegistryZeroHash();
+        // A zero successor is what an uninitialised variable holds: it would redirect nowhere.
+        if (successor == bytes32(0)) revert EcooRegistryInvalidSuccessor(leaf, successor);
         // A certificate pointing at itself would send verifiers in a circle.
         if (successor == leaf) revert EcooRegistrySelfSupersede(leaf);
         CertificateRecord storage record = _certificates[issuer][leaf];
+        // Revocation is final, and superseding is a revocation.
         if (record.status == CertificateStatus.Revoked) revert EcooRegistryCertificateAlreadyRevoked(issuer, leaf);
         // An enquiry the authority opened is closed by the authority.
         if (record.status == CertificateStatus.Suspended && record.byAuthority && !byAuthority) {
@@ -294,11 +318,12 @@ contract EcooRegistry is IEcooRegistry, AccessControl, EIP712 {
         }
         _writeRecord(record, CertificateStatus.Revoked, RevocationReason.Superseded, byAuthority);
         _successors[issuer][leaf] = successor;
-        emit CertificateSuperseded(issuer, leaf, successor);
+        emit CertificateSuperseded(issuer, leaf, successor, _msgSender());
     }
 
     function _suspendCertificate(address issuer, bytes32 leaf, bool byAuthority) private {
         CertificateRecord storage record = _certificates[issuer][leaf];
+        // Revocation is final: a revoked certificate is never suspended (and so never lifted).
         if (record.status == CertificateStatus.Revoked) revert EcooRegistryCertificateAlreadyRevoked(issuer, leaf);
         // A second suspension would overwrite who opened the enquiry.
         if (record.status == CertificateStatus.Suspended) revert EcooRegistryCertificateAlreadySuspended(issuer, leaf);
@@ -308,6 +333,7 @@ contract EcooRegistry is IEcooRegistry, AccessControl, EIP712 {
 
     function _liftCertificateSuspension(address issuer, bytes32 leaf, bool byAuthority) private {
         CertificateRecord storage record = _certificates[issuer][leaf];
+        // Only a suspension can be lifted: lifting must never reactivate a revoked certificate.
         if (record.status != CertificateStatus.Suspended) revert EcooRegistryCertificateNotSuspended(issuer, leaf);
         // An enquiry the authority opened is closed by the authority.
         if (record.byAuthority && !byAuthority) revert EcooRegistrySuspendedByAuthority(issuer, leaf);
@@ -331,6 +357,7 @@ contract EcooRegistry is IEcooRegistry, AccessControl, EIP712 {
         }
         if (hasRole(AUTHORITY_ROLE, caller)) return true;
         // A key that replaced `issuer` by rotation looks after the certificates `issuer` anchored.
+        // Cost: one storage read per rotation of the chamber's key (authority-made, so short).
         for (address key = _issuers[issuer].successor; key != address(0); key = _issuers[key].successor) {
             if (key == caller) {
                 if (requireStanding) _requireStanding(caller);

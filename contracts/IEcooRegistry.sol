@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity 0.8.30;
+pragma solidity ^0.8.20;
+
+import {AccreditationPeriod, CertificateState, Issuer, Query, RevocationReason} from "./EcooRegistryTypes.sol";
 
 /// @title IEcooRegistry
 /// @notice Registry of electronic certificates of origin (eCOs). Chambers of commerce (issuers)
@@ -12,87 +14,9 @@ pragma solidity 0.8.30;
 /// another issuer's root, and a root only verifies if its anchoring block falls inside one of the
 /// issuer's accreditation periods and the issuer is not suspended now. This keeps anchoring one
 /// storage write plus one event (see README, "Gas").
+///
+/// The types live in `EcooRegistryTypes.sol` and the custom errors in {IEcooRegistryErrors}.
 interface IEcooRegistry {
-    // ------------------------------------------------------------------------------------------
-    // Types
-    // ------------------------------------------------------------------------------------------
-
-    /// @notice Standing of an issuer key with the accreditation authority.
-    enum IssuerStatus {
-        None, // never accredited
-        Accredited, // may issue; its anchors made while accredited verify
-        Suspended, // nothing it anchored verifies until it is reinstated
-        Retired // key rotated away: its past anchors stay valid, new ones never verify
-    }
-
-    /// @notice Status of one certificate (one leaf), as set by its issuer or the authority.
-    enum CertificateStatus {
-        Active, // no status change recorded
-        Suspended, // under enquiry; can be lifted or turned into a revocation
-        Revoked // final; the reason says why (fraud, error, cancelled, superseded)
-    }
-
-    /// @notice Why a certificate was revoked. `None` for active and suspended certificates.
-    enum RevocationReason {
-        None,
-        Fraud, // REVOKED_FRAUD
-        Error, // REVOKED_ERROR
-        Cancelled, // CANCELLED at the exporter's request while unused
-        Superseded // SUPERSEDED by the certificate whose leaf is recorded as successor
-    }
-
-    /// @notice Public view of an issuer record.
-    struct Issuer {
-        IssuerStatus status; // standing now
-        bytes2 country; // ISO 3166-1 alpha-2, e.g. "DE"
-        uint48 accreditedAt; // time of the first accreditation
-        address successor; // key that replaced this one (Retired only)
-        address predecessor; // key this one replaced, if it came from a rotation
-        bytes32 metadataHash; // hash of the chamber's metadata document (0 if none)
-        string name; // chamber name
-        string accreditationCode; // e.g. the ICC WCF accreditation code
-    }
-
-    /// @notice One interval during which an issuer key was allowed to issue.
-    /// @dev Anchors verify when fromBlock < anchoredBlock < untilBlock (untilBlock 0 = open). The
-    /// bounds are strict because the order of transactions inside one block is not recorded.
-    struct AccreditationPeriod {
-        uint48 fromBlock;
-        uint48 fromTime;
-        uint48 untilBlock; // 0 while the period is open
-        uint48 untilTime; // 0 while the period is open
-    }
-
-    /// @notice One certificate to look up: the issuer that claims it, the anchored root, the leaf
-    /// and the Merkle proof from leaf to root (OpenZeppelin `MerkleProof`, sorted pairs).
-    struct Query {
-        address issuer;
-        bytes32 root;
-        bytes32 leaf;
-        bytes32[] proof;
-    }
-
-    /// @notice Everything a verifier needs about one certificate, read in one call.
-    struct CertificateState {
-        bool proofValid; // proof leads from leaf to root
-        bool anchored; // root was anchored by `issuer`
-        uint48 anchoredAt; // block time of the anchoring (0 if not anchored)
-        uint48 anchoredBlock; // block number of the anchoring (0 if not anchored)
-        IssuerStatus issuerStatus; // standing of the issuer now
-        bool accreditedAtAnchor; // anchoring block fell inside an accreditation period
-        bytes2 issuerCountry;
-        string issuerName;
-        address currentKey; // newest key of the issuer's rotation chain (`issuer` if never rotated)
-        IssuerStatus currentKeyStatus; // its standing now: a suspended chamber suspends its old keys too
-        CertificateStatus status; // status of this leaf
-        RevocationReason reason; // why it was revoked
-        uint48 statusChangedAt; // block time of the last status change (0 if none)
-        address statusChangedBy; // issuer or authority that made it
-        bytes32 successor; // leaf of the replacing certificate (Superseded only)
-        uint48 chainTime; // block.timestamp of the block the view ran against
-        uint48 chainBlock; // block.number of the block the view ran against
-    }
-
     // ------------------------------------------------------------------------------------------
     // Events
     // ------------------------------------------------------------------------------------------
@@ -107,47 +31,19 @@ interface IEcooRegistry {
     event IssuerKeyRotated(address indexed oldKey, address indexed newKey);
     /// @notice `issuer` anchored the Merkle root `root` of a batch of certificates.
     event BatchAnchored(address indexed issuer, bytes32 indexed root);
-    /// @notice A certificate of `issuer` was revoked.
-    event CertificateRevoked(address indexed issuer, bytes32 indexed leaf, RevocationReason reason);
-    /// @notice A certificate of `issuer` was superseded by the certificate with leaf `successor`.
-    event CertificateSuperseded(address indexed issuer, bytes32 indexed leaf, bytes32 indexed successor);
-    /// @notice A certificate of `issuer` was suspended under enquiry.
+    /// @notice A certificate of `issuer` was revoked for `reason` by `by` (the issuer, a successor
+    /// key or the authority).
+    /// @dev `by` is not indexed: a topic costs 375 gas against 256 for a data word, and revoke has
+    /// to stay under 47,000 gas (README, "Gas"). Filter on `issuer` and read `by` from the data.
+    event CertificateRevoked(address indexed issuer, bytes32 indexed leaf, RevocationReason reason, address by);
+    /// @notice A certificate of `issuer` was superseded by the certificate with leaf `successor`,
+    /// by `by`.
+    /// @dev Three topics are the most an event may index, so `by` is data here as well.
+    event CertificateSuperseded(address indexed issuer, bytes32 indexed leaf, bytes32 indexed successor, address by);
+    /// @notice A certificate of `issuer` was suspended under enquiry by `by`.
     event CertificateSuspended(address indexed issuer, bytes32 indexed leaf, address by);
-    /// @notice The suspension of a certificate of `issuer` was lifted.
+    /// @notice The suspension of a certificate of `issuer` was lifted by `by`.
     event CertificateSuspensionLifted(address indexed issuer, bytes32 indexed leaf, address by);
-
-    // ------------------------------------------------------------------------------------------
-    // Errors
-    // ------------------------------------------------------------------------------------------
-
-    /// @notice The zero address was given where an issuer key is required.
-    error EcooRegistryZeroAddress();
-    /// @notice A zero root, leaf or successor hash was given.
-    error EcooRegistryZeroHash();
-    /// @notice The name or accreditation code is empty or longer than 256 bytes.
-    error EcooRegistryInvalidMetadata();
-    /// @notice `issuer` is already known to the registry (accredited, suspended or retired).
-    error EcooRegistryIssuerAlreadyRegistered(address issuer);
-    /// @notice `issuer` is not accredited (it is unknown, suspended or retired).
-    error EcooRegistryIssuerNotAccredited(address issuer);
-    /// @notice `issuer` is not suspended, so it cannot be reinstated.
-    error EcooRegistryIssuerNotSuspended(address issuer);
-    /// @notice `issuer` has already anchored `root`.
-    error EcooRegistryRootAlreadyAnchored(address issuer, bytes32 root);
-    /// @notice `caller` may not change the status of certificates of `issuer`.
-    error EcooRegistryUnauthorized(address caller, address issuer);
-    /// @notice The certificate `leaf` of `issuer` is already revoked (revocation is final).
-    error EcooRegistryCertificateAlreadyRevoked(address issuer, bytes32 leaf);
-    /// @notice The certificate `leaf` of `issuer` is already suspended.
-    error EcooRegistryCertificateAlreadySuspended(address issuer, bytes32 leaf);
-    /// @notice The certificate `leaf` of `issuer` is not suspended.
-    error EcooRegistryCertificateNotSuspended(address issuer, bytes32 leaf);
-    /// @notice Only the authority can lift a suspension the authority imposed.
-    error EcooRegistrySuspendedByAuthority(address issuer, bytes32 leaf);
-    /// @notice `reason` cannot be used here (None; Superseded needs `supersede`).
-    error EcooRegistryInvalidReason(RevocationReason reason);
-    /// @notice A certificate cannot supersede itself.
-    error EcooRegistrySelfSupersede(bytes32 leaf);
 
     // ------------------------------------------------------------------------------------------
     // Accreditation (authority only)
@@ -234,6 +130,11 @@ interface IEcooRegistry {
     function verifyCertificate(Query calldata query) external view returns (CertificateState memory state);
 
     /// @notice `verifyCertificate` for many certificates in one call.
+    /// @dev Cost grows with the list: about 20,000 gas per certificate in a batch of 100 (README,
+    /// "Gas"), more with long proofs, many accreditation periods or a long rotation chain. The view
+    /// is free through `eth_call`, but nodes cap its gas (Anvil and Hardhat at the 30M block gas
+    /// limit), so ecoo's verifier sends at most 500 certificates per call (`ecoo.verify.BATCH_SIZE`,
+    /// about 10M gas) and splits longer lists.
     function verifyCertificates(Query[] calldata queries) external view returns (CertificateState[] memory states);
 
     /// @notice EIP-712 digest that the issuer signs for the certificate with leaf `leaf`.

@@ -9,6 +9,7 @@ from eth_utils import keccak
 from web3 import Web3
 
 from ecoo import errors
+from ecoo.artifacts import load_artifact
 from ecoo.merkle import MerkleTree, verify_proof
 from ecoo.registry import CertificateQuery, CertificateStatus, IssuerStatus, Registry, RevocationReason
 from tests.support.chain import Actors, accredit, new_signer, random_hash
@@ -27,8 +28,9 @@ def test_anchor_records_time_and_block_and_refuses_twice(registry: Registry, act
     with pytest.raises(errors.RootAlreadyAnchoredError) as raised:
         registry.anchor(actors.issuer, root)
     assert raised.value.args_by_name == {"issuer": actors.issuer.address, "root": root}
-    with pytest.raises(errors.ZeroHashError):
+    with pytest.raises(errors.InvalidRootError) as zero:
         registry.anchor(actors.issuer, b"\0" * 32)
+    assert isinstance(zero.value, errors.ZeroHashError) and zero.value.args_by_name == {"root": b"\0" * 32}
     assert registry.get_anchor(actors.issuer.address, random_hash()) is None
 
 
@@ -80,10 +82,13 @@ def test_revoke_needs_a_real_reason(reason: RevocationReason, registry: Registry
 
 def test_supersede_records_the_successor(registry: Registry, actors: Actors) -> None:
     leaf, successor = random_hash(), random_hash()
-    with pytest.raises(errors.SelfSupersedeError):
+    with pytest.raises(errors.SelfSupersedeError) as self_:
         registry.supersede(actors.issuer, leaf, leaf)
-    with pytest.raises(errors.ZeroHashError):
+    assert self_.value.args_by_name == {"leaf": leaf}
+    with pytest.raises(errors.InvalidSuccessorError) as zero:
         registry.supersede(actors.issuer, leaf, b"\0" * 32)
+    assert isinstance(zero.value, errors.ZeroHashError)
+    assert zero.value.args_by_name == {"leaf": leaf, "successor": b"\0" * 32}
     registry.supersede(actors.issuer, leaf, successor)
     state = _state(registry, actors.issuer.address, leaf)
     assert (state.status, state.reason, state.successor) == (CertificateStatus.REVOKED, RevocationReason.SUPERSEDED, successor)
@@ -142,11 +147,22 @@ def test_accreditation_input_checks(w3: Web3, registry: Registry, actors: Actors
     target = new_signer(w3, actors.admin).address
     authority = actors.authority
     fns = registry.contract.functions
-    with pytest.raises(errors.ZeroAddressError):
-        registry.transact(authority, fns.accreditIssuer("0x" + "00" * 20, b"DE", "n", "c", b"\0" * 32))
-    for name, code, country in (("", "c", b"DE"), ("x" * 257, "c", b"DE"), ("n", "", b"DE"), ("n", "c", b"\0\0")):
-        with pytest.raises(errors.InvalidMetadataError):
+    zero = "0x" + "00" * 20
+    with pytest.raises(errors.InvalidIssuerError) as raised:
+        registry.transact(authority, fns.accreditIssuer(zero, b"DE", "n", "c", b"\0" * 32))
+    assert isinstance(raised.value, errors.ZeroAddressError) and raised.value.args_by_name == {"issuer": zero}
+    # Each field has its own error, naming the offending value (EIP-6093 style).
+    bad_metadata: list[tuple[str, str, bytes, type[errors.InvalidMetadataError], dict[str, object]]] = [
+        ("", "c", b"DE", errors.InvalidNameError, {"issuer": target, "name": ""}),
+        ("x" * 257, "c", b"DE", errors.InvalidNameError, {"issuer": target, "name": "x" * 257}),
+        ("n", "", b"DE", errors.InvalidAccreditationCodeError, {"issuer": target, "accreditationCode": ""}),
+        ("n", "c" * 257, b"DE", errors.InvalidAccreditationCodeError, {"issuer": target, "accreditationCode": "c" * 257}),
+        ("n", "c", b"\0\0", errors.InvalidCountryError, {"issuer": target, "country": b"\0\0"}),
+    ]
+    for name, code, country, error, args in bad_metadata:
+        with pytest.raises(error) as raised:
             registry.transact(authority, fns.accreditIssuer(target, country, name, code, b"\0" * 32))
+        assert isinstance(raised.value, errors.InvalidMetadataError) and raised.value.args_by_name == args
     with pytest.raises(errors.ConfigurationError):
         registry.accredit_issuer(authority, target, name="n", country="de", accreditation_code="c")
     registry.accredit_issuer(
@@ -191,6 +207,10 @@ def test_key_rotation(w3: Web3, registry: Registry, actors: Actors) -> None:
         registry.rotate_issuer_key(authority, old.address, new_signer(w3, actors.admin).address)
     with pytest.raises(errors.IssuerAlreadyRegisteredError):
         registry.rotate_issuer_key(authority, new.address, actors.other.address)
+    zero = "0x" + "00" * 20
+    with pytest.raises(errors.InvalidNewKeyError) as raised:
+        registry.transact(authority, registry.contract.functions.rotateIssuerKey(new.address, zero))
+    assert raised.value.args_by_name == {"oldKey": new.address, "newKey": zero}
 
     # Suspending the chamber's current key suspends trust in its old keys' certificates too.
     registry.suspend_issuer(authority, new.address)
@@ -243,6 +263,39 @@ def test_wrong_proofs_are_rejected_by_contract_and_mirror(registry: Registry, ac
         assert not verify_proof(tree.root, query.leaf, query.proof), name
     wrong_root = _state(registry, actors.issuer.address, random_hash(), leaves[2], proof)
     assert not wrong_root.proof_valid and not wrong_root.anchored
+
+
+def test_status_events_name_who_acted(registry: Registry, actors: Actors) -> None:
+    """Every certificate status event carries `by`: the issuer itself or the authority acting for it."""
+    events = registry.contract.events
+    issuer, authority = actors.issuer, actors.authority
+    leaf = random_hash()
+    changes = [
+        (events.CertificateSuspended, registry.suspend_certificate(authority, leaf, issuer=issuer.address), authority),
+        (
+            events.CertificateSuspensionLifted,
+            registry.lift_certificate_suspension(authority, leaf, issuer=issuer.address),
+            authority,
+        ),
+        (events.CertificateRevoked, registry.revoke(authority, leaf, RevocationReason.ERROR, issuer=issuer.address), authority),
+        (events.CertificateRevoked, registry.revoke(issuer, random_hash(), RevocationReason.FRAUD), issuer),
+        (events.CertificateSuperseded, registry.supersede(issuer, random_hash(), random_hash()), issuer),
+    ]
+    for event, result, actor in changes:
+        receipt = registry.w3.eth.get_transaction_receipt(result.tx_hash)  # type: ignore[arg-type]
+        (log,) = event().process_receipt(receipt)
+        assert log["args"]["issuer"] == issuer.address and log["args"]["by"] == actor.address
+
+
+@pytest.mark.parametrize("role", ["admin", "authority"])
+def test_deployment_refuses_a_zero_governor(role: str, registry: Registry, actors: Actors) -> None:
+    zero = "0x" + "00" * 20
+    admin, authority = (zero, actors.authority.address) if role == "admin" else (actors.admin.address, zero)
+    factory = registry.w3.eth.contract(abi=registry.contract.abi, bytecode=load_artifact("EcooRegistry")["bytecode"])
+    expected = errors.InvalidAdminError if role == "admin" else errors.InvalidAuthorityError
+    with pytest.raises(expected) as raised:
+        registry.transact(actors.admin, factory.constructor(admin, authority))
+    assert isinstance(raised.value, errors.ZeroAddressError) and raised.value.args_by_name == {role: zero}
 
 
 def test_eip712_digest_mirror_matches_contract(registry: Registry) -> None:

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Test} from "forge-std/Test.sol";
+import {EcooRegistry} from "../../contracts/EcooRegistry.sol";
+import {CertificateState, Query} from "../../contracts/EcooRegistryTypes.sol";
+
+/// @notice A deployed registry with the cast of the Python access matrix: admin, authority, two
+/// accredited issuers, a suspended issuer and a stranger; plus raw reads of the packed records.
+abstract contract RegistryFixture is Test {
+    /// @dev Slot of `_certificates` in EcooRegistry's layout (AccessControl `_roles` 0, EIP712's
+    /// two fallback strings 1-2, then `_issuers`, `_periods`, `_anchors`, `_certificates`,
+    /// `_successors`). tests/chain/test_storage_layout.py asks solc for the same layout.
+    uint256 internal constant CERTIFICATES_SLOT = 6;
+    uint256 internal constant SUCCESSORS_SLOT = 7;
+    uint256 internal constant ANCHORS_SLOT = 5;
+
+    bytes32 internal constant AUTHORITY_ROLE = keccak256("ECOO_AUTHORITY_ROLE");
+
+    EcooRegistry internal registry;
+    address internal admin = makeAddr("admin");
+    address internal authority = makeAddr("authority");
+    address internal issuer = makeAddr("issuer");
+    address internal other = makeAddr("other");
+    address internal suspended = makeAddr("suspended");
+    address internal stranger = makeAddr("stranger");
+
+    function setUp() public virtual {
+        vm.roll(100);
+        vm.warp(1_750_000_000);
+        registry = new EcooRegistry(admin, authority);
+        vm.startPrank(authority);
+        registry.accreditIssuer(issuer, "DE", "Handelskammer Hamburg", "WCF-DE-0001", bytes32(0));
+        registry.accreditIssuer(other, "FR", "CCI Paris", "WCF-FR-0001", keccak256("metadata"));
+        registry.accreditIssuer(suspended, "IT", "Camera di Commercio", "WCF-IT-0001", bytes32(0));
+        registry.suspendIssuer(suspended);
+        vm.stopPrank();
+        // Anchors verify strictly after the block that opened the accreditation period.
+        vm.roll(101);
+        vm.warp(1_750_000_012);
+    }
+
+    /// @dev The certificate record word of (`key`, `leaf`), read from storage, unpacked at the
+    /// offsets solc gives the struct (status 0, reason 1, byAuthority 2, changedAt 3, changedBy 9).
+    function _record(address key, bytes32 leaf)
+        internal
+        view
+        returns (uint8 status, uint8 reason, bool byAuthority, uint48 changedAt, address changedBy)
+    {
+        uint256 word = uint256(vm.load(address(registry), _recordSlot(key, leaf)));
+        status = uint8(word);
+        reason = uint8(word >> 8);
+        byAuthority = uint8(word >> 16) != 0;
+        changedAt = uint48(word >> 24);
+        changedBy = address(uint160(word >> 72));
+    }
+
+    function _recordSlot(address key, bytes32 leaf) internal pure returns (bytes32) {
+        return keccak256(abi.encode(leaf, keccak256(abi.encode(key, CERTIFICATES_SLOT))));
+    }
+
+    function _successorSlot(address key, bytes32 leaf) internal pure returns (bytes32) {
+        return keccak256(abi.encode(leaf, keccak256(abi.encode(key, SUCCESSORS_SLOT))));
+    }
+
+    function _anchorSlot(address key, bytes32 root) internal pure returns (bytes32) {
+        return keccak256(abi.encode(root, keccak256(abi.encode(key, ANCHORS_SLOT))));
+    }
+
+    /// @dev The one-call view for a one-leaf batch (`root == leaf`, empty proof).
+    function _state(address key, bytes32 leaf) internal view returns (CertificateState memory) {
+        return registry.verifyCertificate(Query({issuer: key, root: leaf, leaf: leaf, proof: new bytes32[](0)}));
+    }
+}
