@@ -41,7 +41,8 @@ test: setup lint forge slither
 forge: node_modules/.installed
 	$(FORGE) test
 
-## The same Foundry suite with far more cases: 10,000 fuzz runs, 512 invariant runs x 100 calls.
+## The same Foundry suite with far more cases: 10,000 fuzz runs, 256 invariant runs x 100 calls with
+## every rule checked after every call (about a quarter of an hour here).
 fuzz-long: node_modules/.installed
 	FOUNDRY_PROFILE=long $(FORGE) test
 

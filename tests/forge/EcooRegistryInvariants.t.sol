@@ -17,7 +17,7 @@ import {Slots} from "./RegistryFixture.sol";
 import {RegistryHandler} from "./RegistryHandler.sol";
 
 /// @notice The registry's rules as properties, checked after every call of random sequences that
-/// RegistryHandler drives (CI: 64 runs x 50 calls; `make fuzz-long`: 512 x 100).
+/// RegistryHandler drives (CI: 64 runs x 50 calls; `make fuzz-long`: 256 x 100).
 contract EcooRegistryInvariantTest is Test {
     EcooRegistry internal registry;
     RegistryHandler internal handler;
