@@ -5,16 +5,30 @@ import {Test} from "forge-std/Test.sol";
 import {EcooRegistry} from "../../contracts/EcooRegistry.sol";
 import {CertificateState, Query} from "../../contracts/EcooRegistryTypes.sol";
 
+/// @notice Storage slots of EcooRegistry's records, from solc's layout (AccessControl `_roles` 0,
+/// EIP712's two fallback strings 1-2, then `_issuers` 3, `_periods` 4, `_anchors` 5,
+/// `_certificates` 6, `_successors` 7). tests/chain/test_storage_layout.py asks solc for the same.
+library Slots {
+    uint256 internal constant ANCHORS = 5;
+    uint256 internal constant CERTIFICATES = 6;
+    uint256 internal constant SUCCESSORS = 7;
+
+    function record(address key, bytes32 leaf) internal pure returns (bytes32) {
+        return keccak256(abi.encode(leaf, keccak256(abi.encode(key, CERTIFICATES))));
+    }
+
+    function successor(address key, bytes32 leaf) internal pure returns (bytes32) {
+        return keccak256(abi.encode(leaf, keccak256(abi.encode(key, SUCCESSORS))));
+    }
+
+    function anchor(address key, bytes32 root) internal pure returns (bytes32) {
+        return keccak256(abi.encode(root, keccak256(abi.encode(key, ANCHORS))));
+    }
+}
+
 /// @notice A deployed registry with the cast of the Python access matrix: admin, authority, two
 /// accredited issuers, a suspended issuer and a stranger; plus raw reads of the packed records.
 abstract contract RegistryFixture is Test {
-    /// @dev Slot of `_certificates` in EcooRegistry's layout (AccessControl `_roles` 0, EIP712's
-    /// two fallback strings 1-2, then `_issuers`, `_periods`, `_anchors`, `_certificates`,
-    /// `_successors`). tests/chain/test_storage_layout.py asks solc for the same layout.
-    uint256 internal constant CERTIFICATES_SLOT = 6;
-    uint256 internal constant SUCCESSORS_SLOT = 7;
-    uint256 internal constant ANCHORS_SLOT = 5;
-
     bytes32 internal constant AUTHORITY_ROLE = keccak256("ECOO_AUTHORITY_ROLE");
 
     EcooRegistry internal registry;
@@ -56,15 +70,7 @@ abstract contract RegistryFixture is Test {
     }
 
     function _recordSlot(address key, bytes32 leaf) internal pure returns (bytes32) {
-        return keccak256(abi.encode(leaf, keccak256(abi.encode(key, CERTIFICATES_SLOT))));
-    }
-
-    function _successorSlot(address key, bytes32 leaf) internal pure returns (bytes32) {
-        return keccak256(abi.encode(leaf, keccak256(abi.encode(key, SUCCESSORS_SLOT))));
-    }
-
-    function _anchorSlot(address key, bytes32 root) internal pure returns (bytes32) {
-        return keccak256(abi.encode(root, keccak256(abi.encode(key, ANCHORS_SLOT))));
+        return Slots.record(key, leaf);
     }
 
     /// @dev The one-call view for a one-leaf batch (`root == leaf`, empty proof).
