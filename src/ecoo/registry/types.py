@@ -76,7 +76,7 @@ class CertificateQuery:
 
 @dataclass(frozen=True)
 class CertificateState:
-    """The registry's answer for one certificate (see ``IEcooRegistry.CertificateState``)."""
+    """The registry's answer for one certificate (see ``CertificateState`` in contracts/EcooRegistryTypes.sol)."""
 
     proof_valid: bool
     anchored: bool
