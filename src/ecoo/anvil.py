@@ -2,6 +2,10 @@
 
 The state file is written every ``state_interval`` seconds and on a clean stop, so a restart
 finds every anchored certificate again (a crash loses at most the last interval).
+
+:func:`start_node` and :func:`stop_node` are the bookkeeping of the node the ``ecoo node``, ``up``
+and ``demo`` commands run: its URL is recorded in ``<data dir>/node.json`` while it runs, which is
+where the other commands find it (:meth:`ecoo.settings.Settings.resolve_rpc_url`).
 """
 
 from __future__ import annotations
@@ -18,14 +22,23 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
+from typing import TYPE_CHECKING
 
 from .errors import ConfigurationError, EcooError
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 log = logging.getLogger(__name__)
 
 ANVIL_CHAIN_ID = 31337
+DEFAULT_PORT = 8545
+#: The chain state of the commands' node, in the data directory.
+STATE_FILE_NAME = "anvil-state.json"
 
 
 class AnvilError(EcooError):
@@ -55,6 +68,16 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether nothing listens on ``port`` (so that a node can bind it)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -181,3 +204,61 @@ class ManagedAnvil:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
+
+
+def start_node(
+    settings: Settings, state_file: Path | None = None, *, port: int | None = None, fresh: bool = False
+) -> ManagedAnvil:
+    """Start the commands' managed Anvil and record its URL in ``settings.node_file``.
+
+    ``state_file`` defaults to ``<data dir>/anvil-state.json`` (``fresh`` deletes it first: a new,
+    empty chain); ``port`` to 8545 when nothing uses it (the port every tool expects), else any
+    free port. The node logs to ``<data dir>/anvil.log``."""
+    state = state_file or settings.data_dir / STATE_FILE_NAME
+    if fresh and state.exists():
+        state.unlink()
+    if port is None:
+        default_free = rpc_answers(f"http://127.0.0.1:{DEFAULT_PORT}", 0.3) is None and port_free(DEFAULT_PORT)
+        port = DEFAULT_PORT if default_free else free_port()
+    node = ManagedAnvil(state, port=port, log_file=settings.data_dir / "anvil.log").start()
+    settings.node_file.parent.mkdir(parents=True, exist_ok=True)
+    settings.node_file.write_text(json.dumps({"url": node.url, "pid": os.getpid()}), encoding="utf-8")
+    return node
+
+
+def stop_node(settings: Settings, node: ManagedAnvil) -> None:
+    """Stop a node :func:`start_node` started (it saves its state) and remove its record."""
+    node.stop()
+    settings.node_file.unlink(missing_ok=True)
+
+
+@contextmanager
+def running_node(
+    settings: Settings, state_file: Path | None = None, *, port: int | None = None, fresh: bool = False
+) -> Iterator[ManagedAnvil]:
+    """:func:`start_node` on entry, :func:`stop_node` on exit, whatever ends the block."""
+    node = start_node(settings, state_file, port=port, fresh=fresh)
+    try:
+        yield node
+    finally:
+        stop_node(settings, node)
+
+
+def sigterm_as_interrupt() -> None:
+    """Treat SIGTERM like Ctrl-C from now on, so that ``finally`` blocks stop a node cleanly (it
+    saves its state) when a service manager or a test stops the process."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def wait_until_stopped(node: ManagedAnvil) -> None:
+    """Block until Ctrl-C or SIGTERM (see :func:`sigterm_as_interrupt`), or until the node dies."""
+    sys.stdout.flush()
+    try:
+        while node.running:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass

@@ -225,3 +225,36 @@ def test_verify_with_no_node_says_unavailable(setup: tuple[dict[str, str], Path]
     (cwd / "t.json").write_text(json.dumps(tampered))
     result = ecoo("verify", "t.json", "--json", "--rpc-url", "http://127.0.0.1:9", "--registry", registry, env=env, cwd=cwd)
     assert result.returncode == 1 and json.loads(result.stdout)["failedCheck"] == "integrity"
+
+
+WEB_STACK = ("flask", "sqlalchemy", "ecoo.service")
+
+
+@pytest.mark.parametrize("args", [["validate", "co.json"], ["--help"]], ids=["validate", "help"])
+def test_offline_commands_and_help_do_not_load_the_web_stack(args: list[str], tmp_path: Path) -> None:
+    """The service commands are loaded lazily: a fresh interpreter running `ecoo validate` or
+    `ecoo --help` imports neither Flask nor SQLAlchemy nor the service package."""
+    (tmp_path / "co.json").write_text(json.dumps(sample(number="LAZY-1")))
+    program = (
+        "import json, sys\n"
+        "from click.testing import CliRunner\n"
+        "from ecoo.cli import cli\n"
+        f"result = CliRunner().invoke(cli, {args!r})\n"
+        "print(json.dumps({'exit': result.exit_code, 'output': result.output,\n"
+        f"                  'loaded': [m for m in {WEB_STACK!r} if m in sys.modules]}}))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert run.returncode == 0, run.stderr
+    outcome = json.loads(run.stdout)
+    assert outcome["exit"] == 0, outcome["output"]
+    assert outcome["loaded"] == []
+    if args == ["--help"]:  # the lazy commands are listed all the same
+        assert all(f"\n  {name} " in outcome["output"] for name in ("chamber", "demo", "serve", "validate", "verify"))
+
+
+def test_lazy_service_commands_load_when_asked_for(capsys: pytest.CaptureFixture[str]) -> None:
+    from ecoo.cli import main
+
+    assert main(["chamber", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("create", "token", "revoke-token", "rotate-key"))

@@ -85,3 +85,40 @@ def test_demo_serves_issues_anchors_and_survives_a_restart(tmp_path: Path) -> No
         process.terminate()
         process.wait(30)
         process.stdout.close()  # type: ignore[union-attr]
+
+
+def test_chamber_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, anvil_node: Any, capsys: Any) -> None:
+    """`ecoo chamber create --dev`, `token`, `revoke-token` and `rotate-key --dev` on a fresh registry."""
+    from ecoo.cli import main
+
+    for key, value in {
+        "ECOO_RPC_URL": anvil_node.url,
+        "ECOO_DEPLOYMENTS_DIR": str(tmp_path / "deployments"),
+        "ECOO_DATA_DIR": str(tmp_path / "data"),
+    }.items():
+        monkeypatch.setenv(key, value)
+    for key in ("DATABASE_URL", "ECOO_MASTER_KEY", "ECOO_MASTER_KEY_FILE", "ECOO_REGISTRY", "ECOO_DEPLOYER_KEY"):
+        monkeypatch.delenv(key, raising=False)
+
+    def run(*args: str) -> tuple[int, Any]:
+        code = main([*args, "--json"])
+        out = capsys.readouterr().out.strip().splitlines()
+        return code, json.loads(out[-1]) if out else None
+
+    assert run("deploy", "--new", "--unlocked")[0] == 0
+    code, created = run("chamber", "create", "--name", "Hamburg", "--country", "DE", "--code", "IHK-HH", "--dev")
+    assert code == 0 and created["accredited"] and created["token"].startswith("ecoo_")
+    assert run("issuer", created["address"])[1]["issuer"]["status"] == "ACCREDITED"
+    # --dev created the master key file; the other commands are told where it is.
+    monkeypatch.setenv("ECOO_MASTER_KEY_FILE", str(tmp_path / "data" / "master.key"))
+
+    code, token = run("chamber", "token", str(created["chamber"]), "--label", "second")
+    assert code == 0 and token["token"] != created["token"]
+    assert run("chamber", "revoke-token", str(token["tokenId"])) == (0, {"tokenId": token["tokenId"], "revoked": True})
+    code, refused = run("chamber", "revoke-token", str(token["tokenId"]))
+    assert code == 1 and refused["error"] == "ConfigurationError"
+    assert run("chamber", "token", "999")[1]["message"] == "no chamber 999"
+
+    code, rotated = run("chamber", "rotate-key", str(created["chamber"]), "--dev")
+    assert code == 0 and rotated["address"] != created["address"]
+    assert run("issuer", created["address"])[1]["issuer"]["successor"] == rotated["address"]

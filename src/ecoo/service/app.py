@@ -7,13 +7,9 @@ from typing import Any
 
 from flask import Flask
 
-from .chain import ServiceChain
 from .config import ServiceSettings
 from .http import Services, register_error_handlers
-from .issuance import Issuance
-from .store import Store
-from .vault import KeyVault
-from .worker import AnchoringWorker
+from .wiring import build_services
 
 
 def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Flask:
@@ -30,14 +26,8 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fla
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    store = Store(settings.database_url)
-    store.migrate()
-    vault = KeyVault(settings.master_key)
-    chain = ServiceChain(settings)
-    issuance = Issuance(store, chain, vault, settings)
-    worker = AnchoringWorker(store, chain.registry, vault, settings)
-    issuance.on_created.append(worker.wake)
-    app.extensions["ecoo"] = Services(settings, store, vault, chain, issuance, worker)
+    built = build_services(settings)
+    app.extensions["ecoo"] = Services(settings, built.store, built.vault, built.chain, built.issuance, built.worker)
 
     from . import api_docs, api_issuer, api_public, pages
 
@@ -48,6 +38,6 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fla
     register_error_handlers(app)
 
     if settings.worker:
-        worker.start()
-        atexit.register(worker.stop)
+        built.worker.start()
+        atexit.register(built.worker.stop)
     return app

@@ -1,0 +1,84 @@
+"""The ``ecoo`` command line. Every command takes ``--json`` and then prints exactly one JSON
+object on stdout; errors are one line on stderr (and an ``{"error", "message"}`` object with
+``--json``) and a non-zero exit code, never a traceback.
+
+The commands live by subject: :mod:`.chain`, :mod:`.authority`, :mod:`.certificates` and
+:mod:`.service`. The service commands are imported only when one of them runs or ``ecoo --help``
+lists them, and that module imports the service itself (Flask, SQLAlchemy) only inside the command
+that needs it: ``ecoo validate`` and ``ecoo --help`` never load the web stack."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import click
+
+from ..settings import Settings
+from . import authority, certificates, chain
+from .output import EXIT_ERROR
+
+__all__ = ["cli", "main"]
+
+#: Commands imported on first use: name -> "module:attribute".
+LAZY_COMMANDS = {
+    "chamber": "ecoo.cli.service:chamber_group",
+    "demo": "ecoo.cli.service:demo_command",
+    "serve": "ecoo.cli.service:serve_command",
+}
+
+
+class LazyGroup(click.Group):
+    """A group some of whose commands are imported only when they are looked up (to run them or
+    to list them in ``--help``). ``lazy_commands`` maps a command name to ``"module:attribute"``."""
+
+    def __init__(self, *args: Any, lazy_commands: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_commands and cmd_name not in self.commands:
+            module_name, _, attribute = self.lazy_commands[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module_name), attribute)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{self.lazy_commands[cmd_name]} is not a click command")
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=LAZY_COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(package_name="ecoo")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
+    """ecoo: electronic certificates of origin, anchored in an on-chain registry."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = Settings.from_env()
+
+
+for _command in (*chain.COMMANDS, *authority.COMMANDS, *certificates.COMMANDS):
+    cli.add_command(_command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``ecoo`` console script."""
+    try:
+        cli.main(args=argv, prog_name="ecoo", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("ecoo: aborted", err=True)
+        return EXIT_ERROR
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except SystemExit as exc:
+        return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_ERROR
+    return 0

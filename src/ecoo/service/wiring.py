@@ -1,0 +1,38 @@
+"""The service's objects, built in one place for the Flask app factory and the ``ecoo chamber``
+commands alike (no Flask here: the commands do not load the web stack)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .chain import ServiceChain
+from .config import ServiceSettings
+from .issuance import Issuance
+from .store import Store
+from .vault import KeyVault
+from .worker import AnchoringWorker
+
+
+@dataclass(frozen=True)
+class ServiceObjects:
+    """Everything the service runs on. The worker is built, not started."""
+
+    settings: ServiceSettings
+    store: Store
+    vault: KeyVault
+    chain: ServiceChain
+    issuance: Issuance
+    worker: AnchoringWorker
+
+
+def build_services(settings: ServiceSettings) -> ServiceObjects:
+    """Open (and migrate) the store, and wire issuance and the anchoring worker to it; a new
+    certificate wakes the worker."""
+    store = Store(settings.database_url)
+    store.migrate()
+    vault = KeyVault(settings.master_key)
+    chain = ServiceChain(settings)
+    issuance = Issuance(store, chain, vault, settings)
+    worker = AnchoringWorker(store, chain.registry, vault, settings)
+    issuance.on_created.append(worker.wake)
+    return ServiceObjects(settings, store, vault, chain, issuance, worker)
