@@ -56,7 +56,7 @@ def service_env(
 
 
 def create_service_chambers(env: dict[str, str], samples: list[tuple[str, dict[str, Any]]]) -> list[ServiceChamber]:
-    from ecoo.service.cli import create_chamber
+    from ecoo.service.chambers import create_chamber
     from ecoo.service.config import ServiceSettings
 
     settings = ServiceSettings.from_env(env, worker=False)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ecoo._cli_certificates import _write_documents
+from ecoo.files import write_documents
 from ecoo.issuing import CertificateIssuer
 from ecoo.registry import Registry
 from ecoo.verify import Verifier
@@ -64,7 +64,7 @@ def library_issue_once(
     t0 = time.perf_counter()
     batch = issuer.issue(certificates, progress)
     t1 = time.perf_counter()
-    _write_documents(batch.documents, out / prefix)
+    write_documents(batch.documents, out / prefix)
     t2 = time.perf_counter()
     stages = {
         "validate": first["hash"] - t0,
@@ -150,7 +150,7 @@ ISSUE_FUNCTIONS = (
     ("signers.py", "sign_digest", "LocalSigner.sign_digest (ECDSA)"),
     ("registry/client.py", "anchor", "Registry.anchor (transaction)"),
     ("protocol.py", "build_document", "protocol.build_document"),
-    ("_cli_certificates.py", "_write_documents", "write documents (json.dumps + files)"),
+    ("files.py", "write_documents", "write documents (json.dumps + files)"),
 )
 
 VERIFY_FUNCTIONS = (

@@ -28,7 +28,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING
 
-from .errors import ConfigurationError, EcooError
+from .errors import AnvilError, ConfigurationError
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -39,10 +39,6 @@ ANVIL_CHAIN_ID = 31337
 DEFAULT_PORT = 8545
 #: The chain state of the commands' node, in the data directory.
 STATE_FILE_NAME = "anvil-state.json"
-
-
-class AnvilError(EcooError):
-    """The managed Anvil could not be started."""
 
 
 def find_anvil() -> str:

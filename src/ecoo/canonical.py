@@ -13,14 +13,10 @@ import json
 import math
 from typing import Any
 
-from .errors import EcooError
+from .errors import CanonicalizationError
 
 _MAX_SAFE_INTEGER = 2**53 - 1  # Number.MAX_SAFE_INTEGER
 _MAX_DEPTH = 64
-
-
-class CanonicalizationError(EcooError, ValueError):
-    """The value has no RFC 8785 form."""
 
 
 # json.dumps with ensure_ascii=False escapes exactly what JCS escapes ("\\", '"', control

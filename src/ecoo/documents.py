@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from ._hash import is_checksummed
-from .errors import EcooError
+from .errors import ProtocolError
+from .hashing import is_checksummed
 
 FORMAT = "ecoo/certificate-of-origin/v1"
 PROOF_TYPE = "EcooRegistryProof/v1"
@@ -30,10 +30,6 @@ _HEX = re.compile(r"0x(?:[0-9a-fA-F]{2})*")
 _PROOF_MEMBERS = frozenset(
     ("type", "chainId", "registry", "issuer", "root", "leaf", "merklePath", "salts", "withheld", "signature", "typedData")
 )
-
-
-class ProtocolError(EcooError, ValueError):
-    """A certificate or proof block is not well formed."""
 
 
 def hex_bytes(value: object, length: int | None = None, *, where: str = "value", what: str = "hex string") -> bytes:

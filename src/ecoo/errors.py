@@ -1,11 +1,36 @@
-"""The ecoo exception hierarchy: one root, :class:`EcooError`, and domain subclasses.
+"""Every exception ecoo raises on purpose: one root, :class:`EcooError`, and domain subclasses.
+
+Where callers expect a builtin, a class also inherits it (``ValueError``, ``ConnectionError``,
+``PermissionError``). The hierarchy::
+
+    EcooError
+    ├── ConfigurationError (ValueError)      a setting, key source or argument is wrong
+    ├── CompilerNotFoundError, CompilationError
+    ├── ChainUnavailableError (ConnectionError)   never a verdict: "unavailable"
+    ├── DeploymentNotFoundError, TransactionFailedError, AnvilError
+    ├── InputError (ValueError)              a file or body is not what it should be
+    ├── CanonicalizationError, ProtocolError, PdfError (ValueError)
+    ├── InvalidCertificatesError (ValueError)     the library refused a batch
+    ├── RegistryRevert                       one subclass per custom error of the contract,
+    │   ├── ZeroAddressError, ZeroHashError, InvalidMetadataError (ValueError) ...
+    │   └── IssuerNotAccreditedError, UnauthorizedError (PermissionError) ...
+    ├── ServiceError                         what the chamber's service refuses, with an API code
+    │   ├── NoCertificatesError, BatchTooLargeError, RejectedCertificatesError ...
+    │   └── FinalStatusError, NotSuspendedError, RegistryRefusedError ...
+    ├── StoreError
+    │   └── DuplicateCertificateError
+    └── VaultError
 
 Registry reverts are mapped by the 4-byte selector of the contract's custom error (never by
-revert text) to a :class:`RegistryRevert` subclass carrying the decoded arguments.
+revert text) to a :class:`RegistryRevert` subclass carrying the decoded arguments, its message
+formatted from the class's ``template``. The HTTP layer's own ``ApiError`` (a bad request, not a
+domain refusal) lives in :mod:`ecoo.service.http`, beside the one table that maps these classes to
+HTTP statuses.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 
@@ -51,6 +76,46 @@ class TransactionFailedError(EcooError):
     def __init__(self, tx_hash: str, detail: str = "") -> None:
         self.tx_hash = tx_hash
         super().__init__(f"transaction {tx_hash} failed{': ' + detail if detail else ''}")
+
+
+class AnvilError(EcooError):
+    """The managed Anvil could not be started."""
+
+
+# Input and the certificate protocol
+
+
+class InputError(EcooError, ValueError):
+    """An input file cannot be read as what it should be."""
+
+
+class CanonicalizationError(EcooError, ValueError):
+    """The value has no RFC 8785 form."""
+
+
+class ProtocolError(EcooError, ValueError):
+    """A certificate or proof block is not well formed."""
+
+
+class PdfError(EcooError, ValueError):
+    """A PDF is not an ecoo certificate PDF, or a document cannot be printed as one."""
+
+
+class InvalidCertificatesError(EcooError, ValueError):
+    """Some certificates of a batch failed validation; nothing was anchored."""
+
+    def __init__(self, failures: Mapping[int, Sequence[Any]], labels: Sequence[str]) -> None:
+        self.failures = dict(failures)
+        first_index = min(self.failures)
+        first = self.failures[first_index][0]
+        count = sum(len(v) for v in self.failures.values())
+        super().__init__(
+            f"{len(self.failures)} of {len(labels)} certificate(s) invalid ({count} issue(s)); nothing was issued. "
+            f"First: {labels[first_index]} {first.path or '/'}: {first.message}"
+        )
+
+
+# Registry reverts
 
 
 class RegistryRevert(EcooError):
@@ -280,7 +345,7 @@ class BatchTooLargeError(ServiceError, ValueError):
         super().__init__(f"at most {limit} certificates per request")
 
 
-class InvalidCertificatesError(ServiceError, ValueError):
+class RejectedCertificatesError(ServiceError, ValueError):
     """Some certificates of a request are invalid; none was stored. ``problems`` (also the
     ``details``) lists, per invalid certificate, its index, number and issues."""
 
@@ -381,3 +446,19 @@ class MissingAmendmentReasonError(ServiceError, ValueError):
 
     def __init__(self) -> None:
         super().__init__("'reason' (why the certificate was amended) is required")
+
+
+class StoreError(EcooError):
+    """A database operation failed for a reason the caller should report."""
+
+
+class DuplicateCertificateError(StoreError):
+    """The chamber already has a certificate with this number."""
+
+    def __init__(self, number: str, existing_id: int) -> None:
+        self.number, self.existing_id = number, existing_id
+        super().__init__(f"certificate {number!r} already exists (id {existing_id}); it is never issued twice")
+
+
+class VaultError(EcooError):
+    """A stored key cannot be decrypted (wrong master key or tampered row)."""

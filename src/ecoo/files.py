@@ -10,14 +10,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import EcooError
+from .errors import InputError
 
 #: Largest file ecoo reads (a certificate with 999 items is well under 2 MB).
 MAX_FILE_BYTES = 10 * 1024 * 1024
-
-
-class InputError(EcooError, ValueError):
-    """An input file cannot be read as what it should be."""
 
 
 def safe_filename(name: str, fallback: str) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .documents import IssuedDocument, to_hex
-from .errors import ConfigurationError, EcooError, IssuerNotAccreditedError
+from .errors import ConfigurationError, InvalidCertificatesError, IssuerNotAccreditedError
 from .merkle import MerkleTree
 from .protocol import Prepared, build_document, certificate_digest, prepare, typed_data
 from .registry import Issuer, IssuerStatus, Registry, RevocationReason, TxResult
@@ -19,20 +19,6 @@ from .validation import ValidationIssue, validate_certificate
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)`` while a batch is prepared, signed and anchored."""
-
-
-class InvalidCertificatesError(EcooError, ValueError):
-    """Some certificates of a batch failed validation; nothing was anchored."""
-
-    def __init__(self, failures: Mapping[int, Sequence[Any]], labels: Sequence[str]) -> None:
-        self.failures = dict(failures)
-        first_index = min(self.failures)
-        first = self.failures[first_index][0]
-        count = sum(len(v) for v in self.failures.values())
-        super().__init__(
-            f"{len(self.failures)} of {len(labels)} certificate(s) invalid ({count} issue(s)); nothing was issued. "
-            f"First: {labels[first_index]} {first.path or '/'}: {first.message}"
-        )
 
 
 @dataclass(frozen=True)

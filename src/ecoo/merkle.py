@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ._hash import keccak
+from .hashing import keccak
 
 
 def hash_pair(a: bytes, b: bytes) -> bytes:

@@ -28,13 +28,13 @@ from typing import Any
 
 from eth_keys.datatypes import Signature
 
-from ._hash import checksum_address as to_checksum_address
-from ._hash import keccak
 from .canonical import canonicalize
 from .documents import FORMAT as FORMAT  # re-exported: defined with the records they name
 from .documents import PROOF_TYPE as PROOF_TYPE
 from .documents import IssuedDocument, Proof, hex_bytes
-from .documents import ProtocolError as ProtocolError
+from .errors import ProtocolError
+from .hashing import checksum_address as to_checksum_address
+from .hashing import keccak
 from .units import CORE as CORE
 from .units import REDACTABLE_ITEM_FIELDS as REDACTABLE_ITEM_FIELDS
 from .units import REDACTABLE_TOP_LEVEL as REDACTABLE_TOP_LEVEL

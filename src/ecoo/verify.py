@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ._hash import checksum_address as to_checksum_address
-from .documents import DocumentClaims, IssuedDocument, Proof, ProtocolError, to_hex
-from .errors import ChainUnavailableError, EcooError
+from .documents import DocumentClaims, IssuedDocument, Proof, to_hex
+from .errors import ChainUnavailableError, EcooError, ProtocolError
+from .hashing import checksum_address as to_checksum_address
 from .merkle import verify_proof
 from .protocol import certificate_digest, compute_leaf, recover_signer, typed_data
 from .registry import CertificateQuery, CertificateState, CertificateStatus, IssuerStatus, Registry, RevocationReason

@@ -18,7 +18,7 @@ from werkzeug.test import TestResponse, encode_multipart
 from ecoo.certificate_view import GOODS_COLUMNS, certificate_form
 from ecoo.protocol import redact
 from ecoo.service.app import create_app
-from ecoo.service.cli import create_chamber
+from ecoo.service.chambers import create_chamber
 from tests.support.service import ServiceHarness
 
 

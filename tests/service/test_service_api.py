@@ -184,7 +184,7 @@ def test_authentication_failures(service: ServiceHarness) -> None:
     assert service.client.get(path, headers={"Authorization": "Bearer ecoo_wrong"}).json["error"] == "invalid_token"
     assert service.client.get(path, headers={"Authorization": "Basic abc"}).status_code == 401
 
-    from ecoo.service.cli import create_chamber
+    from ecoo.service.chambers import create_chamber
 
     other = create_chamber(service.settings, "Other Chamber", "DE", "IHK-HH", dev=False)
     other_auth = {"Authorization": f"Bearer {other['token']}"}
@@ -337,7 +337,7 @@ DOMAIN_ERRORS = [
     (errors.NoCertificatesError(), 400, "empty", "no certificates given"),
     (errors.BatchTooLargeError(1000), 413, "batch_too_large", "at most 1000 certificates per request"),
     (
-        errors.InvalidCertificatesError(_PROBLEMS),
+        errors.RejectedCertificatesError(_PROBLEMS),
         422,
         "invalid_certificate",
         "1 certificate(s) invalid (1 issue(s)); first: /items/0/hsCode: bad",
@@ -381,10 +381,10 @@ DOMAIN_ERRORS = [
     ),
     (errors.NotSuspendedError("ISSUED"), 409, "not_suspended", "the certificate is ISSUED, not SUSPENDED"),
     (
-        errors.RegistryRefusedError("revoke", errors.ZeroHashError()),
+        errors.RegistryRefusedError("anchor", errors.InvalidRootError(root=b"\0" * 32)),
         409,
         "registry_refused",
-        "the registry refused to revoke: a zero root, leaf or successor hash is never valid",
+        "the registry refused to anchor: root 0x" + "00" * 32 + " cannot be anchored: a zero hash is never a real batch",
     ),
     (errors.InvalidAmendmentError(), 400, "invalid_body", "'certificate' must be the amended certificate object"),
     (errors.MissingAmendmentReasonError(), 400, "missing_reason", "'reason' (why the certificate was amended) is required"),

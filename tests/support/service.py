@@ -18,7 +18,7 @@ from ecoo.anvil import ManagedAnvil
 from ecoo.deploy import deploy_registry
 from ecoo.examples import example_certificate
 from ecoo.service.app import create_app
-from ecoo.service.cli import create_chamber
+from ecoo.service.chambers import create_chamber
 from ecoo.service.config import ServiceSettings
 from ecoo.signers import unlocked_signer
 

@@ -123,7 +123,7 @@ def test_fast_keccak_equals_eth_utils() -> None:
 
     from eth_utils.crypto import keccak as reference
 
-    from ecoo._hash import keccak
+    from ecoo.hashing import keccak
 
     for size in (0, 1, 31, 32, 33, 135, 136, 137, 1000):
         data = os.urandom(size)

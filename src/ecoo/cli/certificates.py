@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import ChainUnavailableError, ConfigurationError
-from ..files import InputError, dump_document, read_certificates, read_json, write_documents
+from ..errors import ChainUnavailableError, ConfigurationError, InputError
+from ..files import dump_document, read_certificates, read_json, write_documents
 from ..settings import Settings
 from .options import connect, key_options, open_registry, registry_and_signer, registry_option, rpc_option
 from .output import EXIT_ERROR, Output, handle_errors, json_option

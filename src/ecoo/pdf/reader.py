@@ -12,17 +12,13 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from .._io import MAX_FILE_BYTES, InputError, parse_json
-from ..errors import EcooError
+from ..errors import InputError, PdfError
+from ..files import MAX_FILE_BYTES, parse_json
 
 __all__ = ["ATTACHMENT_NAME", "PdfError", "extract_document"]
 
 #: File name of the embedded issued document.
 ATTACHMENT_NAME = "ecoo-certificate.json"
-
-
-class PdfError(EcooError, ValueError):
-    """A PDF is not an ecoo certificate PDF, or a document cannot be printed as one."""
 
 
 def extract_document(pdf: bytes) -> dict[str, Any]:

@@ -18,9 +18,9 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.types import BlockIdentifier, RPCEndpoint
 
-from .._hash import checksum_address
 from ..artifacts import load_artifact
 from ..errors import ConfigurationError, TransactionFailedError
+from ..hashing import checksum_address
 from ..signers import Signer
 from .transactions import Transactor
 from .types import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from .._hash import checksum_address
+from ..hashing import checksum_address
 
 
 class IssuerStatus(IntEnum):

@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from .._io import InputError, parse_json
+from ..errors import InputError
+from ..files import parse_json
 from ..verify import Verdict, VerificationReport
 from .http import ApiError, json_body, services
 from .issuance import MAX_BATCH

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from .config import ServiceSettings
-from .http import Services, register_error_handlers
+from .http import register_error_handlers
 from .wiring import build_services
 
 
@@ -27,7 +27,7 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fla
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     built = build_services(settings)
-    app.extensions["ecoo"] = Services(settings, built.store, built.vault, built.chain, built.issuance, built.worker)
+    app.extensions["ecoo"] = built
 
     from . import api_docs, api_issuer, api_public, pages
 

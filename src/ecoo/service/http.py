@@ -10,21 +10,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from .. import errors
-from .._io import InputError, parse_json
-from ..errors import ServiceError
-from .chain import ServiceChain
-from .config import ServiceSettings
-from .issuance import Issuance
-from .store import Chamber, DuplicateCertificateError, Store
-from .vault import KeyVault, hash_token
-from .worker import AnchoringWorker
+from ..errors import InputError, ServiceError
+from ..files import parse_json
+from .store import Chamber, DuplicateCertificateError
+from .vault import hash_token
+from .wiring import ServiceObjects
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,7 +48,7 @@ STATUS_BY_ERROR: Mapping[type[Exception], int] = {
     errors.NotSuspendedError: 409,
     errors.RegistryRefusedError: 409,
     errors.BatchTooLargeError: 413,
-    errors.InvalidCertificatesError: 422,
+    errors.RejectedCertificatesError: 422,
     errors.RegistryUnreachableError: 503,
 }
 
@@ -65,14 +61,8 @@ def http_status(exc: Exception) -> int:
     return next((STATUS_BY_ERROR[cls] for cls in type(exc).__mro__ if cls in STATUS_BY_ERROR), 500)
 
 
-@dataclass
-class Services:
-    settings: ServiceSettings
-    store: Store
-    vault: KeyVault
-    chain: ServiceChain
-    issuance: Issuance
-    worker: AnchoringWorker
+#: Everything a request handler works with (built by :func:`ecoo.service.wiring.build_services`).
+Services = ServiceObjects
 
 
 def services() -> Services:

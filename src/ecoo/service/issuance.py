@@ -7,8 +7,7 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from web3.types import Wei
-
+from ..devchain import DEV_FUNDING_WEI, fund
 from ..errors import (
     AnchoringInProgressError,
     BatchTooLargeError,
@@ -16,7 +15,6 @@ from ..errors import (
     DeploymentNotFoundError,
     FinalStatusError,
     InvalidAmendmentError,
-    InvalidCertificatesError,
     MissingAmendmentReasonError,
     NoCertificatesError,
     NotIssuedError,
@@ -24,6 +22,7 @@ from ..errors import (
     RegistryRefusedError,
     RegistryRevert,
     RegistryUnreachableError,
+    RejectedCertificatesError,
     UnknownRevocationReasonError,
 )
 from ..issuing import certificate_issues, issuer_mismatches
@@ -70,7 +69,7 @@ class Issuance:
             for index in sorted(failures)
         ]
         if problems:
-            raise InvalidCertificatesError(problems)
+            raise RejectedCertificatesError(problems)
         try:
             chain_id, registry = self.chain.identity()
         except ChainUnavailableError as exc:
@@ -140,9 +139,7 @@ class Issuance:
             raise FinalStatusError(row.status)
         signer, owner = self._signer_and_owner(chamber, row)
         registry = self.chain.registry()
-        tx = self._chain_call(
-            "revoke", lambda: registry.revoke(signer, row.leaf_bytes, REASONS[reason], issuer=owner)
-        )
+        tx = self._chain_call("revoke", lambda: registry.revoke(signer, row.leaf_bytes, REASONS[reason], issuer=owner))
         self.store.set_status(row.id, status, reason, actor, tx.tx_hash)
         return self._reload(row)
 
@@ -160,9 +157,7 @@ class Issuance:
             raise NotSuspendedError(row.status)
         signer, owner = self._signer_and_owner(chamber, row)
         registry = self.chain.registry()
-        tx = self._chain_call(
-            "lift", lambda: registry.lift_certificate_suspension(signer, row.leaf_bytes, issuer=owner)
-        )
+        tx = self._chain_call("lift", lambda: registry.lift_certificate_suspension(signer, row.leaf_bytes, issuer=owner))
         self.store.set_status(row.id, CertificateStatus.ISSUED, None, actor, tx.tx_hash)
         return self._reload(row)
 
@@ -202,9 +197,7 @@ class Issuance:
         signer, owner = self._signer_and_owner(chamber, row)
         try:
             registry = self._registry(action)
-            tx = self._chain_call(
-                action, lambda: registry.supersede(signer, row.leaf_bytes, new.leaf_bytes, issuer=owner)
-            )
+            tx = self._chain_call(action, lambda: registry.supersede(signer, row.leaf_bytes, new.leaf_bytes, issuer=owner))
         except (RegistryUnreachableError, RegistryRefusedError):
             # The original is unchanged on chain: withdraw the replacement (if not anchored yet) so
             # that the same copy or amendment can be retried.
@@ -221,22 +214,20 @@ class Issuance:
         re-signed with the new key. Refused while a batch is being anchored."""
         from eth_account import Account
 
-        if self.store.open_batches(chamber.id):
+        if self.store.batch_repository.unanchored(chamber.id):
             raise AnchoringInProgressError("a batch of this chamber is being anchored", "rotate afterwards")
-        old_address, _, _ = self.store.key(chamber.key_id)
+        old_address = self.store.key(chamber.key_id).address
         account = Account.create()
         registry = self._registry("rotate the key")
         if fund_from is not None:
-            tx = registry.w3.eth.send_transaction({"from": fund_from.address, "to": account.address, "value": Wei(10**19)})
-            registry.w3.eth.wait_for_transaction_receipt(tx)
+            fund(registry.w3, fund_from.address, account.address, DEV_FUNDING_WEI)
         self._chain_call("rotate the key", lambda: registry.rotate_issuer_key(authority, old_address, account.address))
         key_id = self.store.add_key(chamber.id, account.address, self.vault.encrypt(bytes(account.key), chamber.id))
         chain_id, registry_address = self.chain.identity()
-        signer = self.vault.signer(self.store.key(key_id)[1], chamber.id)
+        signer = self.vault.signer(self.store.key(key_id).ciphertext, chamber.id)
         pending = [row for row in self.store.pending(chamber.id, 1_000_000)]
         signatures = {
-            row.id: "0x"
-            + signer.sign_digest(certificate_digest(chain_id, registry_address, row.leaf_bytes, row.number)).hex()
+            row.id: "0x" + signer.sign_digest(certificate_digest(chain_id, registry_address, row.leaf_bytes, row.number)).hex()
             for row in pending
         }
         self.store.resign_pending(chamber.id, key_id, signatures)

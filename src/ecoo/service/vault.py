@@ -11,14 +11,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eth_account import Account
 
-from ..errors import ConfigurationError, EcooError
+from ..errors import ConfigurationError, VaultError
 from ..signers import LocalSigner
 
 TOKEN_PREFIX = "ecoo_"
-
-
-class VaultError(EcooError):
-    """A stored key cannot be decrypted (wrong master key or tampered row)."""
 
 
 class KeyVault:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .._io import safe_filename
+from ..files import safe_filename
 from ..protocol import CORE, redact, split_units
 from .http import ApiError, services
 from .status import CertificateStatus

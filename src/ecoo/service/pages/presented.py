@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import request
 
-from ..._io import InputError, parse_json
+from ...errors import InputError
+from ...files import parse_json
 from ..http import ApiError, services
 
 __all__ = ["allow_pasted_certificates", "parse_presented", "presented_document"]
