@@ -136,7 +136,7 @@ class ManagedAnvil:
     def command(self) -> list[str]:
         args = [self.binary or find_anvil(), "--host", self.host, "--port", str(self.port), "--chain-id", str(self.chain_id)]
         if self.state_file is not None:
-            self.state_file.parent.mkdir(parents=True, exist_ok=True)
+            self.state_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the data dir: owner-only
             args += ["--state", str(self.state_file), "--state-interval", str(self.state_interval)]
         return args + list(self.extra_args)
 
@@ -217,7 +217,7 @@ def start_node(
         default_free = rpc_answers(f"http://127.0.0.1:{DEFAULT_PORT}", 0.3) is None and port_free(DEFAULT_PORT)
         port = DEFAULT_PORT if default_free else free_port()
     node = ManagedAnvil(state, port=port, log_file=settings.data_dir / "anvil.log").start()
-    settings.node_file.parent.mkdir(parents=True, exist_ok=True)
+    settings.node_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the data dir: owner-only
     settings.node_file.write_text(json.dumps({"url": node.url, "pid": os.getpid()}), encoding="utf-8")
     return node
 

@@ -132,12 +132,22 @@ def signer_from_keystore(path: Path, password: str | None = None) -> LocalSigner
 
 
 def write_keystore(account: LocalAccount, path: Path, password: str) -> Path:
-    """Encrypt ``account`` into a keystore file readable only by its owner."""
+    """Encrypt ``account`` into a keystore file readable only by its owner (0600, in a directory
+    made 0700 if it is made here).
+
+    The file is written under a new name created owner-only, then renamed over ``path``: an
+    existing file's looser mode never applies to the new key, and no reader sees half a file."""
     keyfile = Account.encrypt(account.key, password)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(keyfile, handle)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(keyfile, handle)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -92,8 +92,10 @@ def health() -> Any:
         block = svc.chain.registry().w3.eth.block_number  # a live request, not the cached identity
         chain: dict[str, Any] = {"reachable": True, "chainId": chain_id, "registry": registry, "block": block}
     except Exception as exc:  # noqa: BLE001 - health reports, never fails
-        chain = {"reachable": False, "error": str(exc)}
-    worker = {"running": svc.settings.worker, "failures": svc.worker.failures, "lastError": svc.worker.last_error}
+        # A fixed phrase, never str(exc): requests and web3 quote the node URL, key and all.
+        chain = {"reachable": False, "error": svc.chain.failure(exc)}
+    last_error = svc.chain.public_text(svc.worker.last_error)  # public: no credentials, path or query
+    worker = {"running": svc.settings.worker, "failures": svc.worker.failures, "lastError": last_error}
     return jsonify(
         {
             "status": "ok" if chain["reachable"] else "degraded",

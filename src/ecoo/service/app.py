@@ -30,12 +30,14 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fla
     app.extensions["ecoo"] = built
 
     from . import api_docs, api_issuer, api_public, pages
+    from .pages.security import protect
 
     app.register_blueprint(api_issuer.bp, url_prefix="/api/v1")
     app.register_blueprint(api_public.bp, url_prefix="/api/v1")
     app.register_blueprint(api_docs.bp, url_prefix="/api/v1")
     app.register_blueprint(pages.bp)
     register_error_handlers(app)
+    protect(app)  # security headers on every response, errors and the API included
 
     if settings.worker:
         built.worker.start()

@@ -17,6 +17,7 @@ from typing import Any, Self
 
 from ..errors import ConfigurationError
 from ..settings import DEFAULT_RPC_URL, Settings, env_value
+from .permissions import PRIVATE_FILE, private_directory, tighten
 
 MASTER_KEY_BYTES = 32
 
@@ -82,6 +83,7 @@ def load_master_key(env: Mapping[str, str], data_dir: Path) -> bytes:
             raise ConfigurationError("ECOO_MASTER_KEY is not valid base64") from None
     path = env.get("ECOO_MASTER_KEY_FILE")
     if path:
+        tighten(Path(path), PRIVATE_FILE)
         try:
             return base64.b64decode(Path(path).read_text(encoding="ascii").strip(), validate=True)
         except (OSError, ValueError) as exc:
@@ -90,8 +92,10 @@ def load_master_key(env: Mapping[str, str], data_dir: Path) -> bytes:
 
 
 def create_master_key_file(path: Path) -> Path:
-    """Write a new random master key (base64) readable by its owner only; refuses to overwrite."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write a new random master key (base64) readable by its owner only; refuses to overwrite.
+    A directory made for it is owner-only too."""
+    if not path.parent.exists():
+        private_directory(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(base64.b64encode(secrets.token_bytes(MASTER_KEY_BYTES)).decode() + "\n")

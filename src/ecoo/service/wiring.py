@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from .chain import ServiceChain
 from .config import ServiceSettings
 from .issuance import Issuance
+from .permissions import PRIVATE_DIR, tighten
 from .store import Store
 from .vault import KeyVault
 from .worker import AnchoringWorker
@@ -27,7 +28,8 @@ class ServiceObjects:
 
 def build_services(settings: ServiceSettings) -> ServiceObjects:
     """Open (and migrate) the store, and wire issuance and the anchoring worker to it; a new
-    certificate wakes the worker."""
+    certificate wakes the worker. A data directory others can read is tightened first."""
+    tighten(settings.data_dir, PRIVATE_DIR)
     store = Store(settings.database_url)
     store.migrate()
     vault = KeyVault(settings.master_key)

@@ -2,7 +2,7 @@
 
 Server-rendered and complete without JavaScript (a few lines of inline script only add drag and
 drop). ``bp`` is the one blueprint the application registers: it owns the templates, the static
-files, the landing page and the security headers (:mod:`.security`), and nests two blueprints —
+files and the landing page, and nests two blueprints —
 :mod:`.verify` (endpoints ``pages.verify.*``) and :mod:`.dashboard` (``pages.dashboard.*``).
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 
-from . import dashboard, security, verify
+from . import dashboard, verify
 
 __all__ = ["bp"]
 
@@ -26,7 +26,6 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/static",
 )
-security.protect(bp)
 bp.register_blueprint(verify.bp)
 bp.register_blueprint(dashboard.bp)
 

@@ -26,6 +26,7 @@ from .schema import (
     metadata,
     migration_1_tables,
     schema_version,
+    token_sessions,
 )
 
 # The name tests/service/test_service_anchoring.py still uses for migration 1 (it could say MIGRATIONS[0]).
@@ -52,4 +53,5 @@ __all__ = [
     "make_engine",
     "metadata",
     "schema_version",
+    "token_sessions",
 ]

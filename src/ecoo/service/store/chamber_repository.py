@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from .engine import Database, insert_id
 from .rows import Chamber, ChamberKey, TokenOwner
-from .schema import api_tokens, chamber_keys, chambers
+from .schema import api_tokens, chamber_keys, chambers, token_sessions
 
 
 def chamber_with_current_key(conn: Connection, chamber_id: int) -> Chamber | None:
@@ -86,18 +86,23 @@ class ChamberRepository:
 
     def add_token(self, chamber_id: int, token_hash: str, label: str = "") -> int:
         with self.db.transaction() as conn:
-            return insert_id(
+            token_id = insert_id(
                 conn,
                 api_tokens.insert().values(chamber_id=chamber_id, token_hash=token_hash, label=label, created_at=time.time()),
             )
+            conn.execute(token_sessions.insert().values(token_id=token_id, generation=0))
+            return token_id
 
     def revoke_token(self, token_id: int) -> bool:
+        """Refuse the token from now on, and end every dashboard session opened with it."""
         with self.db.transaction() as conn:
             result = conn.execute(
                 update(api_tokens)
                 .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
                 .values(revoked_at=time.time())
             )
+            if result.rowcount:
+                _bump_session_generation(conn, token_id)
             return bool(result.rowcount)
 
     def token_owner(self, token_hash: str) -> TokenOwner | None:
@@ -124,6 +129,36 @@ class ChamberRepository:
             ).first()
             return row is not None
 
+    # -- dashboard sessions (see schema.token_sessions) -------------------------------------------
+
+    def session_generation(self, token_id: int) -> int:
+        """The generation a dashboard session opened now with this token carries."""
+        with self.db.transaction() as conn:
+            value = conn.execute(select(token_sessions.c.generation).where(token_sessions.c.token_id == token_id)).scalar()
+            return int(value or 0)
+
+    def session_live(self, token_id: int, chamber_id: int, generation: int) -> bool:
+        """Whether a dashboard session of this generation, opened with this chamber's token, may
+        still act: the token is live and no sign-out or revocation has ended its sessions since."""
+        with self.db.transaction() as conn:
+            current = func.coalesce(token_sessions.c.generation, 0)
+            row = conn.execute(
+                select(api_tokens.c.id)
+                .select_from(api_tokens.outerjoin(token_sessions, token_sessions.c.token_id == api_tokens.c.id))
+                .where(
+                    api_tokens.c.id == token_id,
+                    api_tokens.c.chamber_id == chamber_id,
+                    api_tokens.c.revoked_at.is_(None),
+                    current == generation,
+                )
+            ).first()
+            return row is not None
+
+    def end_sessions(self, token_id: int) -> None:
+        """End every dashboard session opened with this token (signing out ends them all)."""
+        with self.db.transaction() as conn:
+            _bump_session_generation(conn, token_id)
+
     # -- the anchoring lease -----------------------------------------------------------------------
 
     def acquire_lease(self, chamber_id: int, owner: str, seconds: float) -> bool:
@@ -147,3 +182,12 @@ class ChamberRepository:
                 .where(chambers.c.id == chamber_id, chambers.c.lease_owner == owner)
                 .values(lease_owner=None, lease_until=None)
             )
+
+
+def _bump_session_generation(conn: Connection, token_id: int) -> None:
+    """Refuse every dashboard session of ``token_id`` opened before now, inside ``conn``'s transaction."""
+    bumped = conn.execute(
+        update(token_sessions).where(token_sessions.c.token_id == token_id).values(generation=token_sessions.c.generation + 1)
+    ).rowcount
+    if not bumped:  # a token written without its row (by hand, or by an older version's code)
+        conn.execute(token_sessions.insert().values(token_id=token_id, generation=1))

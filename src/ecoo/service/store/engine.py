@@ -15,15 +15,18 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.dml import Insert
 
+from ..permissions import PRIVATE_FILE, private_directory, private_file, tighten
 from .errors import StoreError
+
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and write-locking transactions."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = url.split("///", 1)[-1].split("?", 1)[0] if "///" in url else ""
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_files(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -41,6 +44,17 @@ def make_engine(url: str) -> Engine:
         return engine
     # PostgreSQL: a pooled connection may have been closed by the server; test it before use.
     return create_engine(url, pool_pre_ping=True)
+
+
+def private_sqlite_files(database: Path) -> None:
+    """Make the SQLite database owner-only before SQLite opens it: SQLite gives its -wal and -shm
+    files the database file's mode, so they are created owner-only too. A directory made for it
+    is 0700; files an older version left readable by others are tightened."""
+    if not database.parent.exists():
+        private_directory(database.parent)
+    private_file(database)
+    for suffix in SQLITE_SIDE_FILES:
+        tighten(database.with_name(database.name + suffix), PRIVATE_FILE)
 
 
 class Database:

@@ -98,6 +98,18 @@ class Store:
         """Whether this token id belongs to this chamber and is not revoked (a dashboard session's check)."""
         return self.chamber_repository.api_token_active(token_id, chamber_id)
 
+    def session_generation(self, token_id: int) -> int:
+        """The generation a dashboard session opened now with this token carries."""
+        return self.chamber_repository.session_generation(token_id)
+
+    def session_live(self, token_id: int, chamber_id: int, generation: int) -> bool:
+        """Whether a dashboard session of this generation and token may still act."""
+        return self.chamber_repository.session_live(token_id, chamber_id, generation)
+
+    def end_sessions(self, token_id: int) -> None:
+        """End every dashboard session opened with this token."""
+        self.chamber_repository.end_sessions(token_id)
+
     def acquire_lease(self, chamber_id: int, owner: str, seconds: float) -> bool:
         """Claim the chamber's anchoring for ``seconds``: one worker per chamber, so one nonce sequence."""
         return self.chamber_repository.acquire_lease(chamber_id, owner, seconds)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    literal,
     select,
 )
 from sqlalchemy.engine import Connection
@@ -130,6 +131,16 @@ audit_events = Table(
     Index("ix_audit_certificate", "certificate_id"),
 )
 
+# Dashboard sessions are signed cookies: the server cannot delete one. Each cookie carries the
+# generation of its token's sessions when it was opened; signing out (or revoking the token)
+# bumps the generation, and every cookie of an older generation is refused from then on.
+token_sessions = Table(
+    "token_sessions",
+    metadata,
+    Column("token_id", Integer, ForeignKey("api_tokens.id"), primary_key=True),
+    Column("generation", Integer, nullable=False, default=0),
+)
+
 
 def migration_1_tables(conn: Connection) -> None:
     """Schema 1: every table."""
@@ -144,8 +155,15 @@ def migration_2_list_index(conn: Connection) -> None:
             index.create(conn, checkfirst=True)
 
 
+def migration_3_token_sessions(conn: Connection) -> None:
+    """Schema 3: the generation of each API token's dashboard sessions, so that signing out or
+    revoking the token ends every session opened with it (a row per existing token)."""
+    token_sessions.create(conn, checkfirst=True)
+    conn.execute(token_sessions.insert().from_select(["token_id", "generation"], select(api_tokens.c.id, literal(0))))
+
+
 #: Numbered schema migrations (number = position + 1); append, never edit a released one.
-MIGRATIONS: list[Callable[[Connection], None]] = [migration_1_tables, migration_2_list_index]
+MIGRATIONS: list[Callable[[Connection], None]] = [migration_1_tables, migration_2_list_index, migration_3_token_sessions]
 
 
 def current_version(conn: Connection) -> int:
