@@ -213,7 +213,7 @@ def test_migrations_upgrade_an_old_schema(tmp_path: Path) -> None:
         conn.execute(store_module.schema_version.insert().values(version=1, applied_at=0.0))
         conn.exec_driver_sql("DROP INDEX IF EXISTS ix_certificates_chamber_id")
     assert old.version() == 1
-    assert old.migrate() == 2 and old.migrate() == 2 and old.version() == 2
+    assert old.migrate() == 3 and old.migrate() == 3 and old.version() == 3
     indexes = {index["name"] for index in inspect(old.engine).get_indexes("certificates")}
     assert "ix_certificates_chamber_id" in indexes
     old.close()

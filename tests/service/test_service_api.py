@@ -286,7 +286,7 @@ def test_health(service: ServiceHarness) -> None:
     assert (
         health["status"] == "ok"
         and health["chain"]["chainId"] == 31337
-        and health["schemaVersion"] == len(__import__("ecoo.service.store", fromlist=["MIGRATIONS"]).MIGRATIONS) == 2
+        and health["schemaVersion"] == len(__import__("ecoo.service.store", fromlist=["MIGRATIONS"]).MIGRATIONS) == 3
     )
 
 
@@ -403,3 +403,26 @@ def test_every_domain_error_has_an_http_status() -> None:
     assert classes - {errors.ServiceError} == {type(error) for error, *_ in DOMAIN_ERRORS}
     assert all(cls in STATUS_BY_ERROR for cls in classes - {errors.ServiceError})
     assert http_status(ApiError(418, "teapot", "no")) == 418
+
+
+@pytest.mark.parametrize("action", ["revoke", "suspend", "lift"])
+def test_status_change_with_the_registry_unreachable_is_503(
+    service: ServiceHarness, monkeypatch: pytest.MonkeyPatch, action: str
+) -> None:
+    """Every status change answers 503 chain_unavailable (never 500) when no registry can be opened."""
+    from ecoo.errors import ChainUnavailableError
+
+    created = service.create(service.certificate(f"TH-DOWN-{action}"))
+    service.anchor()
+    chain = service.app.extensions["ecoo"].chain
+    if action == "lift":
+        suspended = service.client.post(f"/api/v1/certificates/{created['id']}/suspend", json={}, headers=service.auth)
+        assert suspended.status_code == 200, suspended.json
+
+    def down() -> Any:
+        raise ChainUnavailableError("http://127.0.0.1:9")
+
+    monkeypatch.setattr(chain, "registry", down)
+    body = {"reason": "error"} if action == "revoke" else {}
+    answer = service.client.post(f"/api/v1/certificates/{created['id']}/{action}", json=body, headers=service.auth)
+    assert answer.status_code == 503 and answer.json["error"] == "chain_unavailable", answer.json

@@ -138,7 +138,7 @@ class Issuance:
         if row.status not in CHANGEABLE:
             raise FinalStatusError(row.status)
         signer, owner = self._signer_and_owner(chamber, row)
-        registry = self.chain.registry()
+        registry = self._registry("revoke")
         tx = self._chain_call("revoke", lambda: registry.revoke(signer, row.leaf_bytes, REASONS[reason], issuer=owner))
         self.store.set_status(row.id, status, reason, actor, tx.tx_hash)
         return self._reload(row)
@@ -156,7 +156,7 @@ class Issuance:
         if row.status != CertificateStatus.SUSPENDED:
             raise NotSuspendedError(row.status)
         signer, owner = self._signer_and_owner(chamber, row)
-        registry = self.chain.registry()
+        registry = self._registry("lift")
         tx = self._chain_call("lift", lambda: registry.lift_certificate_suspension(signer, row.leaf_bytes, issuer=owner))
         self.store.set_status(row.id, CertificateStatus.ISSUED, None, actor, tx.tx_hash)
         return self._reload(row)
