@@ -41,7 +41,7 @@ def presented_document() -> Any:
         if data.startswith(b"%PDF"):
             return _from_pdf(data)
         try:
-            return parse_json(data, upload.filename)
+            return parse_json(data, upload.filename, services().settings.max_body_bytes)
         except InputError as exc:
             raise ApiError(400, "malformed_json", str(exc)) from None
     raise ApiError(415, "unsupported_media_type", "send application/json, application/pdf or multipart/form-data")
