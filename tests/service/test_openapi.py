@@ -342,13 +342,13 @@ def test_real_responses_match_the_document(service: ServiceHarness, own_chain: M
     api("GET", f"{CERTS}?limit=x", 400)
     for query in ("to=", "from=", "status=", "destination=", "number=", "after=", "limit=", "to=2026-02-30", "after=0"):
         assert api.json("GET", f"{CERTS}?{query}", 400)["error"] == "invalid_filter", query
-    for big in (views.MAX_ID, views.MAX_ID + 1, 2**63, 10**30):
+    for huge_id in (views.MAX_ID, views.MAX_ID + 1, 2**63, 10**30):
         # Past the ids the databases hold: a bad filter, or no such certificate; never a 500.
-        api("GET", f"{CERTS}?after={big}", 200 if big <= views.MAX_ID else 400)
+        api("GET", f"{CERTS}?after={huge_id}", 200 if huge_id <= views.MAX_ID else 400)
         for suffix in ("", "/document", "/pdf"):
-            api("GET", f"{CERTS}/{big}{suffix}", 404)
+            api("GET", f"{CERTS}/{huge_id}{suffix}", 404)
         for name in ("revoke", "suspend", "lift", "supersede", "copy"):
-            api("POST", f"{CERTS}/{big}/{name}", 404, json={"reason": "fraud"})
+            api("POST", f"{CERTS}/{huge_id}/{name}", 404, json={"reason": "fraud"})
     api("GET", f"{CERTS}?number=%00", 400)
     api("GET", CERTS, 401, auth=False)
     docs = {i: api.json("GET", f"{CERTS}/{i}/document", 200) for i in (b0, b1, b2, b3)}
