@@ -30,12 +30,15 @@ def safe_filename(name: str, fallback: str) -> str:
 #: limit to 100,000: the C stack overflows (SIGSEGV) long before RecursionError is raised.
 MAX_DEPTH = 64
 
-#: Integers are refused from 10**30 on (at most 30 digits). No field of a certificate or an issued
-#: document is a larger number (the largest maxima are 99,999,999; money and quantities are
-#: decimal strings; hashes are hex strings), and the canonical form refuses anything beyond 2**53
-#: anyway, naming the field: up to 10**30 that clear per-field answer is kept, past it a number
-#: is only a way to make int() and str() conversions slow (quadratic in the digits).
-MAX_INTEGER_DIGITS = 30
+#: Integers are refused from 10**1000 on (over 1000 digits), whatever the interpreter allows:
+#: Python's own guard (int_max_str_digits, 4300) can be switched off (PYTHONINTMAXSTRDIGITS=0), and
+#: then one 10 MB integer takes minutes to convert (quadratic in its digits); 1000 digits convert in
+#: microseconds. No field is anywhere near (the largest schema maximum is 99,999,999; money and
+#: quantities are decimal strings; hashes hex strings), and the canonical form refuses past 2**53,
+#: but below this bound a wrong number still reaches the validator, which names its field (the
+#: verification page shows a hostile 400-digit "date" as INVALID format, at its path): a tighter
+#: bound would turn that answer into a parse error for the whole document.
+MAX_INTEGER_DIGITS = 1000
 
 # A JSON string, escapes included. It matches without backtracking (an unterminated string runs to
 # the end of the text, a trailing backslash included), so removing every string is linear in the
@@ -84,14 +87,15 @@ def _no_constants(name: str) -> Any:
 
 def _bounded_int(digits: str) -> int:
     if len(digits.lstrip("-")) > MAX_INTEGER_DIGITS:
-        raise InputError(f"an integer of {len(digits.lstrip('-'))} digits is over the limit of {MAX_INTEGER_DIGITS}")
+        count = len(digits.lstrip("-"))
+        raise InputError(f"not acceptable JSON: an integer of {count} digits (at most {MAX_INTEGER_DIGITS})")
     return int(digits)
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):  # 1e400 parses to infinity, which JSON cannot hold
-        raise InputError(f"the number {_shown(text)} is too large for JSON")
+        raise InputError(f"not acceptable JSON: the number {_shown(text)} is too large")
     return value
 
 
@@ -136,7 +140,7 @@ def lone_surrogate_at(value: Any) -> str | None:
 def parse_json(text: str | bytes, source: str, limit: int = MAX_FILE_BYTES) -> Any:
     """``text`` as JSON, strictly, for every JSON ecoo is given (files, request bodies, uploads,
     pasted text, a PDF's embedded document): at most ``limit`` bytes, UTF-8 only, nested at most
-    :data:`MAX_DEPTH` deep, no duplicate keys, no NaN or Infinity, integers under 10**30, no lone
+    :data:`MAX_DEPTH` deep, no duplicate keys, no NaN or Infinity, integers under 10**1000, no lone
     surrogates. Anything else is an :class:`InputError` of one line that names ``source``."""
     if len(text) > limit:  # characters of a str are at least one byte each
         raise InputError(f"{source}: over the {limit // (1024 * 1024)} MB limit")
