@@ -106,6 +106,31 @@ def test_deep_json_is_a_400_everywhere_unauthenticated(service: ServiceHarness, 
     assert client.post("/api/v1/verify", json={"ecoo": 1}).status_code == 200
 
 
+def _pdf_carrying(payload: bytes) -> bytes:
+    from pypdf import PdfWriter
+
+    from ecoo.pdf import ATTACHMENT_NAME
+
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.add_attachment(ATTACHMENT_NAME, payload)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_pdf_carrying_deep_or_surrogate_json_is_a_400(service: ServiceHarness) -> None:
+    client = service.client
+    surrogate = _with_surrogate(_marked(service.certificate("SURROGATE-PDF")))
+    for payload, expected in ((DEEP, "nested deeper than 64 levels"), (surrogate, "lone UTF-16 surrogate")):
+        pdf = _pdf_carrying(payload)
+        response = client.post("/api/v1/verify", data=pdf, content_type="application/pdf")
+        assert response.status_code == 400 and response.json["error"] == "not_an_ecoo_pdf", response.json
+        assert expected in response.json["message"]
+        page = client.post("/verify", data={"file": (io.BytesIO(pdf), "co.pdf")}, content_type="multipart/form-data")
+        assert page.status_code == 400 and expected in _text(page)
+
+
 def test_lone_surrogates_are_a_4xx_on_every_input(service: ServiceHarness) -> None:
     client, auth = service.client, service.auth
     certificate = _marked(service.certificate("SURROGATE-1"))
