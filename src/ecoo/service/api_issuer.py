@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
@@ -13,25 +12,11 @@ from ..verify import iso_time
 from .http import ApiError, json_body, require_chamber, services
 from .issuance import MAX_BATCH
 from .store import CertificateRow
-from .views import ID, MAX_ID, STATUSES, download_name
+from .views import ID, MAX_ID, STATUSES, download_name, is_date, is_number_filter
 
 bp = Blueprint("issuer_api", __name__)
 
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-# A certificate number is at most 64 characters; control characters (NUL among them, which
-# PostgreSQL cannot store in text) can be in no number.
-_NUMBER = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 _DIGITS = re.compile(r"[0-9]{1,19}")
-
-
-def _is_date(text: str) -> bool:
-    if not _DATE.fullmatch(text):
-        return False
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _integer(args: Mapping[str, str], name: str, low: int, high: int) -> int | None:
@@ -127,13 +112,13 @@ def list_certificates() -> Any:
     if status is not None and status not in STATUSES:
         raise ApiError(400, "invalid_filter", f"status must be one of {', '.join(STATUSES)}")
     for name in ("from", "to"):
-        if name in args and not _is_date(args[name]):
+        if name in args and not is_date(args[name]):
             raise ApiError(400, "invalid_filter", f"'{name}' must be a date YYYY-MM-DD")
     destination = args.get("destination")
     if destination is not None and not re.fullmatch(r"[A-Z]{2}", destination):
         raise ApiError(400, "invalid_filter", "destination must be an ISO 3166-1 alpha-2 code")
     number = args.get("number")
-    if number is not None and not _NUMBER.fullmatch(number):
+    if number is not None and not is_number_filter(number):
         raise ApiError(400, "invalid_filter", "number must be 1 to 64 characters, without control characters")
     limit = _integer(args, "limit", 1, 500) or 50
     after = _integer(args, "after", 1, MAX_ID)

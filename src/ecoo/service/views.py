@@ -7,6 +7,7 @@ Kept apart from the blueprints so that none of them imports another.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from sqlalchemy import BigInteger
@@ -30,7 +31,26 @@ STATUSES: tuple[str, ...] = tuple(status.value for status in CertificateStatus)
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _LEAF = re.compile(r"0x[0-9a-fA-F]{64}")
-_NUMBER = re.compile(r"[^\x00-\x1f\x7f]{1,64}")  # no control character: PostgreSQL stores no NUL
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A certificate number is 1 to 64 characters; control characters (NUL among them, which PostgreSQL
+# cannot store in text) are in no number, so a filter or lookup holding one is refused unsent.
+_NUMBER = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
+
+
+def is_date(text: str) -> bool:
+    """Whether ``text`` is a calendar date written YYYY-MM-DD (a filter's ``from`` or ``to``)."""
+    if not _DATE.fullmatch(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def is_number_filter(text: str) -> bool:
+    """Whether ``text`` can be a certificate number to look for (1-64 characters, no control characters)."""
+    return bool(_NUMBER.fullmatch(text))
 
 
 def download_name(row: CertificateRow) -> str:
@@ -47,7 +67,7 @@ def lookup_documents(issuer: str | None, number: str | None, leaf: str | None) -
         row = store.find_by_leaf(leaf)
         rows = [row] if row else []
     else:
-        if not issuer or not _ADDRESS.fullmatch(issuer) or not number or not _NUMBER.fullmatch(number):
+        if not issuer or not _ADDRESS.fullmatch(issuer) or not number or not is_number_filter(number):
             raise ApiError(400, "invalid_lookup", "give issuer (0x address) and number, or leaf")
         chamber_id = store.chamber_by_address(issuer)
         rows = store.find_by_number(chamber_id, number) if chamber_id is not None else []

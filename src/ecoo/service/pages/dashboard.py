@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -15,14 +14,12 @@ from flask.typing import ResponseReturnValue
 from ...errors import ServiceError
 from ..http import ApiError, chamber_for, http_status, services
 from ..store import CertificateRow, Chamber, DuplicateCertificateError
-from ..views import ID, MAX_ID, STATUSES, download_name
+from ..views import ID, MAX_ID, STATUSES, download_name, is_date, is_number_filter
 from .presented import allow_pasted_certificates, parse_presented
 from .security import check_csrf, end_session, signed_in, start_session
 
 bp = Blueprint("dashboard", __name__)
 
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_NUMBER = re.compile(r"[^\x00-\x1f\x7f]{1,64}")  # no control character: PostgreSQL stores no NUL
 _DIGITS = re.compile(r"[0-9]{1,19}")
 _PAGE_SIZE = 50
 _ACTIONS = {"suspend", "lift", "revoke-error", "revoke-fraud", "revoke-cancelled"}
@@ -111,13 +108,6 @@ def change_status(certificate_id: int) -> ResponseReturnValue:
     return redirect(url_for(".dashboard"))
 
 
-def _is_date(text: str) -> bool:
-    try:
-        return bool(_DATE.fullmatch(text)) and date.fromisoformat(text) is not None
-    except ValueError:
-        return False
-
-
 def _dashboard_page(chamber: Chamber, token_id: int, *, status: int = 200, **issue_state: Any) -> ResponseReturnValue:
     args = request.args
     errors: list[str] = []
@@ -130,10 +120,10 @@ def _dashboard_page(chamber: Chamber, token_id: int, *, status: int = 200, **iss
         errors.append("destination must be a two-letter country code, like KR")
         filters["destination"] = ""
     for name in ("from", "to"):
-        if filters[name] and not _is_date(filters[name]):
+        if filters[name] and not is_date(filters[name]):
             errors.append(f"'{name}' must be a date YYYY-MM-DD")
             filters[name] = ""
-    if filters["number"] and not _NUMBER.fullmatch(filters["number"]):
+    if filters["number"] and not is_number_filter(filters["number"]):
         errors.append("a certificate number is 1 to 64 characters, without control characters")
         filters["number"] = ""
     after = args.get("after", "")
