@@ -36,7 +36,7 @@ from ecoo.anvil import ManagedAnvil, free_port
 from ecoo.examples import example_certificate
 from ecoo.registry import CertificateStatus, IssuerStatus, RevocationReason
 from ecoo.schema import load_schema
-from ecoo.service import api_issuer, issuance
+from ecoo.service import api_issuer, issuance, views
 from ecoo.service.app import create_app
 from ecoo.service.config import ServiceSettings
 from tests.support.service import ServiceHarness, make_service
@@ -243,6 +243,9 @@ def test_enums_and_constants_are_the_codes(app: Flask) -> None:
     assert view["status"]["enum"] == [s.name for s in CertificateStatus]
     assert view["reason"]["enum"] == [r.name for r in RevocationReason]
     assert sorted(schemas["RevokeRequest"]["properties"]["reason"]["enum"]) == sorted(issuance.REASONS)
+    assert spec["components"]["parameters"]["CertificateId"]["schema"]["maximum"] == views.MAX_ID
+    (after,) = (p for p in spec["paths"][CERTS]["get"]["parameters"] if p["name"] == "after")
+    assert after["schema"]["maximum"] == views.MAX_ID
     assert schemas["BatchRequest"]["properties"]["certificates"]["maxItems"] == issuance.MAX_BATCH
     assert schemas["VerifyBatchRequest"]["properties"]["documents"]["maxItems"] == issuance.MAX_BATCH
     assert schemas["IssuedDocument"]["properties"]["ecoo"]["const"] == protocol.FORMAT
@@ -303,7 +306,8 @@ def test_real_responses_match_the_document(service: ServiceHarness, own_chain: M
     api("POST", f"{CERTS}/batch", 400, json={"certificates": []})
     api("POST", f"{CERTS}/batch", 400, json={"nope": []})
     api("POST", f"{CERTS}/batch", 400, data=b"{", content_type=json_type)
-    api("POST", f"{CERTS}/batch", 413, json={"certificates": [{}] * (issuance.MAX_BATCH + 1)})
+    too_many = api.json("POST", f"{CERTS}/batch", 400, json={"certificates": [{}] * (issuance.MAX_BATCH + 1)})
+    assert too_many["error"] == "batch_too_large"  # the body breaks the request schema's maxItems
     api("POST", f"{CERTS}/batch", 413, data=big, content_type=json_type)
     api("POST", f"{CERTS}/batch", 415, data=b"x", content_type="text/plain")
     two_bad = api.json("POST", f"{CERTS}/batch", 422, json={"certificates": [cert("OA-X"), {"a": 1}, cert("OA-X")]})
@@ -336,6 +340,16 @@ def test_real_responses_match_the_document(service: ServiceHarness, own_chain: M
     api("GET", f"{CERTS}?number=OA-1&from=2000-01-01&to=2999-12-31", 200)
     api("GET", f"{CERTS}?status=NOPE", 400)
     api("GET", f"{CERTS}?limit=x", 400)
+    for query in ("to=", "from=", "status=", "destination=", "number=", "after=", "limit=", "to=2026-02-30", "after=0"):
+        assert api.json("GET", f"{CERTS}?{query}", 400)["error"] == "invalid_filter", query
+    for huge_id in (views.MAX_ID, views.MAX_ID + 1, 2**63, 10**30):
+        # Past the ids the databases hold: a bad filter, or no such certificate; never a 500.
+        api("GET", f"{CERTS}?after={huge_id}", 200 if huge_id <= views.MAX_ID else 400)
+        for suffix in ("", "/document", "/pdf"):
+            api("GET", f"{CERTS}/{huge_id}{suffix}", 404)
+        for name in ("revoke", "suspend", "lift", "supersede", "copy"):
+            api("POST", f"{CERTS}/{huge_id}/{name}", 404, json={"reason": "fraud"})
+    api("GET", f"{CERTS}?number=%00", 400)
     api("GET", CERTS, 401, auth=False)
     docs = {i: api.json("GET", f"{CERTS}/{i}/document", 200) for i in (b0, b1, b2, b3)}
 
@@ -373,7 +387,10 @@ def test_real_responses_match_the_document(service: ServiceHarness, own_chain: M
     api("POST", verify_batch, 400, auth=False, json={"documents": []})
     api("POST", verify_batch, 400, auth=False, json=[document])
     api("POST", verify_batch, 400, auth=False, data=b"[", content_type=json_type)
-    api("POST", verify_batch, 413, auth=False, json={"documents": [{}] * (issuance.MAX_BATCH + 1)})
+    assert (
+        api.json("POST", verify_batch, 400, auth=False, json={"documents": [{}] * (issuance.MAX_BATCH + 1)})["error"]
+        == "batch_too_large"
+    )
     api("POST", verify_batch, 413, auth=False, data=big, content_type=json_type)
     api("POST", verify_batch, 415, auth=False, data=b"x", content_type="text/plain")
 
@@ -383,6 +400,17 @@ def test_real_responses_match_the_document(service: ServiceHarness, own_chain: M
     for query in ("leaf=0x12", "issuer=0x12&number=1", f"issuer={service.address}", ""):
         api("GET", f"{lookup}?{query}", 400, auth=False)
     api("GET", f"{lookup}?issuer={service.address}&number=UNKNOWN", 404, auth=False)
+    api("GET", f"{lookup}?issuer={service.address}&number=%00", 400, auth=False)
+
+    # -- hostile JSON: one bounded reader, a 400 (never a crash, never a 500) ----------------------
+    deep = b"[" * 70_000 + b"]" * 70_000
+    surrogate = json.dumps(cert("OA-S")).replace('"OA-S"', '"OA-\\ud800"').encode()
+    for url, auth in ((verify_url, False), (verify_batch, False), (CERTS, True), (f"{CERTS}/batch", True)):
+        assert api.json("POST", url, 400, auth=auth, data=deep, content_type=json_type)["error"] == "malformed_json"
+        refused = api.json("POST", url, 400, auth=auth, data=surrogate, content_type=json_type)
+        assert "lone UTF-16 surrogate" in refused["message"], refused
+    api("POST", verify_url, 400, auth=False, data=_upload(deep, "deep.json"))
+    api("POST", verify_url, 400, auth=False, data=_upload(surrogate, "surrogate.json"))
 
     # -- status changes --------------------------------------------------------------------------
     def action(certificate_id: int, name: str) -> str:
@@ -402,6 +430,7 @@ def test_real_responses_match_the_document(service: ServiceHarness, own_chain: M
     assert api.json("POST", action(b1, "suspend"), 200, json={"reason": "enquiry 42"})["reason"] == "enquiry 42"
     api("POST", action(b1, "suspend"), 409)
     api("POST", action(b2, "suspend"), 400, json=["enquiry"])
+    assert api.json("POST", action(b2, "suspend"), 400, json={"reason": 42})["error"] == "invalid_reason"
     api("POST", action(b2, "suspend"), 415, data=b"x", content_type="text/plain")
     api("POST", action(b2, "suspend"), 413, data=big, content_type=json_type)
     api("POST", action(999999, "suspend"), 404)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
@@ -11,11 +12,21 @@ from ..verify import iso_time
 from .http import ApiError, json_body, require_chamber, services
 from .issuance import MAX_BATCH
 from .store import CertificateRow
-from .views import STATUSES, download_name
+from .views import ID, MAX_ID, STATUSES, download_name, is_date, is_number_filter
 
 bp = Blueprint("issuer_api", __name__)
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+def _integer(args: Mapping[str, str], name: str, low: int, high: int) -> int | None:
+    """Query parameter ``name`` as an integer in ``low..high`` (None when absent); 400 otherwise."""
+    if name not in args:
+        return None
+    text = args[name]
+    if not _DIGITS.fullmatch(text) or not low <= int(text) <= high:
+        raise ApiError(400, "invalid_filter", f"{name} must be an integer from {low} to {high}")
+    return int(text)
 
 
 def summary(row: CertificateRow, *, full: bool = False) -> dict[str, Any]:
@@ -85,7 +96,8 @@ def create_batch() -> Any:
     if not isinstance(body, dict) or not isinstance(body.get("certificates"), list):
         raise ApiError(400, "invalid_body", 'send {"certificates": [ ... ]}')
     if len(body["certificates"]) > MAX_BATCH:
-        raise ApiError(413, "batch_too_large", f"at most {MAX_BATCH} certificates per request")
+        # The request breaks the documented schema (maxItems): a bad request. 413 is for bytes.
+        raise ApiError(400, "batch_too_large", f"at most {MAX_BATCH} certificates per request")
     rows = services().issuance.create(g.chamber, body["certificates"], g.actor)
     return jsonify({"certificates": [summary(r) for r in rows]}), 202
 
@@ -94,25 +106,25 @@ def create_batch() -> Any:
 @require_chamber
 def list_certificates() -> Any:
     args = request.args
+    # A filter that is present must be well-formed, an empty one included (`to=` is no date): a
+    # typo never silently widens the list.
     status = args.get("status")
-    if status and status not in STATUSES:
+    if status is not None and status not in STATUSES:
         raise ApiError(400, "invalid_filter", f"status must be one of {', '.join(STATUSES)}")
     for name in ("from", "to"):
-        if args.get(name) and not _DATE.match(args[name]):
+        if name in args and not is_date(args[name]):
             raise ApiError(400, "invalid_filter", f"'{name}' must be a date YYYY-MM-DD")
     destination = args.get("destination")
-    if destination and not re.fullmatch(r"[A-Z]{2}", destination):
+    if destination is not None and not re.fullmatch(r"[A-Z]{2}", destination):
         raise ApiError(400, "invalid_filter", "destination must be an ISO 3166-1 alpha-2 code")
-    try:
-        limit = int(args.get("limit", "50"))
-        after = int(args["after"]) if args.get("after") else None
-    except ValueError:
-        raise ApiError(400, "invalid_filter", "limit and after must be integers") from None
-    if not 1 <= limit <= 500:
-        raise ApiError(400, "invalid_filter", "limit must be 1..500")
+    number = args.get("number")
+    if number is not None and not is_number_filter(number):
+        raise ApiError(400, "invalid_filter", "number must be 1 to 64 characters, without control characters")
+    limit = _integer(args, "limit", 1, 500) or 50
+    after = _integer(args, "after", 1, MAX_ID)
     rows = services().store.list_certificates(
         g.chamber.id,
-        number=args.get("number"),
+        number=number,
         status=status,
         destination=destination,
         issued_from=args.get("from"),
@@ -124,7 +136,7 @@ def list_certificates() -> Any:
     return jsonify({"certificates": [summary(r) for r in rows], "next": next_after})
 
 
-@bp.get("/certificates/<int:certificate_id>")
+@bp.get(f"/certificates/<{ID}:certificate_id>")
 @require_chamber
 def get_certificate(certificate_id: int) -> Any:
     return jsonify(summary(_own(certificate_id), full=True))
@@ -136,7 +148,7 @@ def _issued_document(row: CertificateRow) -> dict[str, Any]:
     return row.document
 
 
-@bp.get("/certificates/<int:certificate_id>/document")
+@bp.get(f"/certificates/<{ID}:certificate_id>/document")
 @require_chamber
 def download_document(certificate_id: int) -> Any:
     row = _own(certificate_id)
@@ -145,7 +157,7 @@ def download_document(certificate_id: int) -> Any:
     return response
 
 
-@bp.get("/certificates/<int:certificate_id>/pdf")
+@bp.get(f"/certificates/<{ID}:certificate_id>/pdf")
 @require_chamber
 def download_pdf(certificate_id: int) -> Any:
     from ..pdf import render_pdf
@@ -166,7 +178,7 @@ def _optional_body() -> dict[str, Any]:
     return body
 
 
-@bp.post("/certificates/<int:certificate_id>/revoke")
+@bp.post(f"/certificates/<{ID}:certificate_id>/revoke")
 @require_chamber
 def revoke(certificate_id: int) -> Any:
     row = _own(certificate_id)
@@ -177,7 +189,7 @@ def revoke(certificate_id: int) -> Any:
     return jsonify(summary(services().issuance.revoke(g.chamber, row, reason, g.actor)))
 
 
-@bp.post("/certificates/<int:certificate_id>/suspend")
+@bp.post(f"/certificates/<{ID}:certificate_id>/suspend")
 @require_chamber
 def suspend(certificate_id: int) -> Any:
     row = _own(certificate_id)
@@ -187,13 +199,13 @@ def suspend(certificate_id: int) -> Any:
     return jsonify(summary(services().issuance.suspend(g.chamber, row, g.actor, reason)))
 
 
-@bp.post("/certificates/<int:certificate_id>/lift")
+@bp.post(f"/certificates/<{ID}:certificate_id>/lift")
 @require_chamber
 def lift(certificate_id: int) -> Any:
     return jsonify(summary(services().issuance.lift(g.chamber, _own(certificate_id), g.actor)))
 
 
-@bp.post("/certificates/<int:certificate_id>/supersede")
+@bp.post(f"/certificates/<{ID}:certificate_id>/supersede")
 @require_chamber
 def supersede(certificate_id: int) -> Any:
     body = json_body()
@@ -205,7 +217,7 @@ def supersede(certificate_id: int) -> Any:
     return jsonify({"original": summary(old), "replacement": summary(new)}), 202
 
 
-@bp.post("/certificates/<int:certificate_id>/copy")
+@bp.post(f"/certificates/<{ID}:certificate_id>/copy")
 @require_chamber
 def certified_copy(certificate_id: int) -> Any:
     old, new = services().issuance.certified_copy(g.chamber, _own(certificate_id), g.actor)

@@ -41,7 +41,7 @@ def presented_document() -> Any:
         if data.startswith(b"%PDF"):
             return _from_pdf(data)
         try:
-            return parse_json(data, upload.filename)
+            return parse_json(data, upload.filename, services().settings.max_body_bytes)
         except InputError as exc:
             raise ApiError(400, "malformed_json", str(exc)) from None
     raise ApiError(415, "unsupported_media_type", "send application/json, application/pdf or multipart/form-data")
@@ -72,7 +72,8 @@ def verify_batch() -> Any:
     if not documents:
         raise ApiError(400, "empty", "no documents given")
     if len(documents) > MAX_BATCH:
-        raise ApiError(413, "batch_too_large", f"at most {MAX_BATCH} documents per request")
+        # The request breaks the documented schema (maxItems): a bad request. 413 is for bytes.
+        raise ApiError(400, "batch_too_large", f"at most {MAX_BATCH} documents per request")
     reports = services().chain.verifier().verify_many(documents)
     return jsonify({"reports": [report_json(r, d) for r, d in zip(reports, documents, strict=True)]}), _status(reports)
 

@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from .. import errors
@@ -74,7 +74,7 @@ def json_body() -> Any:
     if not request.mimetype or request.mimetype != "application/json":
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
     try:
-        return parse_json(request.get_data(cache=True), "request body")
+        return parse_json(request.get_data(cache=True), "request body", services().settings.max_body_bytes)
     except InputError as exc:
         raise ApiError(400, "malformed_json", str(exc)) from None
 
@@ -149,7 +149,12 @@ def register_error_handlers(app: Flask) -> None:
             404: "no such resource",
             405: f"method {request.method} is not allowed here",
         }
-        return error_response(exc.code or 500, code, messages.get(exc.code or 0, exc.description or code))
+        response = make_response(error_response(exc.code or 500, code, messages.get(exc.code or 0, exc.description or code)))
+        # The exception's own headers say what the status needs: Allow on a 405 (RFC 9110, 15.5.6).
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:

@@ -7,19 +7,50 @@ Kept apart from the blueprints so that none of them imports another.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
+
+from sqlalchemy import BigInteger
 
 from ..files import safe_filename
 from ..protocol import CORE, redact, split_units
 from .http import ApiError, services
 from .status import CertificateStatus
-from .store import CertificateRow
+from .store import CertificateRow, certificates
+
+#: The largest id a certificate can have: what its column holds on both databases (PostgreSQL's
+#: ``integer`` is 32 bits; SQLite's, 64).
+MAX_ID = 2**63 - 1 if isinstance(certificates.c.id.type, BigInteger) else 2**31 - 1
+
+#: The URL converter of an id in a route (``<{ID}:certificate_id>``): a larger number matches no
+#: route (404), so it never reaches the database, which would refuse it with an error (a 500).
+ID = f"int(max={MAX_ID})"
 
 #: Every status a chamber's certificate can have, in lifecycle order (filters, counts, the OpenAPI enum).
 STATUSES: tuple[str, ...] = tuple(status.value for status in CertificateStatus)
 
-_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-_LEAF = re.compile(r"^0x[0-9a-fA-F]{64}$")
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+_LEAF = re.compile(r"0x[0-9a-fA-F]{64}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A certificate number is 1 to 64 characters; control characters (NUL among them, which PostgreSQL
+# cannot store in text) are in no number, so a filter or lookup holding one is refused unsent.
+_NUMBER = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
+
+
+def is_date(text: str) -> bool:
+    """Whether ``text`` is a calendar date written YYYY-MM-DD (a filter's ``from`` or ``to``)."""
+    if not _DATE.fullmatch(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def is_number_filter(text: str) -> bool:
+    """Whether ``text`` can be a certificate number to look for (1-64 characters, no control characters)."""
+    return bool(_NUMBER.fullmatch(text))
 
 
 def download_name(row: CertificateRow) -> str:
@@ -31,12 +62,12 @@ def lookup_documents(issuer: str | None, number: str | None, leaf: str | None) -
     """Issued documents the service holds for (issuer, number) or for a leaf; ApiError if none."""
     store = services().store
     if leaf:
-        if not _LEAF.match(leaf):
+        if not _LEAF.fullmatch(leaf):
             raise ApiError(400, "invalid_leaf", "leaf must be 0x followed by 64 hex digits")
         row = store.find_by_leaf(leaf)
         rows = [row] if row else []
     else:
-        if not issuer or not _ADDRESS.match(issuer) or not number:
+        if not issuer or not _ADDRESS.fullmatch(issuer) or not number or not is_number_filter(number):
             raise ApiError(400, "invalid_lookup", "give issuer (0x address) and number, or leaf")
         chamber_id = store.chamber_by_address(issuer)
         rows = store.find_by_number(chamber_id, number) if chamber_id is not None else []

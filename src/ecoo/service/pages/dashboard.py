@@ -14,13 +14,13 @@ from flask.typing import ResponseReturnValue
 from ...errors import ServiceError
 from ..http import ApiError, chamber_for, http_status, services
 from ..store import CertificateRow, Chamber, DuplicateCertificateError
-from ..views import STATUSES, download_name
+from ..views import ID, MAX_ID, STATUSES, download_name, is_date, is_number_filter
 from .presented import allow_pasted_certificates, parse_presented
 from .security import check_csrf, end_session, signed_in, start_session
 
 bp = Blueprint("dashboard", __name__)
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DIGITS = re.compile(r"[0-9]{1,19}")
 _PAGE_SIZE = 50
 _ACTIONS = {"suspend", "lift", "revoke-error", "revoke-fraud", "revoke-cancelled"}
 
@@ -78,7 +78,7 @@ def issue() -> ResponseReturnValue:
     return _dashboard_page(chamber, token_id, issue_error=message, issue_issues=issues, issue_text=text, status=status)
 
 
-@bp.post("/dashboard/certificates/<int:certificate_id>/status")
+@bp.post(f"/dashboard/certificates/<{ID}:certificate_id>/status")
 def change_status(certificate_id: int) -> ResponseReturnValue:
     """Suspend, lift or revoke one of the chamber's certificates on the registry."""
     signed = signed_in()
@@ -120,10 +120,14 @@ def _dashboard_page(chamber: Chamber, token_id: int, *, status: int = 200, **iss
         errors.append("destination must be a two-letter country code, like KR")
         filters["destination"] = ""
     for name in ("from", "to"):
-        if filters[name] and not _DATE.match(filters[name]):
+        if filters[name] and not is_date(filters[name]):
             errors.append(f"'{name}' must be a date YYYY-MM-DD")
             filters[name] = ""
+    if filters["number"] and not is_number_filter(filters["number"]):
+        errors.append("a certificate number is 1 to 64 characters, without control characters")
+        filters["number"] = ""
     after = args.get("after", "")
+    after_id = int(after) if _DIGITS.fullmatch(after) and 1 <= int(after) <= MAX_ID else None
     rows = services().store.list_certificates(
         chamber.id,
         number=filters["number"] or None,
@@ -132,7 +136,7 @@ def _dashboard_page(chamber: Chamber, token_id: int, *, status: int = 200, **iss
         issued_from=filters["from"] or None,
         issued_to=filters["to"] or None,
         limit=_PAGE_SIZE,
-        after_id=int(after) if after.isdigit() else None,
+        after_id=after_id,
     )
     counts = services().store.counts(chamber.id)
     older = {**{k: v for k, v in filters.items() if v}, "after": rows[-1].id} if len(rows) == _PAGE_SIZE else None
@@ -162,7 +166,7 @@ def _own_issued(chamber: Chamber, certificate_id: int) -> CertificateRow:
     return row
 
 
-@bp.get("/dashboard/certificates/<int:certificate_id>.json")
+@bp.get(f"/dashboard/certificates/<{ID}:certificate_id>.json")
 def download_json(certificate_id: int) -> ResponseReturnValue:
     signed = signed_in()
     if signed is None:
@@ -174,7 +178,7 @@ def download_json(certificate_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.get("/dashboard/certificates/<int:certificate_id>.pdf")
+@bp.get(f"/dashboard/certificates/<{ID}:certificate_id>.pdf")
 def download_pdf(certificate_id: int) -> ResponseReturnValue:
     from ...pdf.layout import render_pdf  # fpdf2 loads on the first download, not with the pages
 

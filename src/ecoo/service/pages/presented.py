@@ -44,6 +44,6 @@ def presented_document() -> tuple[Any, str]:
 def parse_presented(data: str | bytes, source: str, hint: str = "") -> Any:
     """``data`` parsed strictly as JSON; ``source`` and ``hint`` go into the error message."""
     try:
-        return parse_json(data, source)
+        return parse_json(data, source, services().settings.max_body_bytes)
     except InputError as exc:
         raise ApiError(400, "malformed_json", f"{exc}.{hint}") from None
