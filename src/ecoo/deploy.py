@@ -18,6 +18,7 @@ from web3.exceptions import BlockNotFound
 from .artifacts import load_artifact
 from .chain import ChainInfo, chain_info
 from .errors import ConfigurationError, DeploymentNotFoundError
+from .files import read_json
 from .registry import Registry, Transactor
 from .signers import Signer
 
@@ -64,8 +65,8 @@ def load_deployment(directory: Path, chain_id: int) -> Deployment | None:
     if not path.is_file():
         return None
     try:
-        return Deployment.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, KeyError, TypeError) as exc:
+        return Deployment.from_json(read_json(path))
+    except (ValueError, KeyError, TypeError) as exc:  # InputError is a ValueError
         raise ConfigurationError(f"deployment record {path} is not valid: {exc}") from None
 
 

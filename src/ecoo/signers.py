@@ -18,7 +18,8 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import Hash32
 from web3 import Web3
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, InputError
+from .files import read_json
 
 _CoincurveKey: Any
 try:
@@ -117,9 +118,9 @@ def signer_from_keystore(path: Path, password: str | None = None) -> LocalSigner
     """Decrypt an Ethereum keystore (v3 JSON). The password comes from the argument,
     ``ECOO_KEYSTORE_PASSWORD``, or an interactive prompt, in that order."""
     try:
-        keyfile = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"cannot read keystore {path}: {exc}") from None
+        keyfile = read_json(path)  # the one bounded reader: a hostile keystore cannot crash the process
+    except InputError as exc:
+        raise ConfigurationError(f"cannot read keystore: {exc}") from None
     if password is None:
         password = os.environ.get("ECOO_KEYSTORE_PASSWORD")
     if password is None:

@@ -86,6 +86,27 @@ def test_cli_refuses_a_lone_surrogate_naming_where(tmp_path: Path) -> None:
     assert done.returncode == 1 and "lone UTF-16 surrogate" in done.stderr and "/issuer/name" in done.stderr
 
 
+def test_a_deep_keystore_is_a_one_line_error_not_a_crash(tmp_path: Path) -> None:
+    """--keystore read its file with json.loads after web3 had raised the recursion limit."""
+    path = tmp_path / "deep-keystore.json"
+    path.write_bytes(DEEP)
+    script = (
+        "import sys, web3\n"
+        "from ecoo.errors import ConfigurationError\n"
+        "from ecoo.signers import signer_from_keystore\n"
+        "try:\n"
+        "    signer_from_keystore(__import__('pathlib').Path(sys.argv[1]), 'pw')\n"
+        "except ConfigurationError as exc:\n"
+        "    print(exc)\n"
+    )
+    src = str(Path(ecoo.__file__).parent.parent)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": src}, timeout=120
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr[-500:])  # 139 was a segfault
+    assert "nested deeper than 64 levels" in done.stdout
+
+
 # -- the public verification API and page ---------------------------------------------------------
 
 

@@ -335,7 +335,7 @@ def test_huge_integer_is_a_400_not_a_500(service: ServiceHarness) -> None:
 _PROBLEMS = [{"index": 0, "number": "X-1", "issues": [{"path": "/items/0/hsCode", "code": "hs.format", "message": "bad"}]}]
 DOMAIN_ERRORS = [
     (errors.NoCertificatesError(), 400, "empty", "no certificates given"),
-    (errors.BatchTooLargeError(1000), 413, "batch_too_large", "at most 1000 certificates per request"),
+    (errors.BatchTooLargeError(1000), 400, "batch_too_large", "at most 1000 certificates per request"),
     (
         errors.RejectedCertificatesError(_PROBLEMS),
         422,

@@ -47,7 +47,7 @@ STATUS_BY_ERROR: Mapping[type[Exception], int] = {
     errors.NotIssuedError: 409,
     errors.NotSuspendedError: 409,
     errors.RegistryRefusedError: 409,
-    errors.BatchTooLargeError: 413,
+    errors.BatchTooLargeError: 400,
     errors.RejectedCertificatesError: 422,
     errors.RegistryUnreachableError: 503,
 }
