@@ -45,8 +45,8 @@ def _country(value: bytes) -> str:
 
 def _state_from_abi(raw: Sequence[Any]) -> CertificateState:
     (proof_valid, anchored, anchored_at, anchored_block, issuer_status, accredited_at_anchor, country, name,
-     current_key, current_key_status, status, reason, changed_at, changed_by, successor, chain_time,
-     chain_block) = raw  # fmt: skip
+     accreditation_code, current_key, current_key_status, status, reason, changed_at, changed_by, successor,
+     chain_time, chain_block) = raw  # fmt: skip
     return CertificateState(
         proof_valid=bool(proof_valid),
         anchored=bool(anchored),
@@ -56,6 +56,7 @@ def _state_from_abi(raw: Sequence[Any]) -> CertificateState:
         accredited_at_anchor=bool(accredited_at_anchor),
         issuer_country=_country(country),
         issuer_name=str(name),
+        issuer_accreditation_code=str(accreditation_code),
         current_key=checksum_address(current_key),
         current_key_status=IssuerStatus(current_key_status),
         status=CertificateStatus(status),
@@ -72,7 +73,7 @@ def _state_from_abi(raw: Sequence[Any]) -> CertificateState:
 # ABI by tests/unit/test_units.py).
 CERTIFICATE_QUERY_TYPE = "(address,bytes32,bytes32,bytes32[])"
 CERTIFICATE_STATE_TYPE = (
-    "(bool,bool,uint48,uint48,uint8,bool,bytes2,string,address,uint8,uint8,uint8,uint48,address,bytes32,uint48,uint48)"
+    "(bool,bool,uint48,uint48,uint8,bool,bytes2,string,string,address,uint8,uint8,uint8,uint48,address,bytes32,uint48,uint48)"
 )
 VERIFY_CERTIFICATE_SELECTOR = keccak(text=f"verifyCertificate({CERTIFICATE_QUERY_TYPE})")[:4]
 VERIFY_CERTIFICATES_SELECTOR = keccak(text=f"verifyCertificates({CERTIFICATE_QUERY_TYPE}[])")[:4]
