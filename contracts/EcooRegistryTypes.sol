@@ -69,6 +69,7 @@ struct CertificateState {
     bool accreditedAtAnchor; // anchoring block fell inside an accreditation period
     bytes2 issuerCountry; // the issuer's country
     string issuerName; // the issuer's name
+    string issuerAccreditationCode; // the issuer's accreditation code: a certificate must name it
     address currentKey; // newest key of the issuer's rotation chain (`issuer` if never rotated)
     IssuerStatus currentKeyStatus; // its standing now: a suspended chamber suspends its old keys too
     CertificateStatus status; // status of this leaf

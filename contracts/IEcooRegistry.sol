@@ -126,15 +126,17 @@ interface IEcooRegistry {
 
     /// @notice Everything a verifier needs about one certificate.
     /// @param query issuer, root, leaf and the proof from leaf to root
-    /// @return state proof validity, anchoring, issuer standing and certificate status
+    /// @return state proof validity, anchoring, the issuer's record (standing, name, country and
+    /// accreditation code, which a verifier compares with the certificate's issuer block) and
+    /// certificate status
     function verifyCertificate(Query calldata query) external view returns (CertificateState memory state);
 
     /// @notice `verifyCertificate` for many certificates in one call.
-    /// @dev Cost grows with the list: about 20,000 gas per certificate in a batch of 100 (README,
+    /// @dev Cost grows with the list: about 22,000 gas per certificate in a batch of 100 (README,
     /// "Gas"), more with long proofs, many accreditation periods or a long rotation chain. The view
     /// is free through `eth_call`, but nodes cap its gas (Anvil and Hardhat at the 30M block gas
     /// limit), so ecoo's verifier sends at most 500 certificates per call (`ecoo.verify.BATCH_SIZE`,
-    /// about 10M gas) and splits longer lists.
+    /// about 12M gas) and splits longer lists.
     function verifyCertificates(Query[] calldata queries) external view returns (CertificateState[] memory states);
 
     /// @notice EIP-712 digest that the issuer signs for the certificate with leaf `leaf`.

@@ -82,13 +82,16 @@ def certificate_issues(certificates: Sequence[Any]) -> dict[int, list[Validation
 
 
 def issuer_mismatches(
-    certificates: Sequence[Mapping[str, Any]], country: str, code: str, who: str
+    certificates: Sequence[Mapping[str, Any]], country: str, code: str, who: str, signing_address: str | None = None
 ) -> dict[int, list[ValidationIssue]]:
     """Certificates (valid ones) that name another issuer than the chamber ``who`` describes,
-    accredited for ``country`` with ``code``."""
+    accredited for ``country`` with ``code`` and signing with ``signing_address`` (when given, a
+    certificate's optional ``issuer.signingAddress`` must be it). The verifier refuses the same
+    certificates (``ecoo.verify``, issuer check): issuing them would anchor what never verifies."""
     mismatched: dict[int, list[ValidationIssue]] = {}
     for index, certificate in enumerate(certificates):
         issuer = certificate["issuer"]
+        named = issuer.get("signingAddress")
         if (issuer.get("country"), issuer.get("accreditationCode")) != (country, code):
             mismatched[index] = [
                 ValidationIssue(
@@ -96,6 +99,14 @@ def issuer_mismatches(
                     "issuer.not_this_chamber",
                     f"{who} as country {country!r}, code {code!r}; "
                     f"the certificate names {issuer.get('country')!r}, {issuer.get('accreditationCode')!r}",
+                )
+            ]
+        elif signing_address is not None and named is not None and str(named).lower() != signing_address.lower():
+            mismatched[index] = [
+                ValidationIssue(
+                    "/issuer/signingAddress",
+                    "issuer.not_this_chamber",
+                    f"{who} with key {signing_address}; the certificate names signing address {named!r}",
                 )
             ]
     return mismatched
@@ -139,7 +150,11 @@ class CertificateIssuer:
         self.validate(certificates)
         record = self._accredited_record()
         mismatched = issuer_mismatches(
-            certificates, record.country, record.accreditation_code, f"the registry accredits {self.signer.address}"
+            certificates,
+            record.country,
+            record.accreditation_code,
+            f"the registry accredits {self.signer.address}",
+            signing_address=self.signer.address,
         )
         if mismatched:
             raise InvalidCertificatesError(mismatched, [_label(c, i) for i, c in enumerate(certificates)])

@@ -58,6 +58,9 @@ EIP712_TYPES: dict[str, list[dict[str, str]]] = {
 _DOMAIN_TYPEHASH = keccak(b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
 # keccak256("Certificate(bytes32 leaf,string number)"), as in EcooRegistry._CERTIFICATE_TYPEHASH
 _CERTIFICATE_TYPEHASH = keccak(b"Certificate(bytes32 leaf,string number)")
+#: The order n of secp256k1, and n // 2: the largest ``s`` a signature may have (EIP-2).
+SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+SECP256K1_HALF_ORDER = SECP256K1_ORDER // 2
 
 
 # -- units, digests, leaf ----------------------------------------------------------------------
@@ -206,9 +209,18 @@ def certificate_digest(chain_id: int, registry: str, leaf: bytes, number: str) -
 
 
 def recover_signer(digest: bytes, signature: bytes) -> str:
-    """The address that made a 65-byte (r, s, v) signature over ``digest``; raises ProtocolError."""
+    """The address that made a 65-byte (r, s, v) signature over ``digest``; raises ProtocolError.
+
+    Only low-s signatures (EIP-2: ``s <= n/2``) are accepted. For every signature (r, s) the
+    signature (r, n - s) with the other v recovers to the same key; ethers, OpenZeppelin's ECDSA
+    and eth-account's signing all insist on the low one, so accepting both would let a copy with a
+    re-encoded signature verify here and fail everywhere else."""
     if len(signature) != 65:
         raise ProtocolError("a signature is 65 bytes (r, s, v)")
+    if int.from_bytes(signature[32:64], "big") > SECP256K1_HALF_ORDER:
+        raise ProtocolError(
+            "signature s is in the upper half of the curve order: a malleated signature (EIP-2 allows low s only)"
+        )
     v = signature[64]
     if v >= 27:
         v -= 27

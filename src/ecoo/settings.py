@@ -13,10 +13,38 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self, TypeVar
+from urllib.parse import urlsplit
+
+from .errors import ConfigurationError
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 
 T = TypeVar("T")
+
+#: The RPC "URL" that stands for the in-process chain (``ecoo.chain.EMBEDDED``).
+EMBEDDED_RPC = "embedded"
+
+
+def require_rpc_url(url: str) -> str:
+    """``url`` if it is ``embedded`` or an http(s) URL with a host (and a valid port, if any);
+    else ConfigurationError, one line. Checked before anything connects: a malformed URL from
+    ``--rpc-url`` or ``ECOO_RPC_URL`` is a configuration error, not a traceback nor "unavailable"."""
+    if url == EMBEDDED_RPC:
+        return url
+    problem = None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError as exc:
+        problem = str(exc)
+    else:
+        if parts.scheme not in ("http", "https"):
+            problem = "only http(s) JSON-RPC URLs or 'embedded' are supported"
+        elif not parts.hostname or any(c.isspace() for c in url):
+            problem = "no host, or a space in it"
+    if problem:
+        raise ConfigurationError(f"RPC URL {url!r} is not usable: {problem}")
+    return url
 
 
 def env_value(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T) -> T:
@@ -58,11 +86,12 @@ class Settings:
         return self.data_dir / "node.json"
 
     def resolve_rpc_url(self, explicit: str | None = None) -> str:
-        """``--rpc-url``, else ``ECOO_RPC_URL``, else the running ``ecoo node``, else the default port."""
+        """``--rpc-url``, else ``ECOO_RPC_URL``, else the running ``ecoo node``, else the default port.
+        ConfigurationError if the URL given is malformed (see :func:`require_rpc_url`)."""
         if explicit:
-            return explicit
+            return require_rpc_url(explicit)
         if self.rpc_url:
-            return self.rpc_url
+            return require_rpc_url(self.rpc_url)
         try:
             recorded = json.loads(self.node_file.read_text(encoding="utf-8"))["url"]
             if isinstance(recorded, str):

@@ -5,7 +5,8 @@
 3. signature  the EIP-712 signature recovers to the claimed issuer, over this leaf and number
 4. registry   the document's chain id and registry are ones this verifier trusts (configured)
 5. anchored   the root was anchored by that same issuer
-6. issuer     the issuer was accredited when it anchored and is in good standing now
+6. issuer     the issuer was accredited when it anchored and is in good standing now, and the
+              certificate's issuer block names it (country and accreditation code on chain)
 7. status     not revoked, cancelled, suspended or superseded
 8. validity   within the validity period (chain time)
 
@@ -200,7 +201,7 @@ def _chain_checks(ctx: _Context, state: CertificateState) -> None:
         return
     ctx.passed("anchored", f"anchored by {proof.issuer} at {iso_time(state.anchored_at)} (block {state.anchored_block})")
 
-    issuer_claim = ctx.certificate.get("issuer") if isinstance(ctx.certificate.get("issuer"), dict) else {}
+    issuer_claim = ctx.certificate.get("issuer")
     if state.issuer_status is IssuerStatus.NONE:
         ctx.failed("issuer", f"{proof.issuer} is not an issuer known to the accreditation registry", Verdict.UNTRUSTED_ISSUER)
         return
@@ -221,13 +222,9 @@ def _chain_checks(ctx: _Context, state: CertificateState) -> None:
             Verdict.UNTRUSTED_ISSUER,
         )
         return
-    claimed_country = issuer_claim.get("country") if isinstance(issuer_claim, dict) else None
-    if claimed_country != state.issuer_country:
-        ctx.failed(
-            "issuer",
-            f"the certificate names issuer country {claimed_country!r}; the registry accredits {proof.issuer} for {state.issuer_country!r}",
-            Verdict.UNTRUSTED_ISSUER,
-        )
+    mismatch = _issuer_block_mismatch(issuer_claim, state, proof.issuer)
+    if mismatch:
+        ctx.failed("issuer", mismatch, Verdict.UNTRUSTED_ISSUER)
         return
     retired = f"; key since rotated to {state.current_key}" if state.issuer_status is IssuerStatus.RETIRED else ""
     ctx.passed(
@@ -247,6 +244,24 @@ def _chain_checks(ctx: _Context, state: CertificateState) -> None:
         return
     ctx.passed("status", "not revoked, cancelled, suspended or superseded")
     _check_validity(ctx, state.chain_time)
+
+
+def _issuer_block_mismatch(claim: Any, state: CertificateState, signer: str) -> str | None:
+    """Why the certificate's ``issuer`` block is not the chamber the registry accredits for the
+    signing key, or None. Country and accreditation code must equal the on-chain record (the name
+    is shown, not compared: the registry's spelling of a chamber's name is not the certificate's);
+    a ``signingAddress``, when given, must be the signing key. Without this binding, one accredited
+    chamber could sign certificates that name another chamber of its country."""
+    claim = claim if isinstance(claim, dict) else {}
+    registry_says = f"the registry accredits {signer} ({state.issuer_name}) for"
+    for member, recorded in (("country", state.issuer_country), ("accreditationCode", state.issuer_accreditation_code)):
+        claimed = claim.get(member)
+        if claimed != recorded:
+            return f"the certificate names issuer {member} {claimed!r}; {registry_says} {member} {recorded!r}"
+    address = claim.get("signingAddress")
+    if address is not None and (not isinstance(address, str) or address.lower() != signer.lower()):
+        return f"the certificate names issuer signingAddress {address!r}; it was signed by {signer}"
+    return None
 
 
 def _check_validity(ctx: _Context, now_timestamp: int) -> None:

@@ -112,6 +112,72 @@ def test_errors_are_one_line_and_never_a_traceback(env: dict[str, str], tmp_path
         assert len(lines) == 1 and expected in lines[0], (args, result.stderr)
 
 
+SOME_ADDRESS = "0x" + "22" * 20
+BAD_ADDRESSES = ("0x1234", "null", "garbage", "0x" + "zz" * 20)
+
+
+def _address_cases(bad: str) -> list[tuple[list[str], dict[str, str]]]:
+    """Every command line that takes an address (argument, option or ECOO_REGISTRY), given ``bad``."""
+    authority = ["--unlocked", "--registry", SOME_ADDRESS]
+    return [
+        (["verify", "{document}", "--registry", bad], {}),
+        (["verify", "{document}"], {"ECOO_REGISTRY": bad}),
+        (["issuer", SOME_ADDRESS, "--registry", bad], {}),
+        (["issuer", SOME_ADDRESS], {"ECOO_REGISTRY": bad}),
+        (["issuer", bad, "--registry", SOME_ADDRESS], {}),
+        (["accredit", bad, "--name", "n", "--country", "DE", "--code", "c", *authority], {}),
+        (["accredit", SOME_ADDRESS, "--name", "n", "--country", "DE", "--code", "c", "--unlocked", "--registry", bad], {}),
+        (["suspend-issuer", bad, *authority], {}),
+        (["reinstate-issuer", bad, *authority], {}),
+        (["rotate-issuer", bad, SOME_ADDRESS, *authority], {}),
+        (["rotate-issuer", SOME_ADDRESS, bad, *authority], {}),
+        (["revoke", "{document}", "--reason", "fraud", "--unlocked", "--registry", bad], {}),
+        (["issue", "{certificate}", "--unlocked", "--out", "{out}", "--registry", bad], {}),
+        (["deploy", "--unlocked", "--admin", bad], {}),
+        (["deploy", "--unlocked", "--authority", bad], {}),
+        (["fund", bad], {}),
+    ]
+
+
+@pytest.mark.parametrize("bad", BAD_ADDRESSES)
+def test_a_malformed_address_anywhere_is_a_one_line_error(
+    bad: str, env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 9, finding 7c: `ecoo verify FILE --registry 0x1234` printed a traceback."""
+    from tests.support.samples import sample
+
+    document = tmp_path / "document.json"
+    document.write_text(json.dumps({"certificate": {}, "proof": {}}))
+    certificate = tmp_path / "certificate.json"
+    certificate.write_text(json.dumps(sample(number="ADDR-1")))
+    paths = {"document": str(document), "certificate": str(certificate), "out": str(tmp_path / "out")}
+    for args, variables in _address_cases(bad):
+        with monkeypatch.context() as patch:
+            for name, value in variables.items():
+                patch.setenv(name, value)
+            code = main([arg.format(**paths) for arg in args])
+        err = capsys.readouterr().err
+        assert code == 1, (args, variables, err)
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("ecoo: error: ") and repr(bad) in lines[0], (args, variables, err)
+        assert "not an Ethereum address" in lines[0], (args, variables, err)
+
+
+@pytest.mark.parametrize("url", ["garbage", "http://", "http://[::1", "http://exa mple:8545", "http://127.0.0.1:99999"])
+def test_a_malformed_rpc_url_is_a_one_line_error(
+    url: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for args, variables in ((["issuer", SOME_ADDRESS, "--rpc-url", url], {}), (["issuer", SOME_ADDRESS], {"ECOO_RPC_URL": url})):
+        with monkeypatch.context() as patch:
+            for name, value in variables.items():
+                patch.setenv(name, value)
+            code = main(args)
+        err = capsys.readouterr().err
+        assert code == 1, (args, variables, err)
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("ecoo: error: "), (args, variables, err)
+
+
 def test_bad_key_in_environment_is_refused_without_echoing_it(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

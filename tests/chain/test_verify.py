@@ -24,6 +24,7 @@ from ecoo.signers import LocalSigner, NodeSigner, unlocked_signer
 from ecoo.verify import CheckStatus, Verdict, Verifier, verify
 from tests.support.chain import new_signer
 from tests.support.samples import sample
+from tests.unit.test_protocol import malleate
 
 SAMPLES = Path(__file__).resolve().parents[1] / "vectors" / "samples"
 
@@ -146,6 +147,14 @@ def test_tamper_matrix_proof_and_signature(world: World) -> None:
     not_a_document = {"certificate": first["certificate"]}
     expect(not_a_document, Verdict.INVALID, "format")
 
+    # The same signature made malleable (r, n - s, other v): recovers to the issuer, but EIP-2 (and
+    # ethers, OpenZeppelin's ECDSA) refuse it, so ecoo does too (issue 9, finding 7b).
+    malleated = copy.deepcopy(first)
+    malleated["proof"]["signature"] = "0x" + malleate(hex_bytes(first["proof"]["signature"], 65)).hex()
+    report = verify(malleated, world.verifier)
+    assert (report.verdict, report.failed_check) == (Verdict.INVALID, "signature"), report.to_json()
+    assert "upper half of the curve order" in report.check("signature").message
+
 
 def _forge(world: World, signer: LocalSigner, certificate: dict[str, Any], anchor_as: LocalSigner | None) -> dict[str, Any]:
     """A correctly signed document by ``signer``, its root anchored by ``anchor_as`` (or nobody)."""
@@ -192,6 +201,30 @@ def test_tamper_matrix_registry_side(world: World) -> None:
     foreign = CertificateIssuer(other_registry, world.chamber).issue([sample(number="R-5")]).documents[0]
     expect(foreign, Verdict.INVALID, "registry")
     assert verify(foreign, Verifier.for_registry(other_registry)).verdict is Verdict.VALID
+
+
+def test_a_chamber_cannot_sign_in_the_name_of_another(world: World) -> None:
+    """Issue 9, finding 7a: a second accredited chamber of the same country signs and anchors a
+    certificate whose issuer block names the first chamber. It verified VALID."""
+    genuine = sample(number="R-6")
+    assert (genuine["issuer"]["country"], genuine["issuer"]["accreditationCode"]) == ("VN", "VCCI-HCM-07")  # world.chamber
+    rival = world.accredited("VN", "VCCI-HN-01")
+    report = verify(_forge(world, rival, genuine, anchor_as=rival), world.verifier)
+    assert (report.verdict, report.failed_check) == (Verdict.UNTRUSTED_ISSUER, "issuer"), report.to_json()
+    assert report.check("issuer").message == (
+        f"the certificate names issuer accreditationCode 'VCCI-HCM-07'; "
+        f"the registry accredits {rival.address} (Chamber) for accreditationCode 'VCCI-HN-01'"
+    )
+    assert report.state is not None and report.state.issuer_accreditation_code == "VCCI-HN-01"
+
+    # The issuer block may name the signing key; then it must be the key that signed.
+    named = sample(number="R-7")
+    named["issuer"]["signingAddress"] = rival.address
+    report = verify(_forge(world, world.chamber, named, anchor_as=world.chamber), world.verifier)
+    assert (report.verdict, report.failed_check) == (Verdict.UNTRUSTED_ISSUER, "issuer"), report.to_json()
+    assert "signingAddress" in report.check("issuer").message and world.chamber.address in report.check("issuer").message
+    named["issuer"]["signingAddress"] = world.chamber.address.lower()
+    assert verify(world.issue(named)[0], world.verifier).verdict is Verdict.VALID
 
 
 def test_status_verdicts(world: World) -> None:
@@ -289,6 +322,10 @@ def test_issuing_refuses_invalid_batches_and_anchors_nothing(world: World) -> No
     other_country["issuer"]["accreditationCode"] = "NOT-OURS"
     with pytest.raises(InvalidCertificatesError, match="accredits"):
         world.issuer.issue([other_country])
+    other_key = sample(number="B-4")
+    other_key["issuer"]["signingAddress"] = world.authority.address
+    with pytest.raises(InvalidCertificatesError, match="signing address"):
+        world.issuer.issue([other_key])
     assert world.w3.eth.get_transaction_count(world.chamber.address) == before
     stranger = CertificateIssuer(world.registry, new_signer(world.w3, world.funder))
     with pytest.raises(errors.IssuerNotAccreditedError):

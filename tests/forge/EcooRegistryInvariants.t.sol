@@ -196,11 +196,14 @@ contract EcooRegistryInvariantTest is Test {
         assertEq(state.statusChangedAt, uint48(word >> 24), "changedAt");
         assertEq(state.statusChangedBy, address(uint160(word >> 72)), "changedBy");
         assertEq(state.chainBlock, block.number, "chain block");
-        // Issuer fields (cheap storage reads; the name string is compared through its hash).
+        // Issuer fields (cheap storage reads; strings are compared through their hashes).
         Issuer memory issuer = registry.getIssuer(q.issuer);
         assertEq(uint8(state.issuerStatus), uint8(issuer.status), "issuer status");
         assertEq(state.issuerCountry, issuer.country, "issuer country");
         assertEq(keccak256(bytes(state.issuerName)), keccak256(bytes(issuer.name)), "issuer name");
+        assertEq(
+            keccak256(bytes(state.issuerAccreditationCode)), keccak256(bytes(issuer.accreditationCode)), "accreditation code"
+        );
         assertEq(uint8(state.currentKeyStatus), uint8(registry.getIssuer(state.currentKey).status), "current key status");
     }
 

@@ -20,6 +20,8 @@ from ecoo.documents import IssuedDocument, hex_bytes
 from ecoo.merkle import MerkleTree, verify_proof
 from ecoo.protocol import (
     CORE,
+    SECP256K1_HALF_ORDER,
+    SECP256K1_ORDER,
     ProtocolError,
     build_document,
     certificate_digest,
@@ -230,3 +232,26 @@ def test_bad_signatures_do_not_recover() -> None:
     for bad in [b"", b"\0" * 64, b"\0" * 64 + b"\x1d", b"\0" * 65]:
         with pytest.raises(ProtocolError):
             recover_signer(digest, bad)
+
+
+def malleate(signature: bytes) -> bytes:
+    """The other valid signature of the same digest by the same key: (r, n - s), v flipped."""
+    s = int.from_bytes(signature[32:64], "big")
+    v = signature[64]
+    return signature[:32] + (SECP256K1_ORDER - s).to_bytes(32, "big") + bytes([55 - v if v >= 27 else v ^ 1])
+
+
+def test_high_s_signatures_are_refused() -> None:
+    """Issue 9, finding 7b: a malleated (high-s) signature recovered to the signer, so ecoo said
+    VALID where ethers and OpenZeppelin's ECDSA refuse it (EIP-2)."""
+    case = VECTORS["cases"][0]
+    digest, signature = _b(case["eip712Digest"]), _b(case["signature"])
+    assert int.from_bytes(signature[32:64], "big") <= SECP256K1_HALF_ORDER
+    high = malleate(signature)
+    assert int.from_bytes(high[32:64], "big") > SECP256K1_HALF_ORDER
+    # The malleated signature is a valid ECDSA signature of the same key (eth-keys recovers it)...
+    assert Account._recover_hash(digest, signature=high) == VECTORS["signer"]
+    # ...but not one ecoo accepts.
+    with pytest.raises(ProtocolError, match=r"^signature s is in the upper half of the curve order.*EIP-2"):
+        recover_signer(digest, high)
+    assert recover_signer(digest, signature) == VECTORS["signer"]

@@ -142,7 +142,10 @@ def deploy_command(
 ) -> None:
     """Deploy the registry (or reuse the live one recorded in deployments/<chainId>.json)."""
     from ..deploy import deploy_registry, deployment_path
+    from ..registry import require_address
 
+    admin = require_address(admin, "--admin") if admin is not None else None
+    authority = require_address(authority, "--authority") if authority is not None else None
     w3 = connect(settings, rpc_url)
     deployer = signer(w3, key_env, keystore, unlocked)
     deployment, reused = deploy_registry(
@@ -169,8 +172,10 @@ def deploy_command(
 def fund_command(settings: Settings, address: str, amount: float, rpc_url: str | None, as_json: bool) -> None:
     """Send test ether from the dev node's unlocked account to ADDRESS (local dev chains only)."""
     from ..devchain import fund, require_dev_chain
+    from ..registry import require_address
     from ..signers import unlocked_signer
 
+    address = require_address(address, "address")
     w3 = connect(settings, rpc_url)
     require_dev_chain(w3, "fund is for local dev chains only")
     tx = fund(w3, unlocked_signer(w3).address, address, int(amount * 10**18))

@@ -14,7 +14,7 @@ import click
 
 from ..anvil import STATE_FILE_NAME, running_node, sigterm_as_interrupt
 from ..errors import ConfigurationError
-from ..settings import Settings
+from ..settings import Settings, require_rpc_url
 from .output import Output, handle_errors, json_option
 
 if TYPE_CHECKING:
@@ -35,7 +35,15 @@ def service_settings(rpc_url: str | None, dev: bool, **overrides: Any) -> Servic
         if not key_file.exists():
             create_master_key_file(key_file)
         env["ECOO_MASTER_KEY_FILE"] = str(key_file)
-    return ServiceSettings.from_env(env, **overrides)
+    settings = ServiceSettings.from_env(env, **overrides)
+    # Malformed addresses and URLs are one-line configuration errors before anything starts.
+    if settings.rpc_url:
+        require_rpc_url(settings.rpc_url)
+    if settings.registry:
+        from ..registry import require_address
+
+        require_address(settings.registry, "ECOO_REGISTRY")
+    return settings
 
 
 @click.group("chamber")

@@ -22,6 +22,7 @@ from .client import (
     VERIFY_CERTIFICATE_SELECTOR,
     VERIFY_CERTIFICATES_SELECTOR,
     Registry,
+    require_address,
     require_country_code,
 )
 from .reverts import RevertDecoder
@@ -55,5 +56,6 @@ __all__ = [
     "RevocationReason",
     "Transactor",
     "TxResult",
+    "require_address",
     "require_country_code",
 ]

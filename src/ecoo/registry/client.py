@@ -45,8 +45,8 @@ def _country(value: bytes) -> str:
 
 def _state_from_abi(raw: Sequence[Any]) -> CertificateState:
     (proof_valid, anchored, anchored_at, anchored_block, issuer_status, accredited_at_anchor, country, name,
-     current_key, current_key_status, status, reason, changed_at, changed_by, successor, chain_time,
-     chain_block) = raw  # fmt: skip
+     accreditation_code, current_key, current_key_status, status, reason, changed_at, changed_by, successor,
+     chain_time, chain_block) = raw  # fmt: skip
     return CertificateState(
         proof_valid=bool(proof_valid),
         anchored=bool(anchored),
@@ -56,6 +56,7 @@ def _state_from_abi(raw: Sequence[Any]) -> CertificateState:
         accredited_at_anchor=bool(accredited_at_anchor),
         issuer_country=_country(country),
         issuer_name=str(name),
+        issuer_accreditation_code=str(accreditation_code),
         current_key=checksum_address(current_key),
         current_key_status=IssuerStatus(current_key_status),
         status=CertificateStatus(status),
@@ -72,10 +73,22 @@ def _state_from_abi(raw: Sequence[Any]) -> CertificateState:
 # ABI by tests/unit/test_units.py).
 CERTIFICATE_QUERY_TYPE = "(address,bytes32,bytes32,bytes32[])"
 CERTIFICATE_STATE_TYPE = (
-    "(bool,bool,uint48,uint48,uint8,bool,bytes2,string,address,uint8,uint8,uint8,uint48,address,bytes32,uint48,uint48)"
+    "(bool,bool,uint48,uint48,uint8,bool,bytes2,string,string,address,uint8,uint8,uint8,uint48,address,bytes32,uint48,uint48)"
 )
 VERIFY_CERTIFICATE_SELECTOR = keccak(text=f"verifyCertificate({CERTIFICATE_QUERY_TYPE})")[:4]
 VERIFY_CERTIFICATES_SELECTOR = keccak(text=f"verifyCertificates({CERTIFICATE_QUERY_TYPE}[])")[:4]
+
+
+def require_address(value: object, what: str = "address") -> str:
+    """``value`` in EIP-55 form; ConfigurationError (one line, naming ``what``) unless it is an
+    Ethereum address, 0x and 40 hex digits. Addresses come from command lines, ``ECOO_*`` variables
+    and callers: a typo must be a configuration error, not a traceback from deep in eth-utils."""
+    if isinstance(value, str) and len(value) == 42 and value[:2] in ("0x", "0X"):
+        try:
+            return checksum_address(value)
+        except ValueError:
+            pass
+    raise ConfigurationError(f"{what} {value!r} is not an Ethereum address (0x and 40 hex digits)")
 
 
 def require_country_code(country: str) -> None:
@@ -89,7 +102,7 @@ class Registry(Transactor):
 
     def __init__(self, w3: Web3, address: str, **options: Any) -> None:
         super().__init__(w3, **options)
-        self.address = to_checksum_address(address)
+        self.address = to_checksum_address(require_address(address, "registry address"))
         self.contract: Contract = w3.eth.contract(address=self.address, abi=load_artifact("EcooRegistry")["abi"])
 
     # -- roles ---------------------------------------------------------------------------------
@@ -100,14 +113,14 @@ class Registry(Transactor):
 
     def is_authority(self, account: str) -> bool:
         role = self.authority_role
-        return bool(self._rpc(self.contract.functions.hasRole(role, to_checksum_address(account)).call))
+        return bool(self._rpc(self.contract.functions.hasRole(role, require_address(account, "account")).call))
 
     def grant_authority(self, admin: Signer, account: str) -> TxResult:
-        return self.transact(admin, self.contract.functions.grantRole(self.authority_role, to_checksum_address(account)))
+        return self.transact(admin, self.contract.functions.grantRole(self.authority_role, require_address(account, "account")))
 
     def is_admin(self, account: str) -> bool:
         admin_role = bytes(self._rpc(self.contract.functions.DEFAULT_ADMIN_ROLE().call))
-        return bool(self._rpc(self.contract.functions.hasRole(admin_role, to_checksum_address(account)).call))
+        return bool(self._rpc(self.contract.functions.hasRole(admin_role, require_address(account, "account")).call))
 
     def renounce_authority(self, account: Signer) -> TxResult:
         """``account`` gives up its own authority role (OpenZeppelin ``renounceRole``)."""
@@ -120,7 +133,7 @@ class Registry(Transactor):
         return {"name": name, "version": version, "chainId": int(chain_id), "verifyingContract": verifying_contract}
 
     def revoke_authority(self, admin: Signer, account: str) -> TxResult:
-        return self.transact(admin, self.contract.functions.revokeRole(self.authority_role, to_checksum_address(account)))
+        return self.transact(admin, self.contract.functions.revokeRole(self.authority_role, require_address(account, "account")))
 
     # -- accreditation -------------------------------------------------------------------------
 
@@ -136,18 +149,18 @@ class Registry(Transactor):
     ) -> TxResult:
         require_country_code(country)
         fn = self.contract.functions.accreditIssuer(
-            to_checksum_address(issuer), country.encode("ascii"), name, accreditation_code, metadata_hash
+            require_address(issuer, "issuer"), country.encode("ascii"), name, accreditation_code, metadata_hash
         )
         return self.transact(authority, fn)
 
     def suspend_issuer(self, authority: Signer, issuer: str) -> TxResult:
-        return self.transact(authority, self.contract.functions.suspendIssuer(to_checksum_address(issuer)))
+        return self.transact(authority, self.contract.functions.suspendIssuer(require_address(issuer, "issuer")))
 
     def reinstate_issuer(self, authority: Signer, issuer: str) -> TxResult:
-        return self.transact(authority, self.contract.functions.reinstateIssuer(to_checksum_address(issuer)))
+        return self.transact(authority, self.contract.functions.reinstateIssuer(require_address(issuer, "issuer")))
 
     def rotate_issuer_key(self, authority: Signer, old_key: str, new_key: str) -> TxResult:
-        fn = self.contract.functions.rotateIssuerKey(to_checksum_address(old_key), to_checksum_address(new_key))
+        fn = self.contract.functions.rotateIssuerKey(require_address(old_key, "old key"), require_address(new_key, "new key"))
         return self.transact(authority, fn)
 
     # -- anchoring and status ------------------------------------------------------------------
@@ -157,9 +170,9 @@ class Registry(Transactor):
 
     def _on_behalf(self, signer: Signer, issuer: str | None) -> str | None:
         """None when ``signer`` acts on its own certificates, else the issuer it acts for."""
-        if issuer is None or to_checksum_address(issuer) == to_checksum_address(signer.address):
+        if issuer is None or require_address(issuer, "issuer") == to_checksum_address(signer.address):
             return None
-        return to_checksum_address(issuer)
+        return require_address(issuer, "issuer")
 
     def revoke(self, signer: Signer, leaf: bytes, reason: RevocationReason, *, issuer: str | None = None) -> TxResult:
         """Revoke certificate ``leaf``: the signer's own, or ``issuer``'s (authority or successor key)."""
@@ -189,10 +202,10 @@ class Registry(Transactor):
     # -- views ---------------------------------------------------------------------------------
 
     def get_issuer(self, issuer: str) -> Issuer:
-        raw = self._rpc(self.contract.functions.getIssuer(to_checksum_address(issuer)).call)
+        raw = self._rpc(self.contract.functions.getIssuer(require_address(issuer, "issuer")).call)
         status, country, accredited_at, successor, predecessor, metadata_hash, name, code = raw
         return Issuer(
-            address=to_checksum_address(issuer),
+            address=require_address(issuer, "issuer"),
             status=IssuerStatus(status),
             country=_country(country),
             accredited_at=int(accredited_at),
@@ -204,7 +217,7 @@ class Registry(Transactor):
         )
 
     def get_accreditation_periods(self, issuer: str) -> list[AccreditationPeriod]:
-        raw = self._rpc(self.contract.functions.getAccreditationPeriods(to_checksum_address(issuer)).call)
+        raw = self._rpc(self.contract.functions.getAccreditationPeriods(require_address(issuer, "issuer")).call)
         return [
             AccreditationPeriod(from_block=fb, from_time=ft, until_block=ub or None, until_time=ut or None)
             for fb, ft, ub, ut in raw
@@ -212,7 +225,7 @@ class Registry(Transactor):
 
     def get_anchor(self, issuer: str, root: bytes) -> tuple[int, int] | None:
         """(block time, block number) of the anchoring of ``root`` by ``issuer``, or None."""
-        at, block = self._rpc(self.contract.functions.getAnchor(to_checksum_address(issuer), root).call)
+        at, block = self._rpc(self.contract.functions.getAnchor(require_address(issuer, "issuer"), root).call)
         return (int(at), int(block)) if block else None
 
     @cached_property

@@ -86,6 +86,7 @@ class CertificateState:
     accredited_at_anchor: bool
     issuer_country: str
     issuer_name: str
+    issuer_accreditation_code: str
     current_key: str
     current_key_status: IssuerStatus
     status: CertificateStatus
