@@ -83,6 +83,7 @@ class VerificationReport:
                 "anchoredBlock": state.anchored_block or None,
                 "issuerName": state.issuer_name,
                 "issuerCountry": state.issuer_country,
+                "issuerAccreditationCode": state.issuer_accreditation_code,
                 "issuerStatus": state.issuer_status.name,
                 "accreditedAtAnchor": state.accredited_at_anchor,
                 "currentIssuerKey": state.current_key,

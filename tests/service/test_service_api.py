@@ -426,3 +426,15 @@ def test_status_change_with_the_registry_unreachable_is_503(
     body = {"reason": "error"} if action == "revoke" else {}
     answer = service.client.post(f"/api/v1/certificates/{created['id']}/{action}", json=body, headers=service.auth)
     assert answer.status_code == 503 and answer.json["error"] == "chain_unavailable", answer.json
+
+
+def test_a_certificate_naming_another_signing_key_is_refused(service: ServiceHarness) -> None:
+    """issuer.signingAddress, when given, must be the chamber's key: the verifier would call it
+    UNTRUSTED_ISSUER, so the service must not anchor it."""
+    certificate = service.certificate("TH-OTHER-KEY")
+    certificate["issuer"]["signingAddress"] = "0x" + "11" * 20
+    answer = service.client.post("/api/v1/certificates", json=certificate, headers=service.auth)
+    assert answer.status_code == 422 and answer.json["error"] == "invalid_certificate", answer.json
+    assert any(issue["path"].startswith("/issuer") for issue in answer.json["details"][0]["issues"])
+    certificate["issuer"]["signingAddress"] = service.address
+    assert service.client.post("/api/v1/certificates", json=certificate, headers=service.auth).status_code == 202

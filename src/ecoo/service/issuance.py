@@ -57,7 +57,10 @@ class Issuance:
         failures = certificate_issues(certificates)
         valid_indices = [i for i in range(len(certificates)) if i not in failures]
         valid = [certificates[i] for i in valid_indices]
-        mismatched = issuer_mismatches(valid, chamber.country, chamber.accreditation_code, "this chamber is accredited")
+        signing_address = self.store.key(chamber.key_id).address
+        mismatched = issuer_mismatches(
+            valid, chamber.country, chamber.accreditation_code, "this chamber is accredited", signing_address=signing_address
+        )
         for position, issues in mismatched.items():
             failures[valid_indices[position]] = issues
         problems: list[dict[str, Any]] = [
