@@ -7,7 +7,6 @@ service's own.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
+from .files import read_json
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 
@@ -93,7 +93,7 @@ class Settings:
         if self.rpc_url:
             return require_rpc_url(self.rpc_url)
         try:
-            recorded = json.loads(self.node_file.read_text(encoding="utf-8"))["url"]
+            recorded = read_json(self.node_file)["url"]  # InputError is a ValueError
             if isinstance(recorded, str):
                 return recorded
         except (OSError, ValueError, KeyError, TypeError):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..anvil import STATE_FILE_NAME, running_node, sigterm_as_interrupt
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, redact_url
 from ..settings import Settings, require_rpc_url
 from .output import Output, handle_errors, json_option
 
@@ -102,7 +102,11 @@ def chamber_revoke_token(token_id: int, as_json: bool) -> None:
     from ..service.chambers import revoke_token
     from ..service.store import Store
 
-    revoke_token(Store(service_settings(None, False, worker=False).database_url), token_id)
+    store = Store(service_settings(None, False, worker=False).database_url)
+    try:
+        revoke_token(store, token_id)
+    finally:
+        store.close()
     Output(as_json).result({"tokenId": token_id, "revoked": True}, [f"token {token_id} revoked"])
 
 
@@ -145,7 +149,7 @@ def serve_command(host: str, port: int, rpc_url: str | None, dev: bool) -> None:
     settings = service_settings(rpc_url, dev)
     app = create_app(settings)
     click.echo(
-        f"ecoo service on http://{host}:{port} (chain {settings.rpc_url}, database {settings.database_url.split('://')[0]})"
+        f"ecoo service on http://{host}:{port} (chain {redact_url(settings.rpc_url)}, database {settings.database_url.split('://')[0]})"
     )
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 

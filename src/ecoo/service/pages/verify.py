@@ -16,6 +16,7 @@ from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
 from ...certificate_view import GOODS_COLUMNS, NO_ITEMS, certificate_form, display_text
+from ...documents import hex_bytes
 from ...protocol import CORE, split_units
 from ...verify import Verdict, VerificationReport
 from ..http import ApiError, services
@@ -147,7 +148,7 @@ def anchoring_transaction(issuer: str, root: str, block: int) -> str | None:
     if known:
         return known
     try:
-        return services().chain.registry().anchor_transaction(issuer, bytes.fromhex(root[2:]), block)
+        return services().chain.registry().anchor_transaction(issuer, hex_bytes(root, 32), block)
     except Exception:  # noqa: BLE001 - the transaction hash is a courtesy; the verdict does not depend on it
         return None
 
