@@ -40,9 +40,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if "anvil_node" in fixtures or params.get("w3") == "anvil":
+        # the chain and service fixtures are parametrised by name ("anvil", "postgres")
+        named = {value for value in params.values() if isinstance(value, str)}
+        if "anvil_node" in fixtures or "anvil" in named:
             item.add_marker(pytest.mark.anvil)
-        if "postgres_server" in fixtures:
+        if "postgres_server" in fixtures or "postgres" in named:
             item.add_marker(pytest.mark.postgres)
         if Path(str(item.fspath)).parent.name == "browser":
             item.add_marker(pytest.mark.browser)

@@ -139,6 +139,9 @@ def test_matrix_covers_every_state_changing_function(registry: Registry) -> None
     assert abi_functions - {"renounceRole"} == set(EXPECTED)
 
 
+# ~30 s of deployments on the embedded chain: in `make test` (both chains), not in `make test-fast`;
+# `make forge` checks every revert path with its exact error in seconds.
+@pytest.mark.slow
 @pytest.mark.parametrize("function", sorted(EXPECTED))
 def test_access_matrix(function: str, w3: Web3, registry: Registry, actors: Actors) -> None:
     for caller_name in CALLERS:

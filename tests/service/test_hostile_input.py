@@ -58,6 +58,7 @@ def _login(service: ServiceHarness) -> tuple[FlaskClient, str]:
 # -- the command line -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a subprocess that loads web3
 @pytest.mark.parametrize("command", ["validate", "verify", "redact"])
 @pytest.mark.parametrize("body", [DEEP, DEEP_OBJECT], ids=["arrays", "objects"])
 def test_cli_refuses_deep_json_in_one_line(tmp_path: Path, command: str, body: bytes) -> None:
@@ -71,6 +72,7 @@ def test_cli_refuses_deep_json_in_one_line(tmp_path: Path, command: str, body: b
     assert done.stderr.strip().count("\n") == 0 and "nested deeper than 64 levels" in done.stderr, done.stderr
 
 
+@pytest.mark.slow  # a subprocess that loads web3
 def test_cli_refuses_a_lone_surrogate_naming_where(tmp_path: Path) -> None:
     path = tmp_path / "surrogate.json"
     path.write_text('{"certificateNumber": "A", "issuer": {"name": "x\\udc00"}}', encoding="utf-8")
@@ -86,6 +88,7 @@ def test_cli_refuses_a_lone_surrogate_naming_where(tmp_path: Path) -> None:
     assert done.returncode == 1 and "lone UTF-16 surrogate" in done.stderr and "/issuer/name" in done.stderr
 
 
+@pytest.mark.slow  # a subprocess that loads web3
 def test_a_deep_keystore_is_a_one_line_error_not_a_crash(tmp_path: Path) -> None:
     """--keystore read its file with json.loads after web3 had raised the recursion limit."""
     path = tmp_path / "deep-keystore.json"

@@ -291,6 +291,7 @@ def test_existing_loose_modes_are_tightened_on_start(tmp_path: Path, caplog: pyt
     assert all(str(path) in logged for path in [data, *loose]), logged
 
 
+@pytest.mark.slow  # a subprocess that loads web3
 def test_keystores_are_written_owner_only(tmp_path: Path, open_umask: None) -> None:
     from eth_account import Account
 
