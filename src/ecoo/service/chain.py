@@ -6,6 +6,7 @@ resolved on first use. Until it is known, issuing answers 503 and verification U
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from urllib.parse import unquote, urlsplit
@@ -85,7 +86,8 @@ class ServiceChain:
         return Verifier.for_registry(self.registry(), chain_id)
 
 
-def _secret_parts(url: str) -> list[str]:
+@functools.lru_cache(maxsize=8)  # one node URL per service: worked out once, not per log record
+def _secret_parts(url: str) -> tuple[str, ...]:
     """The parts of ``url`` beyond scheme and host[:port], as they may appear in a message (the
     credentials, path, query, fragment, long path segments and query values; raw and
     percent-decoded), longest first so that a part is hidden before its pieces are."""
@@ -93,12 +95,12 @@ def _secret_parts(url: str) -> list[str]:
         parts = urlsplit(url)
         found = {parts.netloc.rpartition("@")[0], parts.username or "", parts.password or ""}
     except ValueError:  # not a URL at all: hide it whole
-        return [url] if url else []
+        return (url,) if url else ()
     found |= {parts.query, parts.fragment, parts.path if parts.path != "/" else ""}
     found |= {segment for segment in parts.path.split("/") if len(segment) >= 8}
     found |= {pair.partition("=")[2] for pair in parts.query.split("&") if len(pair.partition("=")[2]) >= 8}
     found |= {unquote(part) for part in found}
-    return sorted((part for part in found if part), key=len, reverse=True)
+    return tuple(sorted((part for part in found if part), key=len, reverse=True))
 
 
 def hide_node_url(text: str, url: str) -> str:

@@ -7,13 +7,13 @@ Kept apart from the blueprints so that none of them imports another.
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 from sqlalchemy import BigInteger
 
 from ..files import safe_filename
 from ..protocol import CORE, redact, split_units
+from ..validation import parse_date
 from .http import ApiError, services
 from .status import CertificateStatus
 from .store import CertificateRow, certificates
@@ -31,7 +31,6 @@ STATUSES: tuple[str, ...] = tuple(status.value for status in CertificateStatus)
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _LEAF = re.compile(r"0x[0-9a-fA-F]{64}")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # A certificate number is 1 to 64 characters; control characters (NUL among them, which PostgreSQL
 # cannot store in text) are in no number, so a filter or lookup holding one is refused unsent.
 _NUMBER = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
@@ -39,13 +38,7 @@ _NUMBER = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 
 def is_date(text: str) -> bool:
     """Whether ``text`` is a calendar date written YYYY-MM-DD (a filter's ``from`` or ``to``)."""
-    if not _DATE.fullmatch(text):
-        return False
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
+    return parse_date(text) is not None
 
 
 def is_number_filter(text: str) -> bool:
