@@ -2,10 +2,10 @@
 
 An issued document is JSON (``{"ecoo": FORMAT, "certificate": {...}, "proof": {...}}``, see
 ``ecoo.protocol``). ``from_json`` reads one strictly — the shape, the integers, checksummed
-addresses and every hex spelling — and raises :class:`ProtocolError` with the message the
-verifier reports as its failed format check; ``to_json`` writes the JSON ecoo has always written
-(member order and lower-case hex included), so a document ecoo issued survives the round trip
-byte for byte. Hashing, signing and redaction live in ``ecoo.protocol``; this module only knows
+addresses and every hex spelling (hashes, salts and the signature in lower-case hex only) — and
+raises :class:`ProtocolError` with the message the verifier reports as its failed format check;
+``to_json`` writes the JSON ecoo has always written (member order and lower-case hex included), so
+a document ecoo issued survives the round trip byte for byte. Hashing, signing and redaction live in ``ecoo.protocol``; this module only knows
 the shape.
 """
 
@@ -108,7 +108,7 @@ class Proof:
             raise ProtocolError(f"/proof/merklePath: expected a list of at most {MAX_PATH} hashes")
         merkle_path = tuple(_hash32(node, f"/proof/merklePath/{i}") for i, node in enumerate(path))
         salts, withheld = (_hash32_map(obj.get(name), name) for name in ("salts", "withheld"))
-        signature = hex_bytes(obj.get("signature"), 65, where="/proof/signature", what="hex signature")
+        signature = _lower_hex_bytes(obj.get("signature"), 65, where="/proof/signature", what="hex signature")
         typed_data = obj.get("typedData")
         if not isinstance(typed_data, dict):
             raise ProtocolError("/proof/typedData: expected the EIP-712 typed data object")
@@ -181,8 +181,19 @@ class IssuedDocument:
         return {"ecoo": FORMAT, "certificate": self.certificate, "proof": self.proof.to_json()}
 
 
+def _lower_hex_bytes(value: object, length: int, *, where: str, what: str = "hex string") -> bytes:
+    """:func:`hex_bytes`, lower-case digits only: the one spelling ecoo writes and hashes (the leaf
+    JSON spells digests so). Reading ``0xAB…`` as ``0xab…`` would give one proof many spellings, and
+    an implementation that copies a withheld digest's text into the leaf JSON would then disagree
+    with this one; so other spellings are refused, not normalised."""
+    raw = hex_bytes(value, length, where=where, what=what)
+    if isinstance(value, str) and value != value.lower():
+        raise ProtocolError(f"{where}: expected lower-case hex digits (other spellings are refused, not normalised)")
+    return raw
+
+
 def _hash32(value: object, where: str) -> bytes:
-    return hex_bytes(value, 32, where=where)
+    return _lower_hex_bytes(value, 32, where=where)
 
 
 def _hash32_map(block: object, name: str) -> dict[str, bytes]:

@@ -4,11 +4,14 @@ Construction (version 1), precise enough to re-implement (see README, "The issue
 
 1. The certificate splits into *units*. Each redactable part is a unit named by its JSON Pointer:
    the top-level members in ``REDACTABLE_TOP_LEVEL`` that the certificate has, and for every item
-   ``i`` the members ``/items/<i>/fobValue`` and ``/items/<i>/invoice`` it has. The unit named
-   ``core`` is the rest: the certificate with every redactable unit removed.
+   ``i`` the members ``/items/<i>/fobValue`` and ``/items/<i>/invoice`` it has (a member whose
+   value is null counts: it is a unit). The unit named ``core`` is the rest: the certificate with
+   every redactable unit removed.
 2. Each unit gets a fresh 32-byte random salt and a digest
-   ``keccak256("ecoo/unit/v1" 0x00 name 0x00 salt JCS(value))`` (JCS = RFC 8785, strings UTF-8).
-3. ``leaf = keccak256("ecoo/leaf/v1" 0x00 JCS({name: "0x" + hex(digest), ...}))`` over all units.
+   ``keccak256("ecoo/unit/v1" 0x00 name 0x00 salt JCS(value))`` (JCS = RFC 8785, strings UTF-8;
+   the salt as its 32 raw bytes).
+3. ``leaf = keccak256("ecoo/leaf/v1" 0x00 JCS({name: "0x" + hex(digest), ...}))`` over all units,
+   the hex in lower case (the only spelling a document may carry, see ``ecoo.documents``).
 4. The issuer signs the EIP-712 message ``Certificate(bytes32 leaf,string number)`` in the domain
    ``{name: "ecoo", version: "1", chainId, verifyingContract: registry}``.
 
@@ -100,7 +103,7 @@ def unit_digest(name: str, salt: bytes, value: Any) -> bytes:
 
 
 def leaf_from_digests(digests: Mapping[str, bytes]) -> bytes:
-    """``keccak256("ecoo/leaf/v1" 0x00 JCS({name: "0x…digest"}))``."""
+    """``keccak256("ecoo/leaf/v1" 0x00 JCS({name: "0x…digest"}))``, the digests in lower-case hex."""
     if CORE not in digests:
         raise ProtocolError("the core unit is missing")
     return keccak(LEAF_DOMAIN + canonicalize({name: "0x" + d.hex() for name, d in digests.items()}))
