@@ -5,8 +5,8 @@ An issued document is JSON (``{"ecoo": FORMAT, "certificate": {...}, "proof": {.
 addresses and every hex spelling (hashes, salts and the signature in lower-case hex only) — and
 raises :class:`ProtocolError` with the message the verifier reports as its failed format check;
 ``to_json`` writes the JSON ecoo has always written (member order and lower-case hex included), so
-a document ecoo issued survives the round trip byte for byte. Hashing, signing and redaction live in ``ecoo.protocol``; this module only knows
-the shape.
+a document ecoo issued survives the round trip byte for byte. Hashing, signing and redaction live
+in ``ecoo.protocol``; this module only knows the shape.
 """
 
 from __future__ import annotations
