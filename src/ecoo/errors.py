@@ -18,7 +18,7 @@ Where callers expect a builtin, a class also inherits it (``ValueError``, ``Conn
     │   ├── NoCertificatesError, BatchTooLargeError, RejectedCertificatesError ...
     │   └── FinalStatusError, NotSuspendedError, RegistryRefusedError ...
     ├── StoreError
-    │   └── DuplicateCertificateError
+    │   └── DuplicateCertificateError, IntentConflictError
     └── VaultError
 
 Registry reverts are mapped by the 4-byte selector of the contract's custom error (never by
@@ -32,7 +32,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+
+from .urls import redact_url as redact_url  # where callers have always found it
 
 
 class EcooError(Exception):
@@ -61,24 +62,6 @@ class ChainUnavailableError(EcooError, ConnectionError):
         self.url = url  # in full, for code; the message shows only redact_url(url)
         hint = "start one with `ecoo node` (managed Anvil) or `npx hardhat node`"
         super().__init__(f"no Ethereum node answers at {redact_url(url)}{': ' + detail if detail else ''}; {hint}")
-
-
-def redact_url(url: str) -> str:
-    """``url`` as it may be shown or logged: scheme and host[:port] only.
-
-    Node URLs often carry an API key in the path or query, or credentials before the host
-    (``https://user:secret@host/v3/KEY``); messages end up in logs, CI output and the service's
-    JSON, so none of that may reach them. Anything that does not parse as ``scheme://host`` is
-    shown only if it cannot hide a secret (``embedded``)."""
-    try:
-        parts = urlsplit(url)
-        scheme, host, port = parts.scheme, parts.hostname, parts.port
-    except ValueError:  # a malformed port or IPv6 literal
-        scheme, host, port = "", None, None
-    if scheme and host:
-        host = f"[{host}]" if ":" in host else host
-        return f"{scheme}://{host}{f':{port}' if port is not None else ''}"
-    return url if url.isidentifier() else "<the configured node URL>"
 
 
 class DeploymentNotFoundError(EcooError):
@@ -453,6 +436,28 @@ class RegistryRefusedError(ServiceError):
         super().__init__(f"the registry refused to {action}: {revert}")
 
 
+class ChangeInProgressError(ServiceError):
+    """The certificate already has a change on its way to the registry (an open intent)."""
+
+    code = "change_in_progress"
+
+    def __init__(self, certificate_id: int | None) -> None:
+        self.certificate_id = certificate_id
+        super().__init__(
+            f"certificate {certificate_id} already has a change on its way to the registry; "
+            "wait until it is done or has failed (GET the certificate: 'intent')"
+        )
+
+
+class InvalidReasonTextError(ServiceError, ValueError):
+    """A reason a chamber gave is not text the audit trail can hold."""
+
+    code = "invalid_reason"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"'reason' must be text of at most {limit} characters, without control characters")
+
+
 class InvalidAmendmentError(ServiceError, ValueError):
     code = "invalid_body"
 
@@ -477,6 +482,14 @@ class DuplicateCertificateError(StoreError):
     def __init__(self, number: str, existing_id: int) -> None:
         self.number, self.existing_id = number, existing_id
         super().__init__(f"certificate {number!r} already exists (id {existing_id}); it is never issued twice")
+
+
+class IntentConflictError(StoreError):
+    """The certificate already has an open intent (the store's unique open-intent column)."""
+
+    def __init__(self, certificate_id: int | None) -> None:
+        self.certificate_id = certificate_id
+        super().__init__(f"certificate {certificate_id} already has an open intent")
 
 
 class VaultError(EcooError):

@@ -442,6 +442,36 @@ def test_real_responses_match_the_document(service: ServiceHarness, own_chain: M
     api("POST", action(999999, "lift"), 404)
     api("POST", action(b1, "lift"), 401, auth=False)
 
+    # -- another process follows the chain: a change is accepted (202) with its intent in flight --
+    objects = service.app.extensions["ecoo"]
+    registry = objects.chain.registry()
+
+    def other_follows() -> None:
+        assert objects.store.chain_repository.acquire_lease(registry.address, registry.chain_id, 0, "other-process", 60)
+
+    def released() -> None:
+        objects.store.chain_repository.release_lease(registry.address, "other-process")
+        service.anchor()
+
+    other_follows()
+    accepted = api.json("POST", action(b2, "suspend"), 202, json={"reason": "enquiry 43"})
+    assert accepted["status"] == "ISSUED" and accepted["intent"]["kind"] == "SUSPEND" and accepted["intent"]["state"] == "SENT"
+    assert api.json("POST", action(b2, "suspend"), 409)["error"] == "change_in_progress"
+    released()
+    assert api.json("GET", f"{CERTS}/{b2}", 200)["status"] == "SUSPENDED"
+    other_follows()
+    assert api.json("POST", action(b2, "lift"), 202)["intent"]["kind"] == "LIFT"
+    released()
+    other_follows()
+    batched = api.json("POST", CERTS, 202, json=service.certificate("OA-CANCEL"))
+    service.anchor()  # the worker sends the anchor; the follower (another process's) has not recorded it
+    cancel = api.json("POST", action(batched["id"], "revoke"), 202, json={"reason": "cancelled"})
+    assert cancel["status"] == "PENDING" and cancel["intent"]["state"] == "QUEUED"
+    released()  # the anchor is recorded, then the cancel is sent as a revoke (Cancelled)
+    assert api.json("GET", f"{CERTS}/{batched['id']}", 200)["status"] == "CANCELLED"
+    cancelled_document = api.json("GET", f"{CERTS}/{batched['id']}/document", 200)
+    assert api.json("POST", verify_url, 200, auth=False, json=cancelled_document)["verdict"] == "CANCELLED"
+
     amended = copy.deepcopy(docs[b1]["certificate"])
     amended["certificateNumber"] = "OA-B-1-A"
     replaced = api.json("POST", action(b1, "supersede"), 202, json={"certificate": amended, "reason": "quantity corrected"})
@@ -474,7 +504,7 @@ def test_real_responses_match_the_document(service: ServiceHarness, own_chain: M
     assert api.json("POST", verify_url, 200, auth=False, json=copy_document)["verdict"] == "VALID"
     assert len(api.json("GET", f"{lookup}?issuer={service.address}&number=OA-1", 200, auth=False)["reports"]) == 2
     audit = api.json("GET", f"{CERTS}/{b1}", 200)["audit"]
-    assert [e["action"] for e in audit] == ["CREATED", "ISSUED", "SUSPENDED", "ISSUED", "SUPERSEDED"]
+    assert [e["action"] for e in audit] == ["CREATED", "ISSUED", *("REQUESTED", "SUSPENDED"), *("REQUESTED", "ISSUED"), *("REQUESTED", "SUPERSEDED")]
 
     # -- the chain goes down under a running service ---------------------------------------------
     outage = make_service(tmp_path / "outage", own_chain)

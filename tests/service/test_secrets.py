@@ -121,7 +121,7 @@ def test_health_and_errors_never_show_the_node_urls_secrets(
     for name, response in responses.items():
         assert not _leaks(response.get_data(as_text=True)), f"{name} ({response.status_code}) shows a secret"
     logged = "\n".join(f"{record.getMessage()}\n{record.exc_text or ''}" for record in caplog.records)
-    assert "anchoring for chamber" in logged and "Making request HTTP" in logged
+    assert "worker pass" in logged and "Making request HTTP" in logged
     # (Tracebacks name source files, whose path may hold any word: look for the URL's own pieces.)
     assert not [secret for secret in ("user:secret", "KEY123", "KEY456") if secret in logged]
 

@@ -74,24 +74,35 @@ class Crash(Exception):
     """Stands for the process dying at this point."""
 
 
-@pytest.mark.parametrize("crash_point", ["before_send", "after_send"])
+@pytest.mark.parametrize("crash_point", ["before_send", "after_send", "before_projection"])
 def test_restart_mid_batch_loses_nothing_and_anchors_once(
     crash_point: str, service: ServiceHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A crash before the anchor is sent, after it is sent (before its hash is stored), and after
+    its receipt (before the follower records it): a restart anchors each root exactly once."""
     for i in range(3):
         service.create(service.certificate(f"CRASH-{i}"))
     nonce_before = _anchors_sent(service)
     services = service.app.extensions["ecoo"]
     registry = services.chain.registry()
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise Crash()
+
     if crash_point == "before_send":
-        monkeypatch.setattr(registry, "anchor", lambda *a, **k: (_ for _ in ()).throw(Crash()))
+        monkeypatch.setattr(registry, "anchor", crash)
+    elif crash_point == "after_send":
+        monkeypatch.setattr(services.store, "batch_attempt", crash)  # the on_sent hook: the hash is not stored
     else:
-        monkeypatch.setattr(services.store, "finish_batch", lambda *a, **k: (_ for _ in ()).throw(Crash()))
+        record = services.store.chain_repository.record
+        monkeypatch.setattr(
+            services.store.chain_repository, "record", lambda r, events, *a, **k: crash() if events else record(r, events, *a, **k)
+        )
     with pytest.raises(Crash):
         service.worker.run_once(force=True)
     monkeypatch.undo()
     assert _statuses(service) == {"PENDING": 3}
-    assert _anchors_sent(service) == nonce_before + (1 if crash_point == "after_send" else 0)
+    assert _anchors_sent(service) == nonce_before + (0 if crash_point == "before_send" else 1)
 
     # "Restart": a new application on the same database and chain.
     restarted = create_app(service.settings)
@@ -213,7 +224,7 @@ def test_migrations_upgrade_an_old_schema(tmp_path: Path) -> None:
         conn.execute(store_module.schema_version.insert().values(version=1, applied_at=0.0))
         conn.exec_driver_sql("DROP INDEX IF EXISTS ix_certificates_chamber_id")
     assert old.version() == 1
-    assert old.migrate() == 3 and old.migrate() == 3 and old.version() == 3
+    assert old.migrate() == 4 and old.migrate() == 4 and old.version() == 4
     indexes = {index["name"] for index in inspect(old.engine).get_indexes("certificates")}
     assert "ix_certificates_chamber_id" in indexes
     old.close()

@@ -286,7 +286,7 @@ def test_health(service: ServiceHarness) -> None:
     assert (
         health["status"] == "ok"
         and health["chain"]["chainId"] == 31337
-        and health["schemaVersion"] == len(__import__("ecoo.service.store", fromlist=["MIGRATIONS"]).MIGRATIONS) == 3
+        and health["schemaVersion"] == len(__import__("ecoo.service.store", fromlist=["MIGRATIONS"]).MIGRATIONS) == 4
     )
 
 
@@ -334,6 +334,18 @@ def test_huge_integer_is_a_400_not_a_500(service: ServiceHarness) -> None:
 # exactly as the API answered when Issuance raised ApiError itself.
 _PROBLEMS = [{"index": 0, "number": "X-1", "issues": [{"path": "/items/0/hsCode", "code": "hs.format", "message": "bad"}]}]
 DOMAIN_ERRORS = [
+    (
+        errors.ChangeInProgressError(7),
+        409,
+        "change_in_progress",
+        "certificate 7 already has a change on its way to the registry; wait until it is done or has failed (GET the certificate: 'intent')",
+    ),
+    (
+        errors.InvalidReasonTextError(1000),
+        400,
+        "invalid_reason",
+        "'reason' must be text of at most 1000 characters, without control characters",
+    ),
     (errors.NoCertificatesError(), 400, "empty", "no certificates given"),
     (errors.BatchTooLargeError(1000), 400, "batch_too_large", "at most 1000 certificates per request"),
     (

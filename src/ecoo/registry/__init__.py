@@ -8,6 +8,7 @@ mapped by custom-error selector to the exceptions in :mod:`ecoo.errors`.
 - :mod:`.types`: status enums and immutable records (what the registry stores and answers);
 - :mod:`.reverts`: revert data to typed exceptions;
 - :mod:`.transactions`: nonces and sending;
+- :mod:`.events`: the events the service's chain follower reads;
 - :mod:`.client`: :class:`Registry`, including the hand-encoded verification views.
 
 What the embedded chain does differently is in :mod:`ecoo.embedded`, behind
@@ -25,6 +26,7 @@ from .client import (
     require_address,
     require_country_code,
 )
+from .events import RegistryEvent, read_events
 from .reverts import RevertDecoder
 from .transactions import DEFAULT_NONCES, NonceManager, Transactor
 from .types import (
@@ -52,10 +54,12 @@ __all__ = [
     "IssuerStatus",
     "NonceManager",
     "Registry",
+    "RegistryEvent",
     "RevertDecoder",
     "RevocationReason",
     "Transactor",
     "TxResult",
+    "read_events",
     "require_address",
     "require_country_code",
 ]

@@ -6,7 +6,7 @@ the hot path, are encoded by hand and sent straight to the provider.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -22,6 +22,7 @@ from ..artifacts import load_artifact
 from ..errors import ConfigurationError, TransactionFailedError
 from ..hashing import checksum_address
 from ..signers import Signer
+from .events import RegistryEvent, read_events
 from .transactions import Transactor
 from .types import (
     AccreditationPeriod,
@@ -97,6 +98,10 @@ def require_country_code(country: str) -> None:
         raise ConfigurationError(f"country must be an ISO 3166-1 alpha-2 code like 'DE', got {country!r}")
 
 
+#: Called with a transaction's hash once the node has it, before its receipt (see Transactor.transact).
+OnSent = Callable[[str], None] | None
+
+
 class Registry(Transactor):
     """A deployed EcooRegistry on one chain."""
 
@@ -159,14 +164,14 @@ class Registry(Transactor):
     def reinstate_issuer(self, authority: Signer, issuer: str) -> TxResult:
         return self.transact(authority, self.contract.functions.reinstateIssuer(require_address(issuer, "issuer")))
 
-    def rotate_issuer_key(self, authority: Signer, old_key: str, new_key: str) -> TxResult:
+    def rotate_issuer_key(self, authority: Signer, old_key: str, new_key: str, *, on_sent: OnSent = None) -> TxResult:
         fn = self.contract.functions.rotateIssuerKey(require_address(old_key, "old key"), require_address(new_key, "new key"))
-        return self.transact(authority, fn)
+        return self.transact(authority, fn, on_sent)
 
     # -- anchoring and status ------------------------------------------------------------------
 
-    def anchor(self, issuer: Signer, root: bytes) -> TxResult:
-        return self.transact(issuer, self.contract.functions.anchor(root))
+    def anchor(self, issuer: Signer, root: bytes, *, on_sent: OnSent = None) -> TxResult:
+        return self.transact(issuer, self.contract.functions.anchor(root), on_sent)
 
     def _on_behalf(self, signer: Signer, issuer: str | None) -> str | None:
         """None when ``signer`` acts on its own certificates, else the issuer it acts for."""
@@ -174,30 +179,36 @@ class Registry(Transactor):
             return None
         return require_address(issuer, "issuer")
 
-    def revoke(self, signer: Signer, leaf: bytes, reason: RevocationReason, *, issuer: str | None = None) -> TxResult:
+    def revoke(
+        self, signer: Signer, leaf: bytes, reason: RevocationReason, *, issuer: str | None = None, on_sent: OnSent = None
+    ) -> TxResult:
         """Revoke certificate ``leaf``: the signer's own, or ``issuer``'s (authority or successor key)."""
         target = self._on_behalf(signer, issuer)
         fns = self.contract.functions
         fn = fns.revoke(leaf, int(reason)) if target is None else fns.revokeFor(target, leaf, int(reason))
-        return self.transact(signer, fn)
+        return self.transact(signer, fn, on_sent)
 
-    def supersede(self, signer: Signer, leaf: bytes, successor: bytes, *, issuer: str | None = None) -> TxResult:
+    def supersede(
+        self, signer: Signer, leaf: bytes, successor: bytes, *, issuer: str | None = None, on_sent: OnSent = None
+    ) -> TxResult:
         target = self._on_behalf(signer, issuer)
         fns = self.contract.functions
         fn = fns.supersede(leaf, successor) if target is None else fns.supersedeFor(target, leaf, successor)
-        return self.transact(signer, fn)
+        return self.transact(signer, fn, on_sent)
 
-    def suspend_certificate(self, signer: Signer, leaf: bytes, *, issuer: str | None = None) -> TxResult:
+    def suspend_certificate(self, signer: Signer, leaf: bytes, *, issuer: str | None = None, on_sent: OnSent = None) -> TxResult:
         target = self._on_behalf(signer, issuer)
         fns = self.contract.functions
         fn = fns.suspendCertificate(leaf) if target is None else fns.suspendCertificateFor(target, leaf)
-        return self.transact(signer, fn)
+        return self.transact(signer, fn, on_sent)
 
-    def lift_certificate_suspension(self, signer: Signer, leaf: bytes, *, issuer: str | None = None) -> TxResult:
+    def lift_certificate_suspension(
+        self, signer: Signer, leaf: bytes, *, issuer: str | None = None, on_sent: OnSent = None
+    ) -> TxResult:
         target = self._on_behalf(signer, issuer)
         fns = self.contract.functions
         fn = fns.liftCertificateSuspension(leaf) if target is None else fns.liftCertificateSuspensionFor(target, leaf)
-        return self.transact(signer, fn)
+        return self.transact(signer, fn, on_sent)
 
     # -- views ---------------------------------------------------------------------------------
 
@@ -264,6 +275,36 @@ class Registry(Transactor):
             )
         )
         return str(logs[0]["transactionHash"].to_0x_hex()) if logs else None
+
+    def events(self, from_block: int, to_block: int) -> list[RegistryEvent]:
+        """The registry's certificate and key events in blocks ``from_block..to_block``, in chain order."""
+        return self._rpc(lambda: read_events(self.w3, self.address, from_block, to_block))
+
+    def block_hash(self, number: int) -> str | None:
+        """The hash of block ``number`` on the node's current chain (None beyond its head)."""
+        from web3.exceptions import BlockNotFound
+
+        try:
+            block = self._rpc(lambda: self.w3.eth.get_block(number))
+        except BlockNotFound:
+            return None
+        return Web3.to_hex(block["hash"]).lower()
+
+    def transaction_state(self, tx_hash: str) -> str:
+        """What the node knows of a transaction: "mined", "reverted", "pending" or "unknown"."""
+        from web3.exceptions import TransactionNotFound
+
+        try:
+            receipt = self._rpc(lambda: self.w3.eth.get_transaction_receipt(tx_hash))  # type: ignore[arg-type]
+        except TransactionNotFound:
+            receipt = None
+        if receipt is not None:
+            return "mined" if receipt["status"] == 1 else "reverted"
+        try:
+            self._rpc(lambda: self.w3.eth.get_transaction(tx_hash))  # type: ignore[arg-type]
+        except TransactionNotFound:
+            return "unknown"
+        return "pending"
 
     def verify_certificate(self, query: CertificateQuery, block: BlockIdentifier = "latest") -> CertificateState:
         """Everything a verifier needs about one certificate, in one ``eth_call``."""

@@ -108,8 +108,11 @@ class Transactor:
         mapped = self.decoder.decode(data)
         return mapped if mapped is not None else TransactionFailedError("(not sent)", text)
 
-    def transact(self, signer: Signer, function: Any) -> TxResult:
-        """Estimate, sign, send and wait for ``function`` (a bound contract function) from ``signer``."""
+    def transact(self, signer: Signer, function: Any, on_sent: Callable[[str], None] | None = None) -> TxResult:
+        """Estimate, sign, send and wait for ``function`` (a bound contract function) from ``signer``.
+
+        ``on_sent(tx_hash)`` runs once the node has the transaction, before its receipt: a caller
+        records the hash there, so that a crash while waiting leaves a transaction it can look up."""
         sender = to_checksum_address(signer.address)
         base: dict[str, Any] = {"from": sender, "chainId": self.chain_id}
         gas = int(self._rpc(lambda: function.estimate_gas(base)) * self.gas_margin)
@@ -124,6 +127,8 @@ class Transactor:
                 if attempt == 0 and "nonce" in str(exc).lower():
                     continue
                 raise TransactionFailedError("(not sent)", str(exc)) from exc
+        if on_sent is not None:
+            on_sent(Web3.to_hex(tx_hash))
         return self._wait(tx_hash, tx)
 
     def _wait(self, tx_hash: bytes, tx: dict[str, Any]) -> TxResult:

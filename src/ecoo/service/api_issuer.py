@@ -10,8 +10,8 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from ..verify import iso_time
 from .http import ApiError, json_body, require_chamber, services
-from .issuance import MAX_BATCH
-from .store import CertificateRow
+from .issuance import MAX_BATCH, Change
+from .store import CertificateRow, IntentRow
 from .views import ID, MAX_ID, STATUSES, download_name, is_date, is_number_filter
 
 bp = Blueprint("issuer_api", __name__)
@@ -29,8 +29,28 @@ def _integer(args: Mapping[str, str], name: str, low: int, high: int) -> int | N
     return int(text)
 
 
-def summary(row: CertificateRow, *, full: bool = False) -> dict[str, Any]:
+def intent_json(intent: IntentRow | None) -> dict[str, Any] | None:
+    """A change on its way to the registry, as the API shows it beside the chain's status."""
+    if intent is None:
+        return None
+    return {
+        "id": intent.id,
+        "kind": intent.kind,
+        "state": intent.state,
+        "reason": intent.reason,
+        "attempts": intent.attempts,
+        "tx": intent.tx_hash,
+        "lastError": services().chain.public_text(intent.last_error),
+        "createdAt": iso_time(intent.created_at),
+    }
+
+
+def summary(row: CertificateRow, *, full: bool = False, intent: IntentRow | None | bool = True) -> dict[str, Any]:
+    """The certificate as the API shows it: ``status`` is the chain's (as the follower recorded
+    it); ``intent`` the change still on its way, if any (``intent=True``: look it up)."""
     base = services().settings.public_url
+    if intent is True:
+        intent = services().store.intent_repository.open_for(row.id)
     out: dict[str, Any] = {
         "id": row.id,
         "number": row.number,
@@ -42,6 +62,7 @@ def summary(row: CertificateRow, *, full: bool = False) -> dict[str, Any]:
         "issueDate": row.issue_date,
         "leaf": row.leaf,
         "successorLeaf": row.successor_leaf,
+        "intent": intent_json(intent if isinstance(intent, IntentRow) else None),
         "createdAt": iso_time(row.created_at),
         "issuedAt": iso_time(row.issued_at) if row.issued_at else None,
         "links": {
@@ -133,7 +154,8 @@ def list_certificates() -> Any:
         after_id=after,
     )
     next_after = rows[-1].id if len(rows) == limit else None
-    return jsonify({"certificates": [summary(r) for r in rows], "next": next_after})
+    in_flight = {i.certificate_id: i for i in services().store.intent_repository.open_intents(g.chamber.id)}
+    return jsonify({"certificates": [summary(r, intent=in_flight.get(r.id)) for r in rows], "next": next_after})
 
 
 @bp.get(f"/certificates/<{ID}:certificate_id>")
@@ -169,6 +191,15 @@ def download_pdf(certificate_id: int) -> Any:
     )
 
 
+def _open(change: Change) -> IntentRow | None:
+    return change.intent if change.intent is not None and change.intent.state.open else None
+
+
+def _changed(change: Change) -> Any:
+    """200 when the chain already shows the change, 202 while it is on its way (``intent``)."""
+    return jsonify(summary(change.row, intent=_open(change))), 202 if _open(change) else 200
+
+
 def _optional_body() -> dict[str, Any]:
     if not request.get_data(cache=True):
         return {}
@@ -186,7 +217,7 @@ def revoke(certificate_id: int) -> Any:
     reason = body.get("reason")
     if not isinstance(reason, str):
         raise ApiError(400, "missing_reason", "'reason' is required: fraud, error or cancelled")
-    return jsonify(summary(services().issuance.revoke(g.chamber, row, reason, g.actor)))
+    return _changed(services().issuance.revoke(g.chamber, row, reason, g.actor))
 
 
 @bp.post(f"/certificates/<{ID}:certificate_id>/suspend")
@@ -196,13 +227,13 @@ def suspend(certificate_id: int) -> Any:
     reason = _optional_body().get("reason")
     if reason is not None and not isinstance(reason, str):
         raise ApiError(400, "invalid_reason", "'reason' must be a string")
-    return jsonify(summary(services().issuance.suspend(g.chamber, row, g.actor, reason)))
+    return _changed(services().issuance.suspend(g.chamber, row, g.actor, reason))
 
 
 @bp.post(f"/certificates/<{ID}:certificate_id>/lift")
 @require_chamber
 def lift(certificate_id: int) -> Any:
-    return jsonify(summary(services().issuance.lift(g.chamber, _own(certificate_id), g.actor)))
+    return _changed(services().issuance.lift(g.chamber, _own(certificate_id), g.actor))
 
 
 @bp.post(f"/certificates/<{ID}:certificate_id>/supersede")
@@ -214,11 +245,11 @@ def supersede(certificate_id: int) -> Any:
     old, new = services().issuance.supersede(
         g.chamber, _own(certificate_id), body.get("certificate"), str(body.get("reason") or ""), g.actor
     )
-    return jsonify({"original": summary(old), "replacement": summary(new)}), 202
+    return jsonify({"original": summary(old.row, intent=_open(old)), "replacement": summary(new.row)}), 202
 
 
 @bp.post(f"/certificates/<{ID}:certificate_id>/copy")
 @require_chamber
 def certified_copy(certificate_id: int) -> Any:
     old, new = services().issuance.certified_copy(g.chamber, _own(certificate_id), g.actor)
-    return jsonify({"original": summary(old), "replacement": summary(new)}), 202
+    return jsonify({"original": summary(old.row, intent=_open(old)), "replacement": summary(new.row)}), 202

@@ -97,11 +97,21 @@ def health() -> Any:
         chain = {"reachable": False, "error": svc.chain.failure(exc)}
     last_error = svc.chain.public_text(svc.worker.last_error)  # public: no credentials, path or query
     worker = {"running": svc.settings.worker, "failures": svc.worker.failures, "lastError": last_error}
+    # What the database says beside the chain: how far the follower has read, the changes still on
+    # their way, and the certificates the last reconciliation found differing from the chain.
+    divergent = svc.store.chain_repository.divergent()
+    projection = {
+        "followedBlock": svc.follower.last_block,
+        "confirmations": svc.settings.confirmations,
+        "intentsInFlight": len(svc.store.intent_repository.open_intents()),
+        "divergent": divergent,
+    }
     return jsonify(
         {
-            "status": "ok" if chain["reachable"] else "degraded",
+            "status": "ok" if chain["reachable"] and not divergent else "degraded",
             "chain": chain,
             "worker": worker,
+            "projection": projection,
             "schemaVersion": svc.store.version(),
         }
     )

@@ -47,6 +47,8 @@ STATUS_BY_ERROR: Mapping[type[Exception], int] = {
     errors.NotIssuedError: 409,
     errors.NotSuspendedError: 409,
     errors.RegistryRefusedError: 409,
+    errors.ChangeInProgressError: 409,
+    errors.InvalidReasonTextError: 400,
     errors.BatchTooLargeError: 400,
     errors.RejectedCertificatesError: 422,
     errors.RegistryUnreachableError: 503,

@@ -4,7 +4,10 @@ anchored by the worker), and change the status of issued ones on the registry.""
 from __future__ import annotations
 
 import copy
+import re
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..devchain import DEV_FUNDING_WEI, fund
@@ -12,9 +15,13 @@ from ..errors import (
     AnchoringInProgressError,
     BatchTooLargeError,
     ChainUnavailableError,
+    ChangeInProgressError,
     DeploymentNotFoundError,
+    EcooError,
     FinalStatusError,
+    IntentConflictError,
     InvalidAmendmentError,
+    InvalidReasonTextError,
     MissingAmendmentReasonError,
     NoCertificatesError,
     NotIssuedError,
@@ -30,19 +37,44 @@ from ..protocol import certificate_digest, prepare
 from ..registry import RevocationReason, TxResult
 from .chain import ServiceChain
 from .config import ServiceSettings
-from .status import CertificateStatus
-from .store import CertificateRow, Chamber, Store
+from .follower import ChainFollower
+from .intents import IntentSender
+from .status import CertificateStatus, IntentKind
+from .store import CertificateRow, Chamber, IntentRow, Store
 from .vault import KeyVault
 
 MAX_BATCH = 1000
 REASONS = {"fraud": RevocationReason.FRAUD, "error": RevocationReason.ERROR, "cancelled": RevocationReason.CANCELLED}
 # A certificate whose status the chamber can still change on the registry.
 CHANGEABLE = (CertificateStatus.ISSUED, CertificateStatus.SUSPENDED)
+#: The longest reason a chamber may give; no control characters (NUL among them: PostgreSQL
+#: cannot store it in text, and a reason is shown on pages and in the audit trail).
+MAX_REASON = 1000
+_REASON = re.compile(r"[^\x00-\x1f\x7f]*")
+
+
+def check_reason(reason: str) -> None:
+    """Refuse a reason the store could not hold or a page should not show (before anything is stored)."""
+    if len(reason) > MAX_REASON or not _REASON.fullmatch(reason):
+        raise InvalidReasonTextError(MAX_REASON)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A certificate as the chain shows it after a request, and the request's intent if it is
+    still on its way (or the one it was, for the record)."""
+
+    row: CertificateRow
+    intent: IntentRow | None
 
 
 class Issuance:
-    def __init__(self, store: Store, chain: ServiceChain, vault: KeyVault, settings: ServiceSettings) -> None:
+    def __init__(
+        self, store: Store, chain: ServiceChain, vault: KeyVault, settings: ServiceSettings, follower: ChainFollower
+    ) -> None:
         self.store, self.chain, self.vault, self.settings = store, chain, vault, settings
+        self.follower = follower
+        self.sender = IntentSender(store, lambda: self.chain.registry(), vault)
         self.on_created: list[Any] = []  # callbacks (the worker's wake-up)
 
     # -- creation --------------------------------------------------------------------------------
@@ -104,7 +136,150 @@ class Issuance:
             callback()
         return self.store.get_certificates(ids)
 
-    # -- status ----------------------------------------------------------------------------------
+    # -- status: every change is an intent first -------------------------------------------------
+
+    def revoke(self, chamber: Chamber, row: CertificateRow, reason: str, actor: str) -> Change:
+        if reason not in REASONS:
+            raise UnknownRevocationReasonError(reason, list(REASONS))
+        if row.status == CertificateStatus.PENDING:
+            # Not anchored: it is cancelled, whatever the reason. The update is conditional on no
+            # batch having taken it, so it cannot race the worker forming one.
+            if self.store.cancel_unbatched(row.id, reason, actor):
+                return Change(self._reload(row), None)
+            # A batch has it: once the batch is anchored, it is revoked on chain as Cancelled.
+            intent = self._intend(row, IntentKind.REVOKE, actor, reason, revocation_reason=RevocationReason.CANCELLED)
+            return Change(self._reload(row), intent)
+        if row.status not in CHANGEABLE:
+            raise FinalStatusError(row.status)
+        return self._change(row, IntentKind.REVOKE, actor, reason, "revoke", revocation_reason=REASONS[reason])
+
+    def suspend(self, chamber: Chamber, row: CertificateRow, actor: str, reason: str | None = None) -> Change:
+        if row.status != CertificateStatus.ISSUED:
+            raise NotIssuedError(row.status, "suspended")
+        return self._change(row, IntentKind.SUSPEND, actor, reason, "suspend")
+
+    def lift(self, chamber: Chamber, row: CertificateRow, actor: str) -> Change:
+        if row.status != CertificateStatus.SUSPENDED:
+            raise NotSuspendedError(row.status)
+        return self._change(row, IntentKind.LIFT, actor, None, "lift")
+
+    def supersede(self, chamber: Chamber, row: CertificateRow, amended: Any, reason: str, actor: str) -> tuple[Change, Change]:
+        if row.status not in CHANGEABLE:
+            raise NotIssuedError(row.status, "superseded")
+        if not isinstance(amended, dict):
+            raise InvalidAmendmentError()
+        if not isinstance(reason, str) or not reason.strip():
+            raise MissingAmendmentReasonError()
+        check_reason(reason)
+        certificate = copy.deepcopy(amended)
+        certificate["replaces"] = {"certificateNumber": row.number, "leaf": row.leaf, "reason": reason}
+        key = (
+            certificate.get("certificateNumber")
+            if certificate.get("certificateNumber") != row.number
+            else f"{row.number}#amends-{row.id}"
+        )
+        return self._replace(chamber, row, certificate, str(key), "supersede", actor, f"superseded: {reason}")
+
+    def certified_copy(self, chamber: Chamber, row: CertificateRow, actor: str) -> tuple[Change, Change]:
+        if row.status not in CHANGEABLE:
+            raise NotIssuedError(row.status, "copied")
+        certificate = copy.deepcopy(row.data)
+        certificate["copyType"] = "CERTIFIED_TRUE_COPY"
+        certificate["copyOf"] = {"certificateNumber": row.number, "issueDate": row.issue_date, "leaf": row.leaf}
+        key = f"{row.number}#copy-of-{row.id}"
+        return self._replace(chamber, row, certificate, key, "copy", actor, "replaced by a certified true copy")
+
+    def _replace(  # noqa: PLR0913 - the one path of supersede and copy
+        self, chamber: Chamber, row: CertificateRow, certificate: dict[str, Any], key: str, action: str, actor: str, note: str
+    ) -> tuple[Change, Change]:
+        """Store the replacement (PENDING), then the intent to point the original to it on the
+        registry; a refused or unsent supersede withdraws the replacement so it can be retried."""
+        if self.store.intent_repository.open_for(row.id) is not None:
+            raise ChangeInProgressError(row.id)
+        new = self.create(chamber, [certificate], actor, idempotency_keys=[key])[0]
+        try:
+            change = self._change(row, IntentKind.SUPERSEDE, actor, note, action, successor_leaf=new.leaf)
+        except (RegistryUnreachableError, RegistryRefusedError, ChangeInProgressError):
+            self.store.withdraw(new.id, f"{action} failed", actor)
+            raise
+        return change, Change(self._reload(new), None)
+
+    def _intend(self, row: CertificateRow, kind: IntentKind, actor: str, reason: str | None, **values: Any) -> IntentRow:
+        """Store the intent (durably, before anything is sent)."""
+        if reason is not None:
+            check_reason(reason)
+        try:
+            return self.store.intent_repository.create(row.chamber_id, row.id, kind, actor, reason=reason, **values)
+        except IntentConflictError as exc:
+            raise ChangeInProgressError(row.id) from exc
+
+    def _change(self, row: CertificateRow, kind: IntentKind, actor: str, reason: str | None, action: str, **values: Any) -> Change:
+        """Store the intent, send it now, and wait briefly for the follower to record the event.
+        The chain unreachable before sending closes the intent as failed (503: nothing changed);
+        once sent, the intent stays open and the worker completes it (202 with the intent)."""
+        intent = self._intend(row, kind, actor, reason, **values)
+        intents = self.store.intent_repository
+        try:
+            self.sender.send(intent, raise_refusal=True)
+        except (ChainUnavailableError, DeploymentNotFoundError) as exc:
+            intents.mark_failed(intent.id, "the chain could not be reached; nothing was sent")
+            raise RegistryUnreachableError(action, "the chain") from exc
+        except RegistryRevert as exc:
+            raise RegistryRefusedError(action, exc) from exc
+        # With one confirmation the event is there now; with more, the worker's follower records it.
+        self._settle(intent.id, timeout=5.0 if self.settings.confirmations == 1 else 0.0)
+        return Change(self._reload(row), intents.get(intent.id))
+
+    def _settle(self, intent_id: int, timeout: float = 5.0) -> None:
+        """Follow the chain until the intent is done or ``timeout`` passes (it then stays in flight)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self.follower.run_once().block < 0:
+                    return  # another process follows the chain now: it records the event
+            except EcooError:
+                return  # the worker's follower catches up later
+            intent = self.store.intent_repository.get(intent_id)
+            if intent is None or not intent.state.open or time.monotonic() > deadline:
+                return
+            time.sleep(0.1)
+
+    # -- key rotation ----------------------------------------------------------------------------
+
+    def rotate_key(self, chamber: Chamber, authority: Any, fund_from: Any = None) -> str:
+        """Give ``chamber`` a new signing key through the registry's key rotation (signed by the
+        ``authority``). The new key is stored, encrypted, in a ROTATE intent before the rotation is
+        sent (a crash cannot lose it); the follower makes it the chamber's key when the registry's
+        event arrives, and the worker re-signs certificates not yet batched. A rotation left open
+        by a crash is sent again, with the same key, by the next call. Refused while a batch is
+        being anchored."""
+        from eth_account import Account
+
+        if self.store.batch_repository.unanchored(chamber.id):
+            raise AnchoringInProgressError("a batch of this chamber is being anchored", "rotate afterwards")
+        old_address = self.store.key(chamber.key_id).address
+        intents = self.store.intent_repository
+        intent = next((i for i in intents.open_intents(chamber.id) if i.kind == IntentKind.ROTATE), None)
+        if intent is None:
+            account = Account.create()
+            ciphertext = self.vault.encrypt(bytes(account.key), chamber.id)
+            intent = intents.create(
+                chamber.id, None, IntentKind.ROTATE, "cli", new_address=account.address, new_ciphertext=ciphertext
+            )
+        new_address, _ = intents.new_key(intent.id)
+        registry = self._registry("rotate the key")
+        if fund_from is not None:
+            fund(registry.w3, fund_from.address, new_address, DEV_FUNDING_WEI)
+        self._chain_call(
+            "rotate the key",
+            lambda: registry.rotate_issuer_key(
+                authority, old_address, new_address, on_sent=lambda tx: intents.mark_sent(intent.id, tx)
+            ),
+        )
+        self._settle(intent.id, timeout=30.0)
+        if self.store.chamber(chamber.id) is None or self.store.chamber(chamber.id).address.lower() != new_address.lower():  # type: ignore[union-attr]
+            raise RegistryUnreachableError("rotate the key", "the chain follower (the rotation is sent; it completes on its own)")
+        return str(new_address)
 
     def _registry(self, action: str) -> Any:
         try:
@@ -120,121 +295,6 @@ class Issuance:
             raise RegistryUnreachableError(action, "the chain") from exc
         except RegistryRevert as exc:
             raise RegistryRefusedError(action, exc) from exc
-
-    def _signer_and_owner(self, chamber: Chamber, row: CertificateRow) -> tuple[Any, str]:
-        """The chamber's current key, and the key that anchored ``row`` (they differ after a rotation)."""
-        address, ciphertext, _ = self.store.key(chamber.key_id)
-        owner, _, _ = self.store.key(row.key_id)
-        return self.vault.signer(ciphertext, chamber.id), owner
-
-    def revoke(self, chamber: Chamber, row: CertificateRow, reason: str, actor: str) -> CertificateRow:
-        if reason not in REASONS:
-            raise UnknownRevocationReasonError(reason, list(REASONS))
-        status = CertificateStatus.CANCELLED if reason == "cancelled" else CertificateStatus.REVOKED
-        if row.status == CertificateStatus.PENDING:
-            # Not anchored yet: withdraw it so that it is never anchored.
-            if row.batch_id is None and self.store.set_status(
-                row.id, CertificateStatus.CANCELLED, reason, actor, None, expect=[CertificateStatus.PENDING]
-            ):
-                return self._reload(row)
-            raise AnchoringInProgressError("the certificate is being anchored right now", "retry in a few seconds")
-        if row.status not in CHANGEABLE:
-            raise FinalStatusError(row.status)
-        signer, owner = self._signer_and_owner(chamber, row)
-        registry = self._registry("revoke")
-        tx = self._chain_call("revoke", lambda: registry.revoke(signer, row.leaf_bytes, REASONS[reason], issuer=owner))
-        self.store.set_status(row.id, status, reason, actor, tx.tx_hash)
-        return self._reload(row)
-
-    def suspend(self, chamber: Chamber, row: CertificateRow, actor: str, reason: str | None = None) -> CertificateRow:
-        if row.status != CertificateStatus.ISSUED:
-            raise NotIssuedError(row.status, "suspended")
-        signer, owner = self._signer_and_owner(chamber, row)
-        registry = self._registry("suspend")
-        tx = self._chain_call("suspend", lambda: registry.suspend_certificate(signer, row.leaf_bytes, issuer=owner))
-        self.store.set_status(row.id, CertificateStatus.SUSPENDED, reason, actor, tx.tx_hash)
-        return self._reload(row)
-
-    def lift(self, chamber: Chamber, row: CertificateRow, actor: str) -> CertificateRow:
-        if row.status != CertificateStatus.SUSPENDED:
-            raise NotSuspendedError(row.status)
-        signer, owner = self._signer_and_owner(chamber, row)
-        registry = self._registry("lift")
-        tx = self._chain_call("lift", lambda: registry.lift_certificate_suspension(signer, row.leaf_bytes, issuer=owner))
-        self.store.set_status(row.id, CertificateStatus.ISSUED, None, actor, tx.tx_hash)
-        return self._reload(row)
-
-    def supersede(
-        self, chamber: Chamber, row: CertificateRow, amended: Any, reason: str, actor: str
-    ) -> tuple[CertificateRow, CertificateRow]:
-        if row.status not in CHANGEABLE:
-            raise NotIssuedError(row.status, "superseded")
-        if not isinstance(amended, dict):
-            raise InvalidAmendmentError()
-        if not isinstance(reason, str) or not reason.strip():
-            raise MissingAmendmentReasonError()
-        certificate = copy.deepcopy(amended)
-        certificate["replaces"] = {"certificateNumber": row.number, "leaf": row.leaf, "reason": reason}
-        key = (
-            certificate.get("certificateNumber")
-            if certificate.get("certificateNumber") != row.number
-            else f"{row.number}#amends-{row.id}"
-        )
-        return self._replace(chamber, row, certificate, str(key), "supersede", actor)
-
-    def certified_copy(self, chamber: Chamber, row: CertificateRow, actor: str) -> tuple[CertificateRow, CertificateRow]:
-        if row.status not in CHANGEABLE:
-            raise NotIssuedError(row.status, "copied")
-        certificate = copy.deepcopy(row.data)
-        certificate["copyType"] = "CERTIFIED_TRUE_COPY"
-        certificate["copyOf"] = {"certificateNumber": row.number, "issueDate": row.issue_date, "leaf": row.leaf}
-        return self._replace(chamber, row, certificate, f"{row.number}#copy-of-{row.id}", "copy", actor)
-
-    def _replace(
-        self, chamber: Chamber, row: CertificateRow, certificate: dict[str, Any], key: str, action: str, actor: str
-    ) -> tuple[CertificateRow, CertificateRow]:
-        """Store the replacement (PENDING), then point the original to it on the registry."""
-        replaces = certificate.get("replaces")
-        note = f"superseded: {replaces['reason']}" if isinstance(replaces, dict) else "replaced by a certified true copy"
-        new = self.create(chamber, [certificate], actor, idempotency_keys=[key])[0]
-        signer, owner = self._signer_and_owner(chamber, row)
-        try:
-            registry = self._registry(action)
-            tx = self._chain_call(action, lambda: registry.supersede(signer, row.leaf_bytes, new.leaf_bytes, issuer=owner))
-        except (RegistryUnreachableError, RegistryRefusedError):
-            # The original is unchanged on chain: withdraw the replacement (if not anchored yet) so
-            # that the same copy or amendment can be retried.
-            self.store.withdraw(new.id, f"{action} failed", actor)
-            raise
-        self.store.set_status(row.id, CertificateStatus.SUPERSEDED, note, actor, tx.tx_hash, successor_leaf=new.leaf)
-        return self._reload(row), new
-
-    # -- key rotation ----------------------------------------------------------------------------
-
-    def rotate_key(self, chamber: Chamber, authority: Any, fund_from: Any = None) -> str:
-        """Give ``chamber`` a new signing key through the registry's key rotation (signed by the
-        ``authority``). The old key keeps its history; certificates still waiting to be batched are
-        re-signed with the new key. Refused while a batch is being anchored."""
-        from eth_account import Account
-
-        if self.store.batch_repository.unanchored(chamber.id):
-            raise AnchoringInProgressError("a batch of this chamber is being anchored", "rotate afterwards")
-        old_address = self.store.key(chamber.key_id).address
-        account = Account.create()
-        registry = self._registry("rotate the key")
-        if fund_from is not None:
-            fund(registry.w3, fund_from.address, account.address, DEV_FUNDING_WEI)
-        self._chain_call("rotate the key", lambda: registry.rotate_issuer_key(authority, old_address, account.address))
-        key_id = self.store.add_key(chamber.id, account.address, self.vault.encrypt(bytes(account.key), chamber.id))
-        chain_id, registry_address = self.chain.identity()
-        signer = self.vault.signer(self.store.key(key_id).ciphertext, chamber.id)
-        pending = [row for row in self.store.pending(chamber.id, 1_000_000)]
-        signatures = {
-            row.id: "0x" + signer.sign_digest(certificate_digest(chain_id, registry_address, row.leaf_bytes, row.number)).hex()
-            for row in pending
-        }
-        self.store.resign_pending(chamber.id, key_id, signatures)
-        return str(account.address)
 
     def _reload(self, row: CertificateRow) -> CertificateRow:
         fresh = self.store.get_certificate(row.id)

@@ -46,3 +46,28 @@ class AuditAction(StrEnum):
     REVOKED = "REVOKED"
     CANCELLED = "CANCELLED"
     SUPERSEDED = "SUPERSEDED"
+    REQUESTED = "REQUESTED"  # a change was asked of the registry (an intent was stored)
+    REQUEST_FAILED = "REQUEST_FAILED"  # the registry refused it, or it was given up
+
+
+class IntentKind(StrEnum):
+    """What a chamber asked the registry to do for one certificate (or key)."""
+
+    REVOKE = "REVOKE"
+    SUSPEND = "SUSPEND"
+    LIFT = "LIFT"
+    SUPERSEDE = "SUPERSEDE"  # also a certified true copy: the original points to its replacement
+    ROTATE = "ROTATE"  # the chamber's signing key
+
+
+class IntentState(StrEnum):
+    """An intent from the request that stored it to the event that completes it."""
+
+    QUEUED = "QUEUED"  # stored; not sent yet (or to be sent again)
+    SENT = "SENT"  # its transaction is with the node; its hash is stored
+    DONE = "DONE"  # the follower saw the registry's event
+    FAILED = "FAILED"  # the registry refused it, or it was given up; last_error says why
+
+    @property
+    def open(self) -> bool:
+        return self in (IntentState.QUEUED, IntentState.SENT)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from .chain import ServiceChain
 from .config import ServiceSettings
+from .follower import ChainFollower
 from .issuance import Issuance
 from .permissions import PRIVATE_DIR, tighten
 from .store import Store
@@ -24,17 +25,20 @@ class ServiceObjects:
     chain: ServiceChain
     issuance: Issuance
     worker: AnchoringWorker
+    follower: ChainFollower
 
 
 def build_services(settings: ServiceSettings) -> ServiceObjects:
-    """Open (and migrate) the store, and wire issuance and the anchoring worker to it; a new
+    """Open (and migrate) the store, and wire issuance, the chain follower and the worker to it; a new
     certificate wakes the worker. A data directory others can read is tightened first."""
     tighten(settings.data_dir, PRIVATE_DIR)
     store = Store(settings.database_url)
     store.migrate()
     vault = KeyVault(settings.master_key)
     chain = ServiceChain(settings)
-    issuance = Issuance(store, chain, vault, settings)
-    worker = AnchoringWorker(store, chain.registry, vault, settings)
+    # Looked up on each use, not bound once: the registry is resolved when the chain first answers.
+    follower = ChainFollower(store, lambda: chain.registry(), settings)
+    issuance = Issuance(store, chain, vault, settings, follower)
+    worker = AnchoringWorker(store, lambda: chain.registry(), vault, settings, follower=follower)
     issuance.on_created.append(worker.wake)
-    return ServiceObjects(settings, store, vault, chain, issuance, worker)
+    return ServiceObjects(settings, store, vault, chain, issuance, worker, follower)

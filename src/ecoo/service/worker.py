@@ -1,12 +1,16 @@
-"""The anchoring worker: collects PENDING certificates into batches, anchors each batch's root,
-and marks the certificates ISSUED with their documents.
+"""The worker: sends what the database intends and lets the chain follower record what happened.
 
-Crash safety: a batch is written to the database (PREPARED, certificates assigned) before its
-root is sent, and finished in one transaction after the receipt. On restart an open batch is
-first looked up on chain (``getAnchor``): if its root is anchored, it is finished from the chain's
-record; if not, it is sent (again). The registry refuses a second anchor of the same root, so a
-root is never anchored twice. One worker at a time holds a chamber's lease, so one key's nonces
-are never used by two workers. While the chain is down the worker backs off; nothing is lost.
+Each pass it follows the chain (``follower.py``), then, per chamber under that chamber's lease (one
+key's nonces are never used by two processes): re-signs certificates still signed by a key the
+chain has rotated away, sends every batch not yet anchored, forms new batches of PENDING
+certificates and sends them, sends the chamber's queued intents (``intents.py``), and follows the
+chain again. It never marks anything ISSUED or changed itself: the follower does, from the events.
+
+Crash safety: a batch (the anchoring intent) is stored PREPARED, with its certificates, before its
+root is sent; its transaction's hash is stored (SENT) as soon as the node has it. On the next pass
+an unanchored batch is sent again only when the registry has no anchor of its root and the node no
+longer knows its transaction; the registry refuses a second anchor of the same root in any case.
+While the chain is down the worker backs off; nothing is lost.
 """
 
 from __future__ import annotations
@@ -17,23 +21,18 @@ import time
 import uuid
 from collections.abc import Callable
 
-from ..errors import ChainUnavailableError, EcooError, RootAlreadyAnchoredError
+from ..errors import EcooError, RootAlreadyAnchoredError
 from ..merkle import MerkleTree
-from ..protocol import Prepared, build_document
+from ..protocol import certificate_digest
 from ..registry import Registry
 from .config import ServiceSettings
-from .store import BatchRow, CertificateRow, Store
+from .follower import ChainFollower
+from .intents import IntentSender
+from .status import BatchStatus
+from .store import BatchRow, Store
 from .vault import KeyVault
 
 log = logging.getLogger(__name__)
-
-
-def prepared_of(row: CertificateRow) -> Prepared:
-    return Prepared(
-        certificate=row.data,
-        salts=row.salt_bytes,
-        leaf=row.leaf_bytes,
-    )
 
 
 class AnchoringWorker:
@@ -44,9 +43,12 @@ class AnchoringWorker:
         vault: KeyVault,
         settings: ServiceSettings,
         *,
+        follower: ChainFollower | None = None,
         owner: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.follower = follower or ChainFollower(store, registry, settings)
+        self.sender = IntentSender(store, registry, vault)
         self.store = store
         self.registry = registry
         self.vault = vault
@@ -95,83 +97,97 @@ class AnchoringWorker:
     # -- one pass --------------------------------------------------------------------------------
 
     def run_once(self, force: bool = False) -> int:
-        """One pass over all chambers; returns how many certificates were issued. ``force``
+        """One pass: follow, send, follow. Returns how many certificates became ISSUED. ``force``
         anchors pending certificates without waiting for the batch window."""
         issued = 0
-        for chamber_id in self.store.chambers_with_pending():
+        try:
+            issued += self.follower.run_once().issued
+        except EcooError as exc:
+            self._failed(exc)
+            return issued
+        failed = False
+        chambers = sorted(set(self.store.chambers_with_pending()) | set(self.store.intent_repository.chambers_with_open()))
+        for chamber_id in chambers:
             if self._stop.is_set():
                 break
             if not self.store.acquire_lease(chamber_id, self.owner, self.settings.lease_seconds):
-                continue  # another worker anchors for this chamber
+                continue  # another worker sends for this chamber
             try:
-                issued += self._chamber_pass(chamber_id, force)
-                self.failures, self.last_error = 0, None
+                self._chamber_pass(chamber_id, force)
             except EcooError as exc:  # the chain is down (ChainUnavailableError) or refused: retry later
-                self.failures += 1
-                self.last_error = str(exc)
-                log.warning("anchoring for chamber %s failed (attempt %s): %s", chamber_id, self.failures, exc)
+                failed = True
+                self._failed(exc, chamber_id)
             finally:
                 self.store.release_lease(chamber_id, self.owner)
+        try:
+            issued += self.follower.run_once().issued
+        except EcooError as exc:
+            self._failed(exc)
+            return issued
+        if not failed:
+            self.failures, self.last_error = 0, None
         return issued
 
-    def _chamber_pass(self, chamber_id: int, force: bool) -> int:
-        issued = 0
+    def _failed(self, exc: EcooError, chamber_id: int | None = None) -> None:
+        self.failures += 1
+        self.last_error = str(exc)
+        where = f"for chamber {chamber_id} " if chamber_id is not None else ""
+        log.warning("worker pass %sfailed (attempt %s): %s", where, self.failures, exc)
+
+    def _chamber_pass(self, chamber_id: int, force: bool) -> None:
+        self._resign_stale(chamber_id)
         for batch in self.store.batch_repository.unanchored(chamber_id):
-            issued += self._anchor_batch(batch)
+            self._send_batch(batch)
         while True:
             pending = self.store.pending(chamber_id, self.settings.batch_size)
             if not pending:
-                return issued
+                break
             age = self.clock() - pending[0].created_at
             if not force and len(pending) < self.settings.batch_size and age < self.settings.batch_window:
-                return issued  # wait for more certificates to share the root
+                break  # wait for more certificates to share the root
             key_id = pending[0].key_id
             group = [row for row in pending if row.key_id == key_id]
             tree = MerkleTree.build([row.leaf_bytes for row in group])
             batch_id = self.store.create_batch(chamber_id, key_id, "0x" + tree.root.hex(), [row.id for row in group])
             created = self.store.batch_repository.get(batch_id)
             assert created is not None
-            issued += self._anchor_batch(created)
+            self._send_batch(created)
+        for intent in self.store.intent_repository.open_intents(chamber_id):
+            self.sender.send(intent)
 
-    def _anchor_batch(self, batch: BatchRow) -> int:
+    def _resign_stale(self, chamber_id: int) -> None:
+        """Certificates not yet batched but signed by a key the chamber no longer uses (a rotation
+        the follower confirmed) are signed again with the current key."""
+        chamber = self.store.chamber(chamber_id)
+        if chamber is None:
+            return
+        stale = [row for row in self.store.pending(chamber_id, 1_000_000) if row.key_id != chamber.key_id]
+        if not stale:
+            return
+        chain_id, registry_address = self.registry().chain_id, self.registry().address
+        signer = self.vault.signer(self.store.key(chamber.key_id).ciphertext, chamber.id)
+        signatures = {
+            row.id: "0x" + signer.sign_digest(certificate_digest(chain_id, registry_address, row.leaf_bytes, row.number)).hex()
+            for row in stale
+        }
+        self.store.resign_pending(chamber_id, chamber.key_id, signatures)
+
+    def _send_batch(self, batch: BatchRow) -> None:
+        """Send ``batch``'s anchor unless it is anchored or on its way; the follower records it."""
         registry = self.registry()
         key = self.store.key(batch.key_id)
-        address, ciphertext, chamber_id = key.address, key.ciphertext, key.chamber_id
         root = batch.root_bytes
-        anchored = registry.get_anchor(address, root)
-        tx_hash: str | None = None
-        if anchored is None:
-            signer = self.vault.signer(ciphertext, chamber_id)
-            try:
-                result = registry.anchor(signer, root)
-                tx_hash, block = result.tx_hash, result.block_number
-            except RootAlreadyAnchoredError:
-                anchored = registry.get_anchor(address, root)  # a previous attempt got through after all
-            except EcooError as exc:
-                self.store.batch_attempt(batch.id, str(exc))
-                raise
-        if tx_hash is None:
-            if anchored is None:
-                raise ChainUnavailableError(self.settings.rpc_url, "anchor state unknown")
-            block = anchored[1]
-            tx_hash = registry.anchor_transaction(address, root, block)
-        rows = self.store.batch_certificates(batch.id)
-        tree = MerkleTree.build([row.leaf_bytes for row in rows])
-        if tree.root != root:
-            raise EcooError(f"batch {batch.id}: stored certificates do not make root {batch.root}")
-        chain_id, registry_address = registry.chain_id, registry.address
-        documents = {
-            row.id: build_document(
-                prepared_of(row),
-                chain_id=chain_id,
-                registry=registry_address,
-                issuer=address,
-                root=root,
-                merkle_path=tree.proof(index),
-                signature=row.signature_bytes,
-            )
-            for index, row in enumerate(rows)
-        }
-        self.store.finish_batch(batch.id, tx_hash, block, documents)
-        log.info("anchored batch %s (%s certificates) in %s", batch.id, len(rows), tx_hash)
-        return len(rows)
+        if batch.status == BatchStatus.SENT and batch.tx_hash:
+            if registry.transaction_state(batch.tx_hash) in ("mined", "pending"):
+                return
+        if registry.get_anchor(key.address, root) is not None:
+            return  # an earlier attempt got through
+        signer = self.vault.signer(key.ciphertext, key.chamber_id)
+        try:
+            result = registry.anchor(signer, root, on_sent=lambda tx_hash: self.store.batch_attempt(batch.id, None, tx_hash))
+        except RootAlreadyAnchoredError:
+            return  # a previous attempt got through after all
+        except EcooError as exc:
+            self.store.batch_attempt(batch.id, str(exc))
+            raise
+        log.info("sent the anchor of batch %s in %s", batch.id, result.tx_hash)

@@ -104,7 +104,13 @@ def change_status(certificate_id: int) -> ResponseReturnValue:
     except ServiceError as exc:
         flash(f"Certificate {row.number}: {exc.message}", "error")
     else:
-        flash(f"Certificate {row.number} is now {updated.status} on the registry.", "info")
+        if updated.intent is not None and updated.intent.state.open:
+            flash(
+                f"Certificate {row.number}: the change is on its way to the registry ({updated.row.status} until it is recorded).",
+                "info",
+            )
+        else:
+            flash(f"Certificate {row.number} is now {updated.row.status} on the registry.", "info")
     return redirect(url_for(".dashboard"))
 
 

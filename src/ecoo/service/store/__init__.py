@@ -6,7 +6,8 @@ migrations recorded in ``schema_version``; `Store.migrate()` applies the missing
 Modules: :mod:`.schema` (tables, migrations), :mod:`.engine` (engine, connections), :mod:`.rows`
 (records), one repository per aggregate (:mod:`.chamber_repository` — chambers, keys, API tokens
 and the anchoring lease —, :mod:`.certificate_repository`, :mod:`.batch_repository`,
-:mod:`.audit_repository`), and :mod:`.facade` (`Store`, which keeps the methods callers use).
+:mod:`.audit_repository`, :mod:`.intent_repository` — changes asked of the registry —,
+:mod:`.chain_repository` — the chain follower's cursor, events and the projection), and :mod:`.facade` (`Store`, which keeps the methods callers use).
 """
 
 from __future__ import annotations
@@ -14,15 +15,18 @@ from __future__ import annotations
 from .engine import Database, make_engine
 from .errors import DuplicateCertificateError, StoreError
 from .facade import Store
-from .rows import AuditEvent, BatchRow, CertificateRow, Chamber, ChamberKey, TokenOwner
+from .rows import AuditEvent, BatchRow, CertificateRow, Chamber, ChamberKey, Cursor, IntentRow, TokenOwner
 from .schema import (
     MIGRATIONS,
     api_tokens,
     audit_events,
     batches,
     certificates,
+    chain_cursor,
+    chain_events,
     chamber_keys,
     chambers,
+    intents,
     metadata,
     migration_1_tables,
     schema_version,
@@ -39,6 +43,8 @@ __all__ = [
     "CertificateRow",
     "Chamber",
     "ChamberKey",
+    "Cursor",
+    "IntentRow",
     "Database",
     "DuplicateCertificateError",
     "Store",
@@ -49,7 +55,10 @@ __all__ = [
     "batches",
     "certificates",
     "chamber_keys",
+    "chain_cursor",
+    "chain_events",
     "chambers",
+    "intents",
     "make_engine",
     "metadata",
     "schema_version",

@@ -7,14 +7,14 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from ..status import AuditAction, BatchStatus, CertificateStatus
 from .audit_repository import record_event
 from .engine import Database, insert_id
 from .errors import StoreError
 from .rows import BatchRow
-from .schema import batches, certificates
+from .schema import batches, certificates, chamber_keys
 
 
 class BatchRepository:
@@ -44,6 +44,16 @@ class BatchRepository:
     def get(self, batch_id: int) -> BatchRow | None:
         with self.db.transaction() as conn:
             row = conn.execute(select(batches).where(batches.c.id == batch_id)).first()
+            return BatchRow.from_row(row) if row else None
+
+    def by_root(self, issuer: str, root: str) -> BatchRow | None:
+        """The batch of ``root`` signed by the key ``issuer``."""
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                select(batches)
+                .join(chamber_keys, chamber_keys.c.id == batches.c.key_id)
+                .where(batches.c.root == root.lower(), func.lower(chamber_keys.c.address) == issuer.lower())
+            ).first()
             return BatchRow.from_row(row) if row else None
 
     def transaction_of_root(self, root: str) -> str | None:

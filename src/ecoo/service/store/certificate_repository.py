@@ -82,8 +82,19 @@ class CertificateRepository:
             record_event(conn, chamber_id, certificate_id, status, actor, reason, tx_hash)
             return True
 
+    def cancel_unbatched(self, certificate_id: int, reason: str, actor: str) -> bool:
+        """Cancel a PENDING certificate that no batch has taken, in one conditional update: a batch
+        formed at the same moment and this cancel cannot both win."""
+        return self._cancel(certificate_id, reason, actor, free_number=False)
+
     def withdraw(self, certificate_id: int, reason: str, actor: str) -> bool:
         """Cancel a certificate that was never batched and free its number for a retry."""
+        return self._cancel(certificate_id, reason, actor, free_number=True)
+
+    def _cancel(self, certificate_id: int, reason: str, actor: str, *, free_number: bool) -> bool:
+        values: dict[str, Any] = {"status": CertificateStatus.CANCELLED, "reason": reason}
+        if free_number:
+            values["idempotency_key"] = certificates.c.idempotency_key + f"#withdrawn-{certificate_id}"
         with self.db.transaction() as conn:
             result = conn.execute(
                 update(certificates)
@@ -92,11 +103,7 @@ class CertificateRepository:
                     certificates.c.status == CertificateStatus.PENDING,
                     certificates.c.batch_id.is_(None),
                 )
-                .values(
-                    status=CertificateStatus.CANCELLED,
-                    reason=reason,
-                    idempotency_key=certificates.c.idempotency_key + f"#withdrawn-{certificate_id}",
-                )
+                .values(**values)
             )
             if not result.rowcount:
                 return False

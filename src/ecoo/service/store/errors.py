@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ...errors import DuplicateCertificateError, StoreError
+from ...errors import DuplicateCertificateError, IntentConflictError, StoreError
 
-__all__ = ["DuplicateCertificateError", "StoreError"]
+__all__ = ["DuplicateCertificateError", "IntentConflictError", "StoreError"]

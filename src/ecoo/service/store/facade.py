@@ -15,8 +15,10 @@ from sqlalchemy.engine import Connection, Engine
 from .audit_repository import AuditRepository
 from .batch_repository import BatchRepository
 from .certificate_repository import CertificateRepository
+from .chain_repository import ChainRepository
 from .chamber_repository import ChamberRepository
 from .engine import Database
+from .intent_repository import IntentRepository
 from .rows import CertificateRow, Chamber, ChamberKey, TokenOwner
 from .schema import current_version, migrate
 
@@ -33,6 +35,8 @@ class Store:
         self.certificate_repository = CertificateRepository(self.database)
         self.batch_repository = BatchRepository(self.database)
         self.audit_repository = AuditRepository(self.database)
+        self.intent_repository = IntentRepository(self.database)
+        self.chain_repository = ChainRepository(self.database)
 
     @property
     def url(self) -> str:
@@ -175,6 +179,11 @@ class Store:
     ) -> bool:
         """Change a certificate's status (and audit it); with ``expect`` only from those states."""
         return self.certificate_repository.set_status(certificate_id, status, reason, actor, tx_hash, successor_leaf, expect)
+
+    def cancel_unbatched(self, certificate_id: int, reason: str, actor: str) -> bool:
+        """Cancel a PENDING certificate that no batch has taken, in one conditional update: a batch
+        formed at the same moment and this cancel cannot both win."""
+        return self.certificate_repository.cancel_unbatched(certificate_id, reason, actor)
 
     def withdraw(self, certificate_id: int, reason: str, actor: str) -> bool:
         """Cancel a certificate that was never batched and free its number for a retry."""

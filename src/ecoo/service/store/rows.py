@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
 from ...documents import hex_bytes
-from ..status import AuditAction, BatchStatus, CertificateStatus
+from ..status import AuditAction, BatchStatus, CertificateStatus, IntentKind, IntentState
 
 
 @dataclass(frozen=True)
@@ -155,3 +155,57 @@ class AuditEvent:
     def as_dict(self) -> dict[str, Any]:
         """The shape ``Store.audit_trail`` returns (the API's audit entry, before formatting ``at``)."""
         return {"action": self.action, "actor": self.actor, "reason": self.reason, "tx": self.tx_hash, "at": self.at}
+
+
+@dataclass(frozen=True)
+class IntentRow:
+    """A change a chamber asked for, from the request that stored it to the event that completes it."""
+
+    id: int
+    chamber_id: int
+    certificate_id: int | None
+    kind: IntentKind
+    state: IntentState
+    revocation_reason: int | None
+    reason: str | None
+    successor_leaf: str | None
+    new_address: str | None
+    actor: str
+    attempts: int
+    tx_hash: str | None
+    last_error: str | None
+    created_at: float
+    updated_at: float
+
+    @classmethod
+    def from_row(cls, row: Any) -> IntentRow:
+        """The record of an ``intents`` row (the new key's ciphertext stays in the table)."""
+        return cls(
+            id=row.id,
+            chamber_id=row.chamber_id,
+            certificate_id=row.certificate_id,
+            kind=IntentKind(row.kind),
+            state=IntentState(row.state),
+            revocation_reason=row.revocation_reason,
+            reason=row.reason,
+            successor_leaf=row.successor_leaf,
+            new_address=row.new_address,
+            actor=row.actor,
+            attempts=row.attempts,
+            tx_hash=row.tx_hash,
+            last_error=row.last_error,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """How far the chain follower has read a registry: a confirmed block and its hash."""
+
+    registry: str
+    chain_id: int
+    block_number: int
+    block_hash: str | None
+    divergent: int
+    reconciled_at: float | None

@@ -142,6 +142,71 @@ token_sessions = Table(
 )
 
 
+# A change the chamber asked for, stored before anything is sent to the chain (an intent). The
+# chain follower completes it when it sees the registry's event; the worker sends (and re-sends)
+# it. Anchoring a batch is an intent too: the batch row. ``open_certificate`` holds the
+# certificate id while the intent is open (NULL after), so a certificate has one open intent at most.
+intents = Table(
+    "intents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("chamber_id", Integer, ForeignKey("chambers.id"), nullable=False),
+    Column("certificate_id", Integer, ForeignKey("certificates.id")),
+    Column("open_certificate", Integer, unique=True),
+    Column("kind", String(16), nullable=False),  # an IntentKind
+    Column("state", String(16), nullable=False),  # an IntentState
+    Column("revocation_reason", Integer),  # a RevocationReason, for REVOKE
+    Column("reason", Text),  # the chamber's words
+    Column("successor_leaf", String(66)),  # SUPERSEDE
+    Column("new_address", String(42)),  # ROTATE: the new key, stored (encrypted) before the
+    Column("new_ciphertext", LargeBinary),  # rotation is sent, so a crash cannot lose it
+    Column("actor", String(128), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("tx_hash", String(66)),
+    Column("last_error", Text),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_intents_chamber_state", "chamber_id", "state"),
+    Index("ix_intents_certificate", "certificate_id"),
+)
+
+# Where the chain follower has read the registry up to (a confirmed block and its hash, to notice
+# a reorganisation), and which service process follows it now (a lease).
+chain_cursor = Table(
+    "chain_cursor",
+    metadata,
+    Column("registry", String(42), primary_key=True),
+    Column("chain_id", Integer, nullable=False),
+    Column("block_number", Integer, nullable=False),
+    Column("block_hash", String(66)),
+    Column("lease_owner", String(64)),
+    Column("lease_until", Float),
+    Column("divergent", Integer, nullable=False, default=0),  # found by the last reconciliation
+    Column("reconciled_at", Float),
+    Column("updated_at", Float, nullable=False),
+)
+
+# Every registry event about this service's keys, as the follower read it: the projection's source.
+chain_events = Table(
+    "chain_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("registry", String(42), nullable=False),
+    Column("name", String(32), nullable=False),
+    Column("block_number", Integer, nullable=False),
+    Column("block_hash", String(66), nullable=False),
+    Column("tx_hash", String(66), nullable=False),
+    Column("log_index", Integer, nullable=False),
+    Column("issuer", String(42), nullable=False),
+    Column("subject", String(66), nullable=False),  # root, leaf or (rotation) new key
+    Column("successor", String(66)),
+    Column("reason", Integer),
+    UniqueConstraint("registry", "block_hash", "log_index", name="uq_chain_events_log"),
+    Index("ix_chain_events_subject", "subject"),
+    Index("ix_chain_events_block", "registry", "block_number"),
+)
+
+
 def migration_1_tables(conn: Connection) -> None:
     """Schema 1: every table."""
     metadata.create_all(conn, tables=[chambers, chamber_keys, api_tokens, batches, certificates, audit_events])
@@ -162,8 +227,20 @@ def migration_3_token_sessions(conn: Connection) -> None:
     conn.execute(token_sessions.insert().from_select(["token_id", "generation"], select(api_tokens.c.id, literal(0))))
 
 
+def migration_4_chain_projection(conn: Connection) -> None:
+    """Schema 4: intents, the chain follower's cursor and the registry events it read. Batches
+    already anchored by an earlier version keep their status; the follower reads the registry
+    from its deployment block and confirms them."""
+    metadata.create_all(conn, tables=[intents, chain_cursor, chain_events])
+
+
 #: Numbered schema migrations (number = position + 1); append, never edit a released one.
-MIGRATIONS: list[Callable[[Connection], None]] = [migration_1_tables, migration_2_list_index, migration_3_token_sessions]
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    migration_1_tables,
+    migration_2_list_index,
+    migration_3_token_sessions,
+    migration_4_chain_projection,
+]
 
 
 def current_version(conn: Connection) -> int:

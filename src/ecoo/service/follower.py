@@ -1,0 +1,155 @@
+"""The chain follower: reads the registry's events and projects them onto the service's database.
+
+Anchoring and status in the database are a projection of registry events, never written from the
+result of a call that might not have happened. The follower
+
+- reads ``eth_getLogs`` over block ranges, only up to the newest block with ``ECOO_CONFIRMATIONS``
+  confirmations, so nothing is ISSUED before its anchor has them;
+- keeps its cursor (block number and hash) in the database and resumes from it after a restart;
+- notices a reorganisation when the cursor's block hash is no longer on the chain, rewinds to the
+  newest stored event whose block is still there, and reads again (an anchor the reorganisation
+  removed makes its batch unanchored again, and the worker sends it again);
+- runs in one service process per registry at a time (a lease in the database).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..deploy import load_deployment
+from ..merkle import MerkleTree
+from ..protocol import Prepared, build_document
+from ..registry import Registry, RegistryEvent
+from .config import ServiceSettings
+from .store import CertificateRow, Store
+from .store.chain_repository import Projected
+
+log = logging.getLogger(__name__)
+
+#: Most blocks one eth_getLogs asks for (nodes limit the range; a long catch-up takes several).
+BLOCK_RANGE = 2_000
+
+
+@dataclass
+class FollowResult:
+    """One pass: how far it read, what it projected, and how many events a reorganisation undid."""
+
+    block: int = -1
+    events: int = 0
+    issued: int = 0
+    changed: int = 0
+    rewound: int = 0
+    rotated: tuple[int, ...] = ()
+
+
+def prepared_of(row: CertificateRow) -> Prepared:
+    """The prepared certificate (salted, hashed) a stored row holds."""
+    return Prepared(certificate=row.data, salts=row.salt_bytes, leaf=row.leaf_bytes)
+
+
+class ChainFollower:
+    def __init__(
+        self, store: Store, registry: Callable[[], Registry], settings: ServiceSettings, *, owner: str | None = None
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.settings = settings
+        self.owner = owner or f"follower-{uuid.uuid4().hex[:12]}"
+        self.last_block: int | None = None
+
+    def start_block(self, registry: Registry) -> int:
+        """The registry's deployment block, where there is nothing earlier to read (0 if unknown)."""
+        deployment = load_deployment(self.settings.deployments_dir, registry.chain_id)
+        if deployment is not None and deployment.address.lower() == registry.address.lower():
+            return int(deployment.block)
+        return 0
+
+    def run_once(self) -> FollowResult:
+        """Read every confirmed block since the cursor and project its events (raises
+        ChainUnavailableError while the chain is down; the next pass resumes)."""
+        registry = self.registry()
+        chains = self.store.chain_repository
+        if not chains.acquire_lease(
+            registry.address, registry.chain_id, self.start_block(registry), self.owner, self.settings.lease_seconds
+        ):
+            return FollowResult()  # another process follows this registry
+        try:
+            return self._follow(registry)
+        finally:
+            chains.release_lease(registry.address, self.owner)
+
+    def _follow(self, registry: Registry) -> FollowResult:
+        chains = self.store.chain_repository
+        result = FollowResult()
+        cursor = chains.cursor(registry.address)
+        assert cursor is not None  # acquire_lease created it
+        block = cursor.block_number
+        if cursor.block_hash is not None and registry.block_hash(block) != cursor.block_hash:
+            block, block_hash = self._fork_point(registry, block)
+            result.rewound = chains.rewind(registry.address, block, block_hash)
+            log.warning("reorganisation: rewound to block %s (%s events undone)", block, result.rewound)
+        head = registry.w3.eth.block_number
+        confirmed = head - self.settings.confirmations + 1
+        known = chains.known_issuers()
+        while block < confirmed:
+            to = min(confirmed, block + BLOCK_RANGE)
+            events = [e for e in registry.events(block + 1, to) if self._ours(e, known)]
+            to_hash = registry.block_hash(to)
+            projected = chains.record(registry.address, events, to, to_hash, self._documents(registry, events))
+            self._add(result, events, projected)
+            block = to
+        result.block = block
+        self.last_block = block
+        return result
+
+    @staticmethod
+    def _ours(event: RegistryEvent, known: set[str]) -> bool:
+        return event.issuer.lower() in known or (event.name == "IssuerKeyRotated" and event.subject.lower() in known)
+
+    @staticmethod
+    def _add(result: FollowResult, events: list[RegistryEvent], projected: Projected) -> None:
+        result.events += len(events)
+        result.issued += projected.issued
+        result.changed += projected.changed
+        result.rotated += projected.rotated
+
+    def _fork_point(self, registry: Registry, cursor_block: int) -> tuple[int, str | None]:
+        """The newest block at or below the cursor whose stored events are still on the chain; the
+        block before the registry's deployment when none are."""
+        for number, block_hash in self.store.chain_repository.event_blocks(registry.address, -1):
+            if number <= cursor_block and registry.block_hash(number) == block_hash:
+                return number, block_hash
+        return self.start_block(registry) - 1, None
+
+    def _documents(self, registry: Registry, events: list[RegistryEvent]) -> dict[int, dict[int, dict[str, Any]]]:
+        """The issued documents of every batch an event anchors (batch id → certificate id → document)."""
+        documents: dict[int, dict[int, dict[str, Any]]] = {}
+        for event in events:
+            if event.name != "BatchAnchored":
+                continue
+            batch = self.store.batch_repository.by_root(event.issuer, event.subject)
+            if batch is None:
+                continue
+            rows = self.store.batch_certificates(batch.id)
+            tree = MerkleTree.build([row.leaf_bytes for row in rows])
+            if tree.root != batch.root_bytes:
+                log.error("batch %s: its stored certificates do not make root %s", batch.id, batch.root)
+                continue
+            documents[batch.id] = {
+                row.id: build_document(
+                    prepared_of(row),
+                    chain_id=registry.chain_id,
+                    registry=registry.address,
+                    issuer=event.issuer,
+                    root=batch.root_bytes,
+                    merkle_path=tree.proof(index),
+                    signature=row.signature_bytes,
+                )
+                for index, row in enumerate(rows)
+            }
+        return documents
+

@@ -1,0 +1,396 @@
+"""The chain follower's tables: its cursor and lease per registry, the registry events it read,
+and the projection of those events onto batches and certificates.
+
+The projection is the only writer of a certificate's chain-backed state (ISSUED, SUSPENDED,
+REVOKED, CANCELLED after anchoring, SUPERSEDED) and of a batch's ANCHORED: a certificate's status
+is recomputed from the events stored for its batch's root and its leaf, so recording events,
+rewinding them after a reorganisation and repairing a divergence all end in the same function.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.engine import Connection
+
+from ...registry import RegistryEvent, RevocationReason
+from ..status import BatchStatus, CertificateStatus, IntentKind, IntentState
+from .audit_repository import record_event
+from .engine import Database
+from .intent_repository import complete_intents
+from .rows import Cursor
+from .schema import batches, certificates, chain_cursor, chain_events, chamber_keys, intents
+
+#: The intent an event completes.
+COMPLETES = {
+    "CertificateRevoked": (IntentKind.REVOKE,),
+    "CertificateSuperseded": (IntentKind.SUPERSEDE,),
+    "CertificateSuspended": (IntentKind.SUSPEND,),
+    "CertificateSuspensionLifted": (IntentKind.LIFT,),
+}
+
+
+@dataclass(frozen=True)
+class Projected:
+    """What one pass of the projection changed."""
+
+    issued: int = 0  # certificates that became ISSUED
+    changed: int = 0  # certificates whose status changed
+    rotated: tuple[int, ...] = ()  # chambers whose new key the chain confirmed
+
+
+def status_from_events(anchored: bool, leaf_events: Iterable[Any]) -> tuple[CertificateStatus, str | None, Any]:
+    """A certificate's status from its chain events: (status, successor leaf, the deciding event)."""
+    if not anchored:
+        return CertificateStatus.PENDING, None, None
+    status, successor, deciding = CertificateStatus.ISSUED, None, None
+    for event in leaf_events:
+        if event.name == "CertificateRevoked":
+            reason = RevocationReason(event.reason)
+            status = {RevocationReason.CANCELLED: CertificateStatus.CANCELLED}.get(reason, CertificateStatus.REVOKED)
+        elif event.name == "CertificateSuperseded":
+            status, successor = CertificateStatus.SUPERSEDED, event.successor
+        elif event.name == "CertificateSuspended":
+            status = CertificateStatus.SUSPENDED
+        elif event.name == "CertificateSuspensionLifted":
+            status = CertificateStatus.ISSUED
+        deciding = event
+    return status, successor, deciding
+
+
+class ChainRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- cursor and lease ------------------------------------------------------------------------
+
+    def cursor(self, registry: str) -> Cursor | None:
+        with self.db.transaction() as conn:
+            row = conn.execute(select(chain_cursor).where(chain_cursor.c.registry == registry.lower())).first()
+            if row is None:
+                return None
+            return Cursor(row.registry, row.chain_id, row.block_number, row.block_hash, row.divergent, row.reconciled_at)
+
+    def acquire_lease(self, registry: str, chain_id: int, start_block: int, owner: str, seconds: float) -> bool:
+        """Claim the following of ``registry`` (created at ``start_block`` - 1 if new) for ``seconds``."""
+        now = time.time()
+        with self.db.transaction() as conn:
+            key = registry.lower()
+            if conn.execute(select(chain_cursor.c.registry).where(chain_cursor.c.registry == key)).first() is None:
+                conn.execute(
+                    chain_cursor.insert().values(
+                        registry=key, chain_id=chain_id, block_number=start_block - 1, divergent=0, updated_at=now
+                    )
+                )
+            claimed = conn.execute(
+                update(chain_cursor)
+                .where(
+                    chain_cursor.c.registry == key,
+                    or_(
+                        chain_cursor.c.lease_until.is_(None),
+                        chain_cursor.c.lease_until < now,
+                        chain_cursor.c.lease_owner == owner,
+                    ),
+                )
+                .values(lease_owner=owner, lease_until=now + seconds)
+            ).rowcount
+            return bool(claimed)
+
+    def release_lease(self, registry: str, owner: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                update(chain_cursor)
+                .where(chain_cursor.c.registry == registry.lower(), chain_cursor.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    def set_divergent(self, registry: str, count: int) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                update(chain_cursor)
+                .where(chain_cursor.c.registry == registry.lower())
+                .values(divergent=count, reconciled_at=time.time())
+            )
+
+    def divergent(self) -> int:
+        """Divergent certificates the last reconciliation found, over every registry followed."""
+        with self.db.transaction() as conn:
+            return int(conn.execute(select(func.coalesce(func.sum(chain_cursor.c.divergent), 0))).scalar() or 0)
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def known_issuers(self) -> set[str]:
+        """Every key address of this service's chambers, and every new key a rotation waits for."""
+        with self.db.transaction() as conn:
+            keys = conn.execute(select(chamber_keys.c.address)).scalars().all()
+            waiting = conn.execute(select(intents.c.new_address).where(intents.c.new_address.is_not(None))).scalars().all()
+            return {str(a).lower() for a in (*keys, *waiting)}
+
+    def event_blocks(self, registry: str, above: int) -> list[tuple[int, str]]:
+        """(block, hash) of the blocks above ``above`` holding stored events, newest first."""
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                select(chain_events.c.block_number, chain_events.c.block_hash)
+                .where(chain_events.c.registry == registry.lower(), chain_events.c.block_number > above)
+                .distinct()
+                .order_by(chain_events.c.block_number.desc())
+            ).all()
+            return [(int(r.block_number), str(r.block_hash)) for r in rows]
+
+    def record(
+        self,
+        registry: str,
+        events: list[RegistryEvent],
+        block: int,
+        block_hash: str | None,
+        documents: Mapping[int, Mapping[int, dict[str, Any]]],
+    ) -> Projected:
+        """Store ``events`` (read up to ``block``), move the cursor there, and project them, all in
+        one transaction. ``documents``: batch id → certificate id → its issued document, for every
+        batch an event anchors."""
+        key = registry.lower()
+        with self.db.transaction() as conn:
+            stored: list[RegistryEvent] = []
+            for event in events:
+                exists = conn.execute(
+                    select(chain_events.c.id).where(
+                        chain_events.c.registry == key,
+                        chain_events.c.block_hash == event.block_hash,
+                        chain_events.c.log_index == event.log_index,
+                    )
+                ).first()
+                if exists is None:
+                    conn.execute(
+                        chain_events.insert().values(
+                            registry=key,
+                            name=event.name,
+                            block_number=event.block_number,
+                            block_hash=event.block_hash,
+                            tx_hash=event.tx_hash,
+                            log_index=event.log_index,
+                            issuer=event.issuer.lower(),
+                            subject=event.subject.lower(),
+                            successor=event.successor,
+                            reason=event.reason,
+                        )
+                    )
+                    stored.append(event)
+            conn.execute(
+                update(chain_cursor)
+                .where(chain_cursor.c.registry == key)
+                .values(block_number=block, block_hash=block_hash, updated_at=time.time())
+            )
+            return self._project_events(conn, key, stored, documents)
+
+    def rewind(self, registry: str, block: int, block_hash: str | None) -> int:
+        """Forget the events above ``block`` (a reorganisation removed them), put the cursor there,
+        reopen the intents those events had completed, and project again; returns how many events
+        were forgotten."""
+        key = registry.lower()
+        with self.db.transaction() as conn:
+            gone = conn.execute(
+                select(chain_events).where(chain_events.c.registry == key, chain_events.c.block_number > block)
+            ).all()
+            conn.execute(delete(chain_events).where(chain_events.c.registry == key, chain_events.c.block_number > block))
+            conn.execute(
+                update(chain_cursor)
+                .where(chain_cursor.c.registry == key)
+                .values(block_number=block, block_hash=block_hash, updated_at=time.time())
+            )
+            for event in gone:
+                if event.name in COMPLETES:
+                    # The change is no longer on chain: the worker sends it again.
+                    for intent in conn.execute(
+                        select(intents).where(intents.c.tx_hash == event.tx_hash, intents.c.state == IntentState.DONE)
+                    ).all():
+                        conn.execute(
+                            update(intents)
+                            .where(intents.c.id == intent.id)
+                            .values(
+                                state=IntentState.QUEUED,
+                                open_certificate=intent.certificate_id,
+                                tx_hash=None,
+                                last_error=f"a reorganisation removed its transaction {event.tx_hash}",
+                                updated_at=time.time(),
+                            )
+                        )
+            self._reproject(conn, key, [(e.name, e.subject) for e in gone])
+            return len(gone)
+
+    def reproject_all(self, registry: str) -> int:
+        """Project every certificate of this service again from the stored events (a repair);
+        returns how many changed status."""
+        with self.db.transaction() as conn:
+            ids = conn.execute(select(certificates.c.id).where(certificates.c.batch_id.is_not(None))).scalars().all()
+            return self._project_certificates(conn, registry.lower(), list(ids), {})
+
+    # -- the projection --------------------------------------------------------------------------
+
+    def _project_events(
+        self, conn: Connection, registry: str, events: list[RegistryEvent], documents: Mapping[int, Mapping[int, dict[str, Any]]]
+    ) -> Projected:
+        rotated: list[int] = []
+        for event in events:
+            if event.name == "IssuerKeyRotated":
+                chamber = self._activate_key(conn, event)
+                if chamber is not None:
+                    rotated.append(chamber)
+            elif event.name in COMPLETES:
+                row = conn.execute(select(certificates.c.id).where(certificates.c.leaf == event.subject.lower())).first()
+                if row is not None:
+                    complete_intents(conn, row.id, COMPLETES[event.name], event.tx_hash)
+        before = self._statuses(conn, self._affected(conn, [(e.name, e.subject) for e in events]))
+        flat = {cid: doc for docs in documents.values() for cid, doc in docs.items()}
+        self._project_certificates(conn, registry, list(before), flat)
+        after = self._statuses(conn, list(before))
+        issued = sum(1 for i in before if before[i] == CertificateStatus.PENDING and after[i] != CertificateStatus.PENDING)
+        changed = sum(1 for i in before if before[i] != after[i])
+        return Projected(issued=issued, changed=changed, rotated=tuple(rotated))
+
+    def _reproject(self, conn: Connection, registry: str, subjects: list[tuple[str, str]]) -> None:
+        self._project_certificates(conn, registry, self._affected(conn, subjects), {})
+
+    @staticmethod
+    def _statuses(conn: Connection, ids: list[int]) -> dict[int, CertificateStatus]:
+        rows = conn.execute(select(certificates.c.id, certificates.c.status).where(certificates.c.id.in_(ids))).all()
+        return {int(r.id): CertificateStatus(r.status) for r in rows}
+
+    @staticmethod
+    def _affected(conn: Connection, subjects: list[tuple[str, str]]) -> list[int]:
+        """The certificates whose projection events on these (name, subject) pairs can change."""
+        roots = [s.lower() for name, s in subjects if name == "BatchAnchored"]
+        leaves = [s.lower() for name, s in subjects if name in COMPLETES]
+        ids: set[int] = set()
+        if roots:
+            batch_ids = conn.execute(select(batches.c.id).where(batches.c.root.in_(roots))).scalars().all()
+            ids |= set(conn.execute(select(certificates.c.id).where(certificates.c.batch_id.in_(batch_ids))).scalars().all())
+        if leaves:
+            ids |= set(conn.execute(select(certificates.c.id).where(certificates.c.leaf.in_(leaves))).scalars().all())
+        return sorted(int(i) for i in ids)
+
+    def _project_certificates(
+        self, conn: Connection, registry: str, ids: list[int], documents: Mapping[int, dict[str, Any]]
+    ) -> int:
+        """Recompute each certificate's status (and its batch's) from the stored events; returns
+        how many certificates changed status."""
+        changed = 0
+        now = time.time()
+        for cid in ids:
+            cert = conn.execute(
+                select(certificates, batches.c.root, batches.c.status.label("batch_status"), chamber_keys.c.address)
+                .join(batches, batches.c.id == certificates.c.batch_id)
+                .join(chamber_keys, chamber_keys.c.id == batches.c.key_id)
+                .where(certificates.c.id == cid)
+            ).first()
+            if cert is None:
+                continue  # never batched: nothing on chain can be about it
+            issuer = str(cert.address).lower()
+            anchor = conn.execute(
+                select(chain_events)
+                .where(
+                    chain_events.c.registry == registry,
+                    chain_events.c.name == "BatchAnchored",
+                    chain_events.c.subject == cert.root.lower(),
+                    chain_events.c.issuer == issuer,
+                )
+                .order_by(chain_events.c.block_number, chain_events.c.log_index)
+            ).first()
+            leaf_events = conn.execute(
+                select(chain_events)
+                .where(
+                    chain_events.c.registry == registry,
+                    chain_events.c.subject == cert.leaf.lower(),
+                    chain_events.c.name.in_(list(COMPLETES)),
+                )
+                .order_by(chain_events.c.block_number, chain_events.c.log_index)
+            ).all()
+            status, successor, deciding = status_from_events(anchor is not None, leaf_events)
+            self._project_batch(conn, cert.batch_id, cert.batch_status, anchor, now)
+            values: dict[str, Any] = {"status": status}
+            if anchor is None:
+                values.update(issued_at=None)
+            elif cert.issued_at is None:
+                values.update(issued_at=now)
+            if anchor is not None and cert.document is None and cid in documents:
+                values["document"] = json.dumps(documents[cid], ensure_ascii=False)
+            if status == CertificateStatus.SUPERSEDED:
+                values["successor_leaf"] = successor
+            if status != cert.status:
+                actor, reason = self._author(conn, cid, deciding, status)
+                values["reason"] = reason
+                changed += 1
+                tx = deciding.tx_hash if deciding is not None else (anchor.tx_hash if anchor is not None else None)
+                record_event(conn, cert.chamber_id, cid, status, actor, reason, tx)
+            conn.execute(update(certificates).where(certificates.c.id == cid).values(**values))
+        return changed
+
+    @staticmethod
+    def _project_batch(conn: Connection, batch_id: int, batch_status: str, anchor: Any, now: float) -> None:
+        if anchor is not None and batch_status != BatchStatus.ANCHORED:
+            conn.execute(
+                update(batches)
+                .where(batches.c.id == batch_id)
+                .values(status=BatchStatus.ANCHORED, tx_hash=anchor.tx_hash, block_number=anchor.block_number, anchored_at=now)
+            )
+        elif anchor is None and batch_status == BatchStatus.ANCHORED:
+            # A reorganisation took the anchor away: the worker looks up its transaction and
+            # sends it again if the chain dropped it.
+            conn.execute(
+                update(batches)
+                .where(batches.c.id == batch_id)
+                .values(status=BatchStatus.SENT, block_number=None, anchored_at=None)
+            )
+
+    @staticmethod
+    def _author(conn: Connection, certificate_id: int, deciding: Any, status: CertificateStatus) -> tuple[str, str | None]:
+        """Who made the change the chain shows, and the words they gave: the intent it completed,
+        else the registry itself (a change made outside this service)."""
+        if deciding is None:
+            return ("worker" if status == CertificateStatus.ISSUED else "chain"), None
+        intent = conn.execute(
+            select(intents.c.actor, intents.c.reason, intents.c.kind)
+            .where(intents.c.certificate_id == certificate_id, intents.c.tx_hash == deciding.tx_hash)
+            .order_by(intents.c.id.desc())
+        ).first()
+        if intent is not None:
+            if intent.kind == IntentKind.SUPERSEDE and intent.reason:
+                return intent.actor, intent.reason
+            return intent.actor, intent.reason
+        if deciding.name == "CertificateRevoked":
+            return "chain", RevocationReason(deciding.reason).name.lower()
+        return "chain", None
+
+    @staticmethod
+    def _activate_key(conn: Connection, event: RegistryEvent) -> int | None:
+        """The chain rotated a key to one a ROTATE intent stored: it becomes the chamber's key."""
+        intent = conn.execute(
+            select(intents).where(
+                intents.c.kind == IntentKind.ROTATE,
+                func.lower(intents.c.new_address) == event.subject.lower(),
+                intents.c.state.in_((IntentState.QUEUED, IntentState.SENT)),
+            )
+        ).first()
+        if intent is None:
+            return None
+        now = time.time()
+        conn.execute(
+            update(chamber_keys)
+            .where(chamber_keys.c.chamber_id == intent.chamber_id, chamber_keys.c.retired_at.is_(None))
+            .values(retired_at=now)
+        )
+        conn.execute(
+            chamber_keys.insert().values(
+                chamber_id=intent.chamber_id, address=intent.new_address, ciphertext=intent.new_ciphertext, created_at=now
+            )
+        )
+        conn.execute(
+            update(intents)
+            .where(intents.c.id == intent.id)
+            .values(state=IntentState.DONE, tx_hash=event.tx_hash, updated_at=now, open_certificate=None)
+        )
+        return int(intent.chamber_id)
