@@ -26,6 +26,7 @@ __all__ = ["cli", "main"]
 LAZY_COMMANDS = {
     "chamber": "ecoo.cli.service:chamber_group",
     "demo": "ecoo.cli.service:demo_command",
+    "reconcile": "ecoo.cli.reconcile:reconcile_command",
     "serve": "ecoo.cli.service:serve_command",
 }
 

@@ -3,6 +3,7 @@ wait, and what goes wrong mapped to ecoo errors."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,13 +24,17 @@ from .reverts import RevertDecoder
 from .types import TxResult
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class NonceManager:
     """Hands out nonces per (chain, sender) so that concurrent callers in one process never collide.
 
-    The next nonce is the larger of the locally tracked one and the node's pending count, so
-    transactions sent by other processes are picked up; a failed send forgets the local value.
+    The next nonce is the node's pending count, read under the sender's lock: a transaction sent
+    before the lock was released is already counted, and transactions sent by other processes are
+    picked up. Never a locally remembered higher value: after a reorganisation drops a
+    transaction the count goes back, and a nonce past it would wait in the node's queue for ever.
+    A lower local value only means the node forgot transactions; it is logged.
     """
 
     def __init__(self) -> None:
@@ -48,7 +53,9 @@ class NonceManager:
         key = (node_adapter(w3).identity(), chain_id, address.lower())
         with self._lock(key):
             pending = w3.eth.get_transaction_count(to_checksum_address(address), "pending")
-            nonce = max(pending, self._next.get(key, 0))
+            nonce = pending
+            if pending < self._next.get(key, 0):
+                log.warning("the node forgot %s transaction(s) of %s (a reorganisation?)", self._next[key] - pending, address)
             try:
                 yield nonce
             except BaseException:

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from ..verify import iso_time
 from .http import ApiError, json_body, require_chamber, services
 from .issuance import MAX_BATCH, Change
+from .status import CertificateStatus
 from .store import CertificateRow, IntentRow
 from .views import ID, MAX_ID, STATUSES, download_name, is_date, is_number_filter
 
@@ -51,6 +52,7 @@ def summary(row: CertificateRow, *, full: bool = False, intent: IntentRow | None
     base = services().settings.public_url
     if intent is True:
         intent = services().store.intent_repository.open_for(row.id)
+    issued = row.document is not None and row.status != CertificateStatus.PENDING
     out: dict[str, Any] = {
         "id": row.id,
         "number": row.number,
@@ -67,8 +69,8 @@ def summary(row: CertificateRow, *, full: bool = False, intent: IntentRow | None
         "issuedAt": iso_time(row.issued_at) if row.issued_at else None,
         "links": {
             "self": f"/api/v1/certificates/{row.id}",
-            "document": f"/api/v1/certificates/{row.id}/document" if row.document else None,
-            "pdf": f"/api/v1/certificates/{row.id}/pdf" if row.document else None,
+            "document": f"/api/v1/certificates/{row.id}/document" if issued else None,
+            "pdf": f"/api/v1/certificates/{row.id}/pdf" if issued else None,
             "verify": f"{base}/v/{row.leaf}",
         },
     }
@@ -76,7 +78,7 @@ def summary(row: CertificateRow, *, full: bool = False, intent: IntentRow | None
         out["certificate"] = row.data
         out["audit"] = [{**event, "at": iso_time(event["at"])} for event in services().store.audit_trail(row.id)]
         out["anchor"] = None
-        if row.document:
+        if issued and row.document:
             proof = row.document["proof"]
             batch = services().store.batch_of(row.batch_id) if row.batch_id else None
             out["anchor"] = {
@@ -165,7 +167,7 @@ def get_certificate(certificate_id: int) -> Any:
 
 
 def _issued_document(row: CertificateRow) -> dict[str, Any]:
-    if row.document is None:
+    if row.document is None or row.status == CertificateStatus.PENDING:  # a reorganisation took its anchor away
         raise ApiError(409, "not_issued_yet", f"certificate {row.id} is {row.status}: it has no issued document yet")
     return row.document
 

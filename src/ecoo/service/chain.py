@@ -50,7 +50,9 @@ class ServiceChain:
                     self.settings.deployments_dir,
                     self.settings.registry,
                     receipt_timeout=self.settings.receipt_timeout,
-                    confirmations=self.settings.confirmations,
+                    # A receipt is enough to go on: the chain follower waits for the
+                    # confirmations before it records anything (ECOO_CONFIRMATIONS).
+                    confirmations=1,
                 )
                 self._registry, self._chain_id = registry, chain_id
             return self._registry

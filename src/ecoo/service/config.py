@@ -33,6 +33,7 @@ class ServiceSettings(Settings):
     worker: bool = True  # run the anchoring worker in this process
     worker_interval: float = 0.25  # seconds between worker passes when idle
     max_backoff: float = 30.0  # longest wait between retries while the chain is down
+    reconcile_interval: float = 300.0  # seconds between the worker's checks of the database against the chain
     lease_seconds: float = 60.0  # a claim on a chamber's sending, or on following the chain, expires after this
     max_body_bytes: int = 10 * 1024 * 1024
     secret_key: str = field(default="", repr=False)  # Flask session signing (dashboard login)
@@ -61,6 +62,7 @@ class ServiceSettings(Settings):
             "batch_size": env_value(env, "ECOO_BATCH_SIZE", int, ServiceSettings.batch_size),
             "batch_window": env_value(env, "ECOO_BATCH_WINDOW", float, ServiceSettings.batch_window),
             "worker": env_value(env, "ECOO_WORKER", lambda flag: flag not in ("0", "false", "no"), ServiceSettings.worker),
+            "reconcile_interval": env_value(env, "ECOO_RECONCILE_INTERVAL", float, ServiceSettings.reconcile_interval),
             "lease_seconds": env_value(env, "ECOO_LEASE_SECONDS", float, ServiceSettings.lease_seconds),
             "secret_key": env.get("ECOO_SECRET_KEY") or secrets.token_urlsafe(32),
         }

@@ -255,6 +255,10 @@ class Issuance:
         being anchored."""
         from eth_account import Account
 
+        try:
+            self.follower.run_once()  # batches the chain has anchored are recorded first
+        except EcooError:
+            pass
         if self.store.batch_repository.unanchored(chamber.id):
             raise AnchoringInProgressError("a batch of this chamber is being anchored", "rotate afterwards")
         old_address = self.store.key(chamber.key_id).address

@@ -66,10 +66,11 @@ def lookup_documents(issuer: str | None, number: str | None, leaf: str | None) -
         rows = store.find_by_number(chamber_id, number) if chamber_id is not None else []
     # What the service holds is the complete certificate; a public lookup must not reveal what a
     # holder may withhold (a redacted copy has the same leaf). Show the core only: it still verifies.
-    documents = [public_view(row.document) for row in rows if row.document]
+    # A PENDING row may keep the document of an anchor a reorganisation removed: not issued now.
+    documents = [public_view(row.document) for row in rows if row.document and row.status != CertificateStatus.PENDING]
     if not documents:
         what = f"leaf {leaf}" if leaf else f"certificate {number!r} of issuer {issuer}"
-        pending = any(row.document is None for row in rows)
+        pending = any(row.document is None or row.status == CertificateStatus.PENDING for row in rows)
         raise ApiError(404, "not_found", f"{what} is {'not anchored yet' if pending else 'not known to this service'}")
     return documents
 

@@ -10,6 +10,7 @@ from .config import ServiceSettings
 from .follower import ChainFollower
 from .issuance import Issuance
 from .permissions import PRIVATE_DIR, tighten
+from .reconcile import Reconciler
 from .store import Store
 from .vault import KeyVault
 from .worker import AnchoringWorker
@@ -40,5 +41,6 @@ def build_services(settings: ServiceSettings) -> ServiceObjects:
     follower = ChainFollower(store, lambda: chain.registry(), settings)
     issuance = Issuance(store, chain, vault, settings, follower)
     worker = AnchoringWorker(store, lambda: chain.registry(), vault, settings, follower=follower)
+    worker.reconciler = Reconciler(store, lambda: chain.registry(), follower)
     issuance.on_created.append(worker.wake)
     return ServiceObjects(settings, store, vault, chain, issuance, worker, follower)

@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from ..errors import EcooError, RootAlreadyAnchoredError
 from ..merkle import MerkleTree
@@ -57,6 +58,8 @@ class AnchoringWorker:
         self.clock = clock
         self.failures = 0
         self.last_error: str | None = None
+        self.reconciler: Any = None  # a service.reconcile.Reconciler, set by the wiring
+        self.reconciled_at = float("-inf")
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -83,6 +86,7 @@ class AnchoringWorker:
         while not self._stop.is_set():
             try:
                 self.run_once()
+                self.maybe_reconcile()
                 wait = self.settings.worker_interval if self.failures == 0 else self.backoff()
             except Exception:  # noqa: BLE001 - the worker must survive anything and try again
                 log.exception("anchoring pass failed")
@@ -90,6 +94,15 @@ class AnchoringWorker:
                 wait = self.backoff()
             self._wake.wait(wait)
             self._wake.clear()
+
+    def maybe_reconcile(self) -> None:
+        """Check the database against the chain (and repair it) every ``reconcile_interval`` seconds."""
+        if self.reconciler is None or self.clock() - self.reconciled_at < self.settings.reconcile_interval:
+            return
+        self.reconciled_at = self.clock()
+        report = self.reconciler.run(repair=True)
+        if report.found:
+            log.warning("reconcile: %s found divergent, %s remain", len(report.found), len(report.remaining))
 
     def backoff(self) -> float:
         return float(min(self.settings.max_backoff, 0.5 * 2 ** min(self.failures, 10)))

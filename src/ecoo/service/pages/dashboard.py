@@ -167,7 +167,7 @@ def _own_issued(chamber: Chamber, certificate_id: int) -> CertificateRow:
     row = services().store.get_certificate(certificate_id, chamber.id)
     if row is None:  # another chamber's certificate looks exactly like a missing one
         raise ApiError(404, "not_found", f"This chamber has no certificate {certificate_id}.")
-    if row.document is None:
+    if row.document is None or row.status == "PENDING":  # not anchored (now)
         raise ApiError(409, "not_issued_yet", f"Certificate {row.number} is {row.status}: it has no issued document yet.")
     return row
 

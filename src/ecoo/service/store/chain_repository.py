@@ -23,7 +23,7 @@ from ..status import BatchStatus, CertificateStatus, IntentKind, IntentState
 from .audit_repository import record_event
 from .engine import Database
 from .intent_repository import complete_intents
-from .rows import Cursor
+from .rows import CertificateRow, Cursor
 from .schema import batches, certificates, chain_cursor, chain_events, chamber_keys, intents
 
 #: The intent an event completes.
@@ -187,10 +187,10 @@ class ChainRepository:
             )
             return self._project_events(conn, key, stored, documents)
 
-    def rewind(self, registry: str, block: int, block_hash: str | None) -> int:
+    def rewind(self, registry: str, block: int, block_hash: str | None, *, reopen_intents: bool = True) -> int:
         """Forget the events above ``block`` (a reorganisation removed them), put the cursor there,
-        reopen the intents those events had completed, and project again; returns how many events
-        were forgotten."""
+        reopen the intents those events had completed (unless the events are only to be read again,
+        a repair), and project again; returns how many events were forgotten."""
         key = registry.lower()
         with self.db.transaction() as conn:
             gone = conn.execute(
@@ -202,7 +202,7 @@ class ChainRepository:
                 .where(chain_cursor.c.registry == key)
                 .values(block_number=block, block_hash=block_hash, updated_at=time.time())
             )
-            for event in gone:
+            for event in gone if reopen_intents else ():
                 if event.name in COMPLETES:
                     # The change is no longer on chain: the worker sends it again.
                     for intent in conn.execute(
@@ -221,6 +221,17 @@ class ChainRepository:
                         )
             self._reproject(conn, key, [(e.name, e.subject) for e in gone])
             return len(gone)
+
+    def batched_certificates(self) -> list[tuple[CertificateRow, str, str]]:
+        """Every certificate a batch has taken, with its batch's key address and root."""
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                select(certificates, chamber_keys.c.address.label("batch_issuer"), batches.c.root.label("batch_root"))
+                .join(batches, batches.c.id == certificates.c.batch_id)
+                .join(chamber_keys, chamber_keys.c.id == batches.c.key_id)
+                .order_by(certificates.c.id)
+            ).all()
+            return [(CertificateRow.from_row(r), str(r.batch_issuer), str(r.batch_root)) for r in rows]
 
     def reproject_all(self, registry: str) -> int:
         """Project every certificate of this service again from the stored events (a repair);
