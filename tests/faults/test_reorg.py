@@ -8,6 +8,7 @@ After each: the API's status is the chain's, and each root is anchored once on t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,20 @@ def own_chain(tmp_path: Path):  # type: ignore[no-untyped-def]
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest) -> str | None:
     return request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+
+
+@pytest.fixture
+def services() -> Iterator[list[ServiceHarness]]:
+    """Services a test made: their stores are closed after it (before the database is dropped)."""
+    made: list[ServiceHarness] = []
+    yield made
+    for service in made:
+        service.app.extensions["ecoo"].store.close()
+
+
+def _service(made: list[ServiceHarness], *args: Any, **kwargs: Any) -> ServiceHarness:
+    made.append(make_service(*args, **kwargs))
+    return made[-1]
 
 
 def _w3(node: ManagedAnvil) -> Web3:
@@ -60,9 +75,9 @@ def _anchors_per_root(service: ServiceHarness, node: ManagedAnvil) -> dict[str, 
 
 @pytest.mark.parametrize("depth", [1, 2, 3])
 def test_a_reorganisation_that_removes_an_anchor_is_anchored_again(
-    depth: int, tmp_path: Path, own_chain: ManagedAnvil, database_url: str | None
+    depth: int, tmp_path: Path, own_chain: ManagedAnvil, database_url: str | None, services: list[ServiceHarness]
 ) -> None:
-    service = make_service(tmp_path, own_chain, database_url)
+    service = _service(services, tmp_path, own_chain, database_url)
     created = service.create(service.certificate(f"REORG-{depth}"))
     assert service.anchor() == 1 and _status(service, created["id"]) == "ISSUED"
     document = service.client.get(f"/api/v1/certificates/{created['id']}/document", headers=service.auth).json
@@ -86,9 +101,9 @@ def test_a_reorganisation_that_removes_an_anchor_is_anchored_again(
 
 @pytest.mark.parametrize("depth", [1, 3])
 def test_a_reorganisation_that_removes_a_revocation_sends_it_again(
-    depth: int, tmp_path: Path, own_chain: ManagedAnvil, database_url: str | None
+    depth: int, tmp_path: Path, own_chain: ManagedAnvil, database_url: str | None, services: list[ServiceHarness]
 ) -> None:
-    service = make_service(tmp_path, own_chain, database_url)
+    service = _service(services, tmp_path, own_chain, database_url)
     created = service.create(service.certificate("REORG-REVOKE"))
     service.anchor()
     for _ in range(depth):
@@ -110,8 +125,10 @@ def test_a_reorganisation_that_removes_a_revocation_sends_it_again(
     assert service.client.get("/api/v1/health").json["projection"]["intentsInFlight"] == 0
 
 
-def test_nothing_is_issued_before_its_confirmations(tmp_path: Path, own_chain: ManagedAnvil) -> None:
-    service = make_service(tmp_path, own_chain, confirmations=3)
+def test_nothing_is_issued_before_its_confirmations(
+    tmp_path: Path, own_chain: ManagedAnvil, services: list[ServiceHarness]
+) -> None:
+    service = _service(services, tmp_path, own_chain, confirmations=3)
     created = service.create(service.certificate("CONFIRM-3"))
     assert service.anchor() == 0 and _status(service, created["id"]) == "PENDING"  # 1 confirmation
     _rpc(own_chain, "evm_mine")
