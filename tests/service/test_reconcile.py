@@ -114,3 +114,34 @@ def test_the_reconcile_command(service: ServiceHarness, monkeypatch: pytest.Monk
     assert repaired.exit_code == 0, repaired.output
     assert "1 differ from the chain" in repaired.stdout and "0 still differ" in repaired.stdout
     assert _status(service, created["id"]) == "ISSUED"
+
+
+@pytest.mark.parametrize("service", ["sqlite"], indirect=True)
+def test_migration_4_revokes_what_an_earlier_version_cancelled_and_anchored(service: ServiceHarness) -> None:
+    """Finding 1 left databases with certificates CANCELLED in the database but anchored (VALID to
+    customs). Migration 4 turns each into an intent to revoke it as Cancelled; the worker sends it."""
+    from ecoo.service.app import create_app
+    from ecoo.service.store import schema_version
+
+    created = service.create(service.certificate("REC-STRANDED"))
+    service.anchor()
+    document = service.client.get(f"/api/v1/certificates/{created['id']}/document", headers=service.auth).json
+    _corrupt(service, created["id"], "CANCELLED")  # what the first release's race left behind
+    store = _objects(service).store
+    with store.transaction() as conn:  # back to schema 3: the tables of migration 4 did not exist
+        for table in ("intents", "chain_events", "chain_cursor"):
+            conn.exec_driver_sql(f"DROP TABLE {table}")
+        conn.execute(schema_version.delete().where(schema_version.c.version == 4))
+    assert service.client.post("/api/v1/verify", json=document).json["verdict"] == "VALID"
+
+    upgraded = create_app(service.settings)
+    objects = upgraded.extensions["ecoo"]
+    assert objects.store.version() == 4
+    objects.worker.run_once(force=True)
+    client = upgraded.test_client()
+    detail = client.get(f"/api/v1/certificates/{created['id']}", headers=service.auth).json
+    assert detail["status"] == "CANCELLED" and detail["intent"] is None
+    # The chain's truth first (anchored: ISSUED), then the revocation the migration asked for.
+    assert [(e["action"], e["actor"]) for e in detail["audit"]][-2:] == [("ISSUED", "worker"), ("CANCELLED", "migration 4")]
+    assert client.post("/api/v1/verify", json=document).json["verdict"] == "CANCELLED"
+    objects.store.close()

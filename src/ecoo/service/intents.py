@@ -67,9 +67,11 @@ class IntentSender:
             return "waiting"  # a rotation is sent by its command, with the authority's key
         row = self.store.get_certificate(intent.certificate_id)
         assert row is not None
-        if row.status == target_status(intent) or row.status.final:
-            intents.mark_done(intent.id, f"the certificate is {row.status}")
-            return "done"
+        target = target_status(intent)
+        if row.status.final and row.status != target:
+            intents.mark_failed(intent.id, f"the certificate is {row.status} on the registry")
+            self._withdraw_replacement(intent)
+            return "failed"
         if row.status == CertificateStatus.PENDING:
             return "waiting"  # a cancel of a batched certificate: sent once the batch is anchored
         registry = self.registry()
@@ -78,6 +80,9 @@ class IntentSender:
             if state in ("mined", "pending"):
                 return "waiting"  # the follower completes it from the event
         if self._chain_shows(registry, intent, row):
+            if row.status == target:  # the follower recorded it before this intent existed
+                intents.mark_done(intent.id, f"the certificate is {row.status}")
+                return "done"
             return "waiting"  # an earlier attempt got through: the follower completes it
         if intent.attempts >= MAX_ATTEMPTS:
             intents.mark_failed(intent.id, f"given up after {intent.attempts} attempts: {intent.last_error}")

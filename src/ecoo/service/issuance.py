@@ -227,7 +227,7 @@ class Issuance:
         except RegistryRevert as exc:
             raise RegistryRefusedError(action, exc) from exc
         # With one confirmation the event is there now; with more, the worker's follower records it.
-        self._settle(intent.id, timeout=5.0 if self.settings.confirmations == 1 else 0.0)
+        self._settle(intent.id, timeout=3.0 if self.settings.confirmations == 1 else 0.0)
         return Change(self._reload(row), intents.get(intent.id))
 
     def _settle(self, intent_id: int, timeout: float = 5.0) -> None:
@@ -235,8 +235,7 @@ class Issuance:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                if self.follower.run_once().block < 0:
-                    return  # another process follows the chain now: it records the event
+                self.follower.run_once()  # does nothing while another thread or process follows
             except EcooError:
                 return  # the worker's follower catches up later
             intent = self.store.intent_repository.get(intent_id)

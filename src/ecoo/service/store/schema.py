@@ -232,6 +232,31 @@ def migration_4_chain_projection(conn: Connection) -> None:
     already anchored by an earlier version keep their status; the follower reads the registry
     from its deployment block and confirms them."""
     metadata.create_all(conn, tables=[intents, chain_cursor, chain_events])
+    # An earlier version could mark a certificate CANCELLED after a batch had taken it, and then
+    # anchor it (issue 9, finding 1): it verified VALID. Its chamber's cancel becomes what it
+    # should have been, an intent to revoke it on chain as Cancelled, which the worker sends.
+    now = time.time()
+    stranded = conn.execute(
+        select(certificates.c.id, certificates.c.chamber_id, certificates.c.reason).where(
+            certificates.c.status == "CANCELLED", certificates.c.batch_id.is_not(None)
+        )
+    ).all()
+    for row in stranded:
+        conn.execute(
+            intents.insert().values(
+                chamber_id=row.chamber_id,
+                certificate_id=row.id,
+                open_certificate=row.id,
+                kind="REVOKE",
+                state="QUEUED",
+                revocation_reason=3,  # RevocationReason.CANCELLED
+                reason=row.reason,
+                actor="migration 4",
+                attempts=0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
 
 
 #: Numbered schema migrations (number = position + 1); append, never edit a released one.
