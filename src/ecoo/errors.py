@@ -101,6 +101,15 @@ class AnvilError(EcooError):
     """The managed Anvil could not be started."""
 
 
+class DataDirectoryInUseError(EcooError):
+    """Another ecoo process runs the managed node of this data directory (see ecoo.datadir_lock)."""
+
+    def __init__(self, data_dir: str, holder: str) -> None:
+        self.data_dir = data_dir
+        self.holder = holder
+        super().__init__(f"data directory {data_dir} is in use by {holder}; stop that one first, or set ECOO_DATA_DIR")
+
+
 # Input and the certificate protocol
 
 
