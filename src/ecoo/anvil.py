@@ -21,6 +21,7 @@ import ctypes
 import json
 import logging
 import os
+import platform
 import shutil
 import signal
 import socket
@@ -52,17 +53,31 @@ STATE_FILE_NAME = "anvil-state.json"
 PORT_WAIT_SECONDS = 15.0
 
 
+#: npm's name for this machine's platform and architecture, as @foundry-rs/anvil names its packages.
+_NPM_PLATFORM = {"linux": "linux", "darwin": "darwin", "win32": "win32"}.get(sys.platform, sys.platform)
+_NPM_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
+    platform.machine().lower(), platform.machine().lower()
+)
+
+
 def find_anvil() -> str:
-    """``$ECOO_ANVIL``, else ``node_modules/.bin/anvil`` of the project (or the working directory),
-    else ``anvil`` on PATH."""
+    """``$ECOO_ANVIL``, else the Anvil binary npm installed for the project (or the working
+    directory), else ``anvil`` on PATH.
+
+    npm's ``node_modules/.bin/anvil`` is a Node.js wrapper that forwards SIGTERM to the real binary
+    and exits at once, while Anvil is still saving its state and holding its port: a node stopped
+    through it is not stopped yet. So the binary of the platform package the wrapper would run,
+    ``@foundry-rs/anvil-<os>-<arch>/bin/anvil``, is preferred; the wrapper only if it is missing."""
     explicit = os.environ.get("ECOO_ANVIL")
     if explicit:
         return explicit
     bases = [Path.cwd(), *Path(__file__).resolve().parents]
     for base in bases:
-        candidate = base / "node_modules" / ".bin" / "anvil"
-        if candidate.is_file():
-            return str(candidate)
+        modules = base / "node_modules"
+        binary = modules / "@foundry-rs" / f"anvil-{_NPM_PLATFORM}-{_NPM_ARCH}" / "bin" / "anvil"
+        for candidate in (binary, modules / ".bin" / "anvil"):
+            if candidate.is_file():
+                return str(candidate)
     found = shutil.which("anvil")
     if found:
         return found
@@ -235,6 +250,11 @@ class ManagedAnvil:
             log.warning("anvil %s did not stop in %.0f s; killing it (state since the last dump is lost)", process.pid, timeout)
             process.kill()
             process.wait()
+        # A wrapper (ECOO_ANVIL, or npm's) may exit before the node it runs: stopped means the
+        # port is free again, so that a restart finds it so.
+        if self.port is not None:
+            with contextlib.suppress(AnvilError):
+                wait_for_port(self.port, self.host, timeout)
 
     def __enter__(self) -> ManagedAnvil:
         return self.start()

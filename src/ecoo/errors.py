@@ -8,6 +8,7 @@ Where callers expect a builtin, a class also inherits it (``ValueError``, ``Conn
     ├── CompilerNotFoundError, CompilationError
     ├── ChainUnavailableError (ConnectionError)   never a verdict: "unavailable"
     ├── DeploymentNotFoundError, TransactionFailedError, AnvilError
+    ├── DataDirectoryInUseError               another process runs this data directory's node
     ├── InputError (ValueError)              a file or body is not what it should be
     ├── CanonicalizationError, ProtocolError, PdfError (ValueError)
     ├── InvalidCertificatesError (ValueError)     the library refused a batch

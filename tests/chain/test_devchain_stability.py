@@ -46,23 +46,34 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-@contextmanager
-def ecoo_up(tmp_path: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
-    """A real `ecoo up --json` process on ``tmp_path``'s data directory (default state file), until
-    the block ends; then stopped with SIGTERM, as a service manager or Ctrl-C would."""
-    with subprocess.Popen(
+def start_up(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    """A real `ecoo up --json` process on ``tmp_path``'s data directory (default state file), once
+    it has printed its one JSON line (the node serves and the registry is deployed)."""
+    process = subprocess.Popen(
         [sys.executable, "-m", "ecoo", "up", "--json", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=_env(tmp_path),
         cwd=tmp_path,
-    ) as process:
+    )
+    assert process.stdout is not None and process.stderr is not None
+    line = process.stdout.readline()
+    if not line:
+        process.wait(30)
+        process.stdout.close()
+        raise AssertionError(process.stderr.read())
+    return process, json.loads(line)
+
+
+@contextmanager
+def ecoo_up(tmp_path: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
+    """:func:`start_up` until the block ends; then stopped with SIGTERM, as a service manager or
+    Ctrl-C would, which it must survive cleanly."""
+    process, info = start_up(tmp_path, *args)
+    with process:
         try:
-            assert process.stdout is not None and process.stderr is not None
-            line = process.stdout.readline()
-            assert line, process.stderr.read()
-            yield process, json.loads(line)
+            yield process, info
         finally:
             process.terminate()
             process.wait(timeout=30)
@@ -210,6 +221,25 @@ def test_one_node_per_data_directory_a_second_up_or_demo_exits_at_once_and_chang
         assert again["reused"] and again["registry"] == info["registry"]
 
 
+def test_a_start_after_the_holder_was_killed_waits_for_its_node_to_save_and_exit(tmp_path: Path) -> None:
+    old_port = free_port()
+    first, info = start_up(tmp_path, "--port", str(old_port))
+    with first:
+        first.send_signal(signal.SIGKILL)  # no clean-up at all: its node is told to stop by the kernel
+        first.wait(10)
+    with ecoo_up(tmp_path, "--port", str(free_port())) as (_, again):  # another port: the lock, not the port, waits
+        assert again["reused"] and again["registry"] == info["registry"]
+        assert rpc_answers(f"http://127.0.0.1:{old_port}", 0.3) is None  # the old node had exited
+
+
+HOLD_THE_LOCK_IN_A_CHILD = """
+import pathlib, subprocess, sys
+from ecoo.datadir_lock import DataDirLock
+lock = DataDirLock(pathlib.Path(sys.argv[1]), "x").acquire()
+subprocess.Popen(["sleep", "2"], pass_fds=(lock.fileno,))
+print(1, flush=True)
+input()
+"""
 HOLD_THE_LOCK = """
 import pathlib, sys
 from ecoo.datadir_lock import DataDirLock
@@ -241,6 +271,19 @@ def test_the_lock_names_its_holder_and_is_released_by_its_death(tmp_path: Path) 
     holder.stdin.close()  # type: ignore[union-attr]
     holder.stdout.close()
     DataDirLock(tmp_path, "ecoo up").acquire().release()
+
+    # A holder that dies while a child it started keeps the lock (the node, saving its state): a
+    # new start waits for the child, within bounds, instead of refusing.
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_LOCK_IN_A_CHILD, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "1"
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(10)
+    holder.stdout.close()
+    started = time.monotonic()
+    with pytest.raises(DataDirectoryInUseError, match=rf"x \(pid {holder.pid}, "):  # within bounds
+        DataDirLock(tmp_path, "ecoo up").acquire(orphan_wait=0.3)
+    DataDirLock(tmp_path, "ecoo up").acquire().release()
+    assert 1.0 < time.monotonic() - started < 10
 
 
 def test_an_immediate_restart_keeps_the_default_port(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -274,6 +317,9 @@ def test_a_start_waits_for_a_stopping_node_and_fails_clearly_if_the_port_stays_b
         node = start_node(settings, port=port, lock=lock)
         try:
             assert node.port == port and time.monotonic() - started >= 0.9
+            # The node itself holds the data directory's lock until it exits (see ecoo.datadir_lock).
+            opened = {os.readlink(f"/proc/{node.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{node.pid}/fd")}
+            assert str(lock.path.resolve()) in opened
         finally:
             stop_node(settings, node)
 
