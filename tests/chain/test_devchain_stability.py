@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from ecoo.anvil import ManagedAnvil, free_port, rpc_answers, running_node, start
 from ecoo.anvil_state import header_hash, prune_stale_genesis
 from ecoo.cli import main
 from ecoo.datadir_lock import DataDirLock
+from ecoo.deploy import deploy_registry, live_problem, open_registry
 from ecoo.errors import AnvilError, DataDirectoryInUseError
 from ecoo.issuing import CertificateIssuer
 from ecoo.registry import Registry
@@ -154,6 +156,23 @@ def test_stale_geneses_in_a_state_file_are_pruned_and_block_0_is_the_chains_own(
     with ManagedAnvil(state) as node:
         w3 = Web3(Web3.HTTPProvider(node.url))
         assert {n: w3.eth.get_block(n)["hash"].to_0x_hex() for n in (0, 1)} == hashes
+
+
+def test_a_deployment_is_matched_by_its_block_not_by_block_0(tmp_path: Path) -> None:
+    """A record written while Anvil served a stale genesis (before the pruning) names a block 0 the
+    repaired chain no longer shows; its deployment block, which commits to the whole history
+    before it, still decides that the registry is there."""
+    with ManagedAnvil(tmp_path / "state.json") as node:
+        w3 = Web3(Web3.HTTPProvider(node.url))
+        deployment, _ = deploy_registry(w3, unlocked_signer(w3), deployments_dir=tmp_path)
+        assert live_problem(w3, replace(deployment, genesis_hash="0x" + "ab" * 32)) is None
+        assert open_registry(w3, tmp_path).address == deployment.address
+        other_block = replace(deployment, block_hash="0x" + "cd" * 32)
+        assert (
+            live_problem(w3, other_block) == f"the chain was reset since (block {deployment.block} is not the deployment block)"
+        )
+        new_chain = replace(other_block, genesis_hash="0x" + "ab" * 32)
+        assert live_problem(w3, new_chain) == "the chain was reset since (different genesis block)"
 
 
 def test_a_service_restarted_after_its_chain_restarted_keeps_anchoring(tmp_path: Path) -> None:
