@@ -1,19 +1,27 @@
 """A managed Anvil node: started on a free loopback port, its chain state kept in a file.
 
 The state file is written every ``state_interval`` seconds and on a clean stop, so a restart
-finds every anchored certificate again (a crash loses at most the last interval).
+finds every anchored certificate again (a crash loses at most the last interval). Before each start
+the stale genesis blocks Anvil leaves in it are removed (:mod:`ecoo.anvil_state`), so that block 0,
+and with it the registry deployment recorded for the chain, stays the same for any number of
+restarts.
 
 :func:`start_node` and :func:`stop_node` are the bookkeeping of the node the ``ecoo node``, ``up``
 and ``demo`` commands run: its URL is recorded in ``<data dir>/node.json`` while it runs, which is
-where the other commands find it (:meth:`ecoo.settings.Settings.resolve_rpc_url`).
+where the other commands find it (:meth:`ecoo.settings.Settings.resolve_rpc_url`). They run one
+at a time per data directory (:mod:`ecoo.datadir_lock`), and on port 8545 unless told otherwise:
+a restart waits for the port rather than moving to another, because ``ecoo serve`` and other
+tools look for the node there.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import logging
 import os
+import platform
 import shutil
 import signal
 import socket
@@ -28,6 +36,8 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING
 
+from .anvil_state import prune_stale_genesis
+from .datadir_lock import DataDirLock
 from .errors import AnvilError, ConfigurationError
 
 if TYPE_CHECKING:
@@ -39,19 +49,35 @@ ANVIL_CHAIN_ID = 31337
 DEFAULT_PORT = 8545
 #: The chain state of the commands' node, in the data directory.
 STATE_FILE_NAME = "anvil-state.json"
+#: How long a node start waits for its port to be released (by a node that is still stopping).
+PORT_WAIT_SECONDS = 15.0
+
+
+#: npm's name for this machine's platform and architecture, as @foundry-rs/anvil names its packages.
+_NPM_PLATFORM = {"linux": "linux", "darwin": "darwin", "win32": "win32"}.get(sys.platform, sys.platform)
+_NPM_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
+    platform.machine().lower(), platform.machine().lower()
+)
 
 
 def find_anvil() -> str:
-    """``$ECOO_ANVIL``, else ``node_modules/.bin/anvil`` of the project (or the working directory),
-    else ``anvil`` on PATH."""
+    """``$ECOO_ANVIL``, else the Anvil binary npm installed for the project (or the working
+    directory), else ``anvil`` on PATH.
+
+    npm's ``node_modules/.bin/anvil`` is a Node.js wrapper that forwards SIGTERM to the real binary
+    and exits at once, while Anvil is still saving its state and holding its port: a node stopped
+    through it is not stopped yet. So the binary of the platform package the wrapper would run,
+    ``@foundry-rs/anvil-<os>-<arch>/bin/anvil``, is preferred; the wrapper only if it is missing."""
     explicit = os.environ.get("ECOO_ANVIL")
     if explicit:
         return explicit
     bases = [Path.cwd(), *Path(__file__).resolve().parents]
     for base in bases:
-        candidate = base / "node_modules" / ".bin" / "anvil"
-        if candidate.is_file():
-            return str(candidate)
+        modules = base / "node_modules"
+        binary = modules / "@foundry-rs" / f"anvil-{_NPM_PLATFORM}-{_NPM_ARCH}" / "bin" / "anvil"
+        for candidate in (binary, modules / ".bin" / "anvil"):
+            if candidate.is_file():
+                return str(candidate)
     found = shutil.which("anvil")
     if found:
         return found
@@ -67,13 +93,32 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
-    """Whether nothing listens on ``port`` (so that a node can bind it)."""
+    """Whether nothing listens on ``port`` (so that a node can bind it).
+
+    Probed with SO_REUSEADDR, as Anvil binds: connections of a node that just stopped linger in
+    TIME_WAIT for a minute, which keeps a plain bind out but not the node's."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
             return False
     return True
+
+
+def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = PORT_WAIT_SECONDS) -> None:
+    """Return once ``port`` is free; AnvilError if it is still in use after ``timeout`` seconds.
+
+    A node stopped a moment ago (by a restart, or by the death of the process that ran it) may
+    still be saving its state and holding the port; a new one must neither start beside it on the
+    same state file nor drift to another port."""
+    deadline = time.monotonic() + timeout
+    while not (port_free(port, host) and rpc_answers(f"http://{host}:{port}", 0.3) is None):
+        if time.monotonic() >= deadline:
+            chain_id = rpc_answers(f"http://{host}:{port}", 0.3)
+            user = f"a node of chain {chain_id} answers there" if chain_id is not None else "another program listens there"
+            raise AnvilError(f"port {port} is still in use after {timeout:.0f} s ({user}); stop it, or pick another port")
+        time.sleep(0.1)
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -108,6 +153,7 @@ class ManagedAnvil:
         state_interval: int = 1,
         log_file: Path | None = None,
         extra_args: tuple[str, ...] = (),
+        inherit_fds: tuple[int, ...] = (),
     ) -> None:
         self.state_file = state_file
         self.host = host
@@ -117,6 +163,9 @@ class ManagedAnvil:
         self.state_interval = state_interval
         self.log_file = log_file
         self.extra_args = extra_args
+        # Open files the node keeps while it runs (the data directory's lock: held until the node
+        # has saved its state and exited, even if the process that started it dies first).
+        self.inherit_fds = inherit_fds
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -160,10 +209,17 @@ class ManagedAnvil:
 
     def _start_once(self, timeout: float) -> ManagedAnvil:
         command = self.command()
+        if self.state_file is not None:
+            prune_stale_genesis(self.state_file)
         output = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         try:
             self._process = subprocess.Popen(
-                command, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
+                command,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent,
+                pass_fds=self.inherit_fds,
             )
         except OSError as exc:
             raise AnvilError(f"cannot run {command[0]}: {exc}") from exc
@@ -194,6 +250,11 @@ class ManagedAnvil:
             log.warning("anvil %s did not stop in %.0f s; killing it (state since the last dump is lost)", process.pid, timeout)
             process.kill()
             process.wait()
+        # A wrapper (ECOO_ANVIL, or npm's) may exit before the node it runs: stopped means the
+        # port is free again, so that a restart finds it so.
+        if self.port is not None:
+            with contextlib.suppress(AnvilError):
+                wait_for_port(self.port, self.host, timeout)
 
     def __enter__(self) -> ManagedAnvil:
         return self.start()
@@ -203,22 +264,30 @@ class ManagedAnvil:
 
 
 def start_node(
-    settings: Settings, state_file: Path | None = None, *, port: int | None = None, fresh: bool = False
+    settings: Settings,
+    state_file: Path | None = None,
+    *,
+    port: int | None = None,
+    fresh: bool = False,
+    lock: DataDirLock,
+    port_wait: float = PORT_WAIT_SECONDS,
 ) -> ManagedAnvil:
-    """Start the commands' managed Anvil and record its URL in ``settings.node_file``.
+    """Start the commands' managed Anvil and record its URL in ``settings.node_file`` and in the
+    data directory's ``lock`` (held by the caller; the node holds it too, until it exits).
 
     ``state_file`` defaults to ``<data dir>/anvil-state.json`` (``fresh`` deletes it first: a new,
-    empty chain); ``port`` to 8545 when nothing uses it (the port every tool expects), else any
-    free port. The node logs to ``<data dir>/anvil.log``."""
+    empty chain); ``port`` to 8545, the port every tool expects. A port still in use, by a node
+    that is stopping, is waited for up to ``port_wait`` seconds, then an AnvilError. The node logs
+    to ``<data dir>/anvil.log``."""
     state = state_file or settings.data_dir / STATE_FILE_NAME
+    port = DEFAULT_PORT if port is None else port
+    wait_for_port(port, timeout=port_wait)
     if fresh and state.exists():
         state.unlink()
-    if port is None:
-        default_free = rpc_answers(f"http://127.0.0.1:{DEFAULT_PORT}", 0.3) is None and port_free(DEFAULT_PORT)
-        port = DEFAULT_PORT if default_free else free_port()
-    node = ManagedAnvil(state, port=port, log_file=settings.data_dir / "anvil.log").start()
+    node = ManagedAnvil(state, port=port, log_file=settings.data_dir / "anvil.log", inherit_fds=(lock.fileno,)).start()
     settings.node_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the data dir: owner-only
     settings.node_file.write_text(json.dumps({"url": node.url, "pid": os.getpid()}), encoding="utf-8")
+    lock.record(node.url)
     return node
 
 
@@ -230,14 +299,25 @@ def stop_node(settings: Settings, node: ManagedAnvil) -> None:
 
 @contextmanager
 def running_node(
-    settings: Settings, state_file: Path | None = None, *, port: int | None = None, fresh: bool = False
+    settings: Settings,
+    state_file: Path | None = None,
+    *,
+    port: int | None = None,
+    fresh: bool = False,
+    lock: DataDirLock | None = None,
+    command: str = "ecoo node",
 ) -> Iterator[ManagedAnvil]:
-    """:func:`start_node` on entry, :func:`stop_node` on exit, whatever ends the block."""
-    node = start_node(settings, state_file, port=port, fresh=fresh)
-    try:
-        yield node
-    finally:
-        stop_node(settings, node)
+    """:func:`start_node` on entry, :func:`stop_node` on exit, whatever ends the block. Without a
+    ``lock`` held by the caller, the data directory's lock is taken (as ``command``) for the block:
+    DataDirectoryInUseError, before anything changes, if another process holds it."""
+    with contextlib.ExitStack() as stack:
+        if lock is None:
+            lock = stack.enter_context(DataDirLock(settings.data_dir, command))
+        node = start_node(settings, state_file, port=port, fresh=fresh, lock=lock)
+        try:
+            yield node
+        finally:
+            stop_node(settings, node)
 
 
 def sigterm_as_interrupt() -> None:

@@ -32,11 +32,11 @@ class Deployment:
     address: str
     deploy_tx: str
     block: int
-    block_hash: str  # a restarted dev chain can repeat address and genesis, not the block hash
+    block_hash: str  # decides whether the chain is still the one deployed on (see live_problem)
     abi_hash: str
     bytecode_hash: str  # keccak256 of the creation bytecode of the artifact
     code_hash: str  # keccak256 of the runtime code found at the address right after deployment
-    genesis_hash: str  # tells a restarted dev chain (same chain id, new history) from the old one
+    genesis_hash: str  # names a new chain (same chain id, new history) in live_problem's message
     solc_version: str
     admin: str
     authority: str
@@ -89,18 +89,25 @@ def _artifact_hashes() -> tuple[str, str, str]:
 
 
 def live_problem(w3: Web3, deployment: Deployment, info: ChainInfo | None = None) -> str | None:
-    """Why ``deployment`` is not a usable live deployment of the current artifact, or None if it is."""
+    """Why ``deployment`` is not a usable live deployment of the current artifact, or None if it is.
+
+    The chain is the one deployed on if it still has the deployment block: a block's hash commits
+    to every block before it, genesis included, so a chain started anew (a new Anvil, a reset dev
+    chain) cannot show it, whatever address the new registry gets. Block 0's hash alone does not
+    decide: an Anvil reloading its state file could serve another genesis before the same blocks
+    (see ecoo.anvil_state), and the record of a registry that is still there must not be dropped
+    for it."""
     info = info or chain_info(w3)
     abi_hash, bytecode_hash, _ = _artifact_hashes()
     if deployment.chain_id != info.chain_id:
         return f"record is for chain {deployment.chain_id}, node is chain {info.chain_id}"
-    if deployment.genesis_hash != info.genesis_hash:
-        return "the chain was reset since (different genesis block)"
     try:
         block = w3.eth.get_block(deployment.block)
     except BlockNotFound:
         block = None
     if block is None or Web3.to_hex(block["hash"]) != deployment.block_hash:
+        if deployment.genesis_hash != info.genesis_hash:
+            return "the chain was reset since (different genesis block)"
         return f"the chain was reset since (block {deployment.block} is not the deployment block)"
     code = w3.eth.get_code(to_checksum_address(deployment.address))
     if not code:

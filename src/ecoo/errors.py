@@ -8,6 +8,7 @@ Where callers expect a builtin, a class also inherits it (``ValueError``, ``Conn
     ├── CompilerNotFoundError, CompilationError
     ├── ChainUnavailableError (ConnectionError)   never a verdict: "unavailable"
     ├── DeploymentNotFoundError, TransactionFailedError, AnvilError
+    ├── DataDirectoryInUseError               another process runs this data directory's node
     ├── InputError (ValueError)              a file or body is not what it should be
     ├── CanonicalizationError, ProtocolError, PdfError (ValueError)
     ├── InvalidCertificatesError (ValueError)     the library refused a batch
@@ -82,6 +83,15 @@ class TransactionFailedError(EcooError):
 
 class AnvilError(EcooError):
     """The managed Anvil could not be started."""
+
+
+class DataDirectoryInUseError(EcooError):
+    """Another ecoo process runs the managed node of this data directory (see ecoo.datadir_lock)."""
+
+    def __init__(self, data_dir: str, holder: str) -> None:
+        self.data_dir = data_dir
+        self.holder = holder
+        super().__init__(f"data directory {data_dir} is in use by {holder}; stop that one first, or set ECOO_DATA_DIR")
 
 
 # Input and the certificate protocol

@@ -56,7 +56,7 @@ def compile_command(check: bool, as_json: bool) -> None:
 
 
 @click.command("node")
-@click.option("--port", type=int, default=None, help="Port (default: 8545 if free, else any free port).")
+@click.option("--port", type=int, default=None, help="Port (default: 8545; waits up to 15 s for a stopping node to free it).")
 @click.option(
     "--state-file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -68,10 +68,14 @@ def compile_command(check: bool, as_json: bool) -> None:
 @click.pass_obj
 @handle_errors
 def node_command(settings: Settings, port: int | None, state_file: Path | None, fresh: bool, as_json: bool) -> None:
-    """Run a managed Anvil in the foreground until Ctrl-C; its chain state persists across restarts."""
+    """Run a managed Anvil in the foreground until Ctrl-C; its chain state persists across restarts.
+    One per data directory: while one runs, a second one exits at once, naming it."""
     sigterm_as_interrupt()
     # Ctrl-C or SIGTERM before the wait began also ends the command cleanly: the node is stopped.
-    with running_node(settings, state_file, port=port, fresh=fresh) as node, contextlib.suppress(KeyboardInterrupt):
+    with (
+        running_node(settings, state_file, port=port, fresh=fresh, command="ecoo node") as node,
+        contextlib.suppress(KeyboardInterrupt),
+    ):
         Output(as_json).result(
             {"url": node.url, "chainId": node.chain_id, "stateFile": str(node.state_file), "pid": node.pid},
             [
@@ -84,20 +88,21 @@ def node_command(settings: Settings, port: int | None, state_file: Path | None, 
 
 
 @click.command("up")
-@click.option("--port", type=int, default=None, help="Anvil port (default: 8545 if free, else any free port).")
+@click.option("--port", type=int, default=None, help="Anvil port (default: 8545; waits up to 15 s for a stopping node).")
 @click.option("--fresh", is_flag=True, help="Start a new, empty chain (deletes the saved chain state).")
 @json_option
 @click.pass_obj
 @handle_errors
 def up_command(settings: Settings, port: int | None, fresh: bool, as_json: bool) -> None:
     """Local development chain in one step: a managed Anvil with saved state, and the registry deployed
-    on it (or reused). Runs until Ctrl-C. Uses Anvil's unlocked dev account as admin and authority."""
+    on it (or reused). Runs until Ctrl-C. Uses Anvil's unlocked dev account as admin and authority.
+    One per data directory: while one runs, a second one exits at once, naming it."""
     from ..chain import connect as connect_url
     from ..deploy import deploy_registry, deployment_path
     from ..signers import unlocked_signer
 
     sigterm_as_interrupt()
-    with running_node(settings, port=port, fresh=fresh) as node, contextlib.suppress(KeyboardInterrupt):
+    with running_node(settings, port=port, fresh=fresh, command="ecoo up") as node, contextlib.suppress(KeyboardInterrupt):
         w3 = connect_url(node.url)
         deployment, reused = deploy_registry(w3, unlocked_signer(w3), deployments_dir=settings.deployments_dir)
         Output(as_json).result(

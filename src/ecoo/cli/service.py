@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..anvil import STATE_FILE_NAME, running_node, sigterm_as_interrupt
+from ..anvil import running_node, sigterm_as_interrupt
+from ..datadir_lock import DataDirLock
 from ..errors import ConfigurationError, redact_url
 from ..settings import Settings, require_rpc_url
 from .output import Output, handle_errors, json_option
@@ -156,10 +157,12 @@ def serve_command(host: str, port: int, rpc_url: str | None, dev: bool) -> None:
 
 @click.command("demo")
 @click.option("--port", type=int, default=5000, show_default=True)
+@click.option("--node-port", type=int, default=None, help="Anvil port (default: 8545; waits up to 15 s for a stopping node).")
 @click.option("--fresh", is_flag=True, help="Start from an empty chain and database.")
 @handle_errors
-def demo_command(port: int, fresh: bool) -> None:
-    """Everything on one machine: managed Anvil (saved state), registry, a demo chamber, the service."""
+def demo_command(port: int, node_port: int | None, fresh: bool) -> None:
+    """Everything on one machine: managed Anvil (saved state), registry, a demo chamber, the service.
+    One per data directory: while one runs, a second one exits at once, naming it."""
     from ..chain import connect
     from ..deploy import deploy_registry
     from ..service.app import create_app
@@ -169,10 +172,15 @@ def demo_command(port: int, fresh: bool) -> None:
 
     sigterm_as_interrupt()
     cli_settings = Settings.from_env()
-    if fresh:
-        for name in (STATE_FILE_NAME, "ecoo.db", "ecoo.db-wal", "ecoo.db-shm"):
-            (cli_settings.data_dir / name).unlink(missing_ok=True)
-    with running_node(cli_settings) as node, contextlib.suppress(KeyboardInterrupt):
+    # The lock first: a second demo on this data directory must change nothing, --fresh included.
+    with (
+        DataDirLock(cli_settings.data_dir, "ecoo demo") as lock,
+        running_node(cli_settings, port=node_port, fresh=fresh, lock=lock) as node,
+        contextlib.suppress(KeyboardInterrupt),
+    ):
+        if fresh:
+            for name in ("ecoo.db", "ecoo.db-wal", "ecoo.db-shm"):
+                (cli_settings.data_dir / name).unlink(missing_ok=True)
         w3 = connect(node.url)
         deployment, _ = deploy_registry(w3, unlocked_signer(w3), deployments_dir=cli_settings.deployments_dir)
         settings = service_settings(node.url, True, public_url=f"http://127.0.0.1:{port}")
