@@ -453,10 +453,8 @@ class ChangeInProgressError(ServiceError):
 
     def __init__(self, certificate_id: int | None) -> None:
         self.certificate_id = certificate_id
-        super().__init__(
-            f"certificate {certificate_id} already has a change on its way to the registry; "
-            "wait until it is done or has failed (GET the certificate: 'intent')"
-        )
+        what = f"certificate {certificate_id} already has a change on its way to the registry"
+        super().__init__(f"{what}; wait until it is done or has failed (GET the certificate: 'intent')")
 
 
 class InvalidReasonTextError(ServiceError, ValueError):
@@ -496,10 +494,6 @@ class DuplicateCertificateError(StoreError):
 
 class IntentConflictError(StoreError):
     """The certificate already has an open intent (the store's unique open-intent column)."""
-
-    def __init__(self, certificate_id: int | None) -> None:
-        self.certificate_id = certificate_id
-        super().__init__(f"certificate {certificate_id} already has an open intent")
 
 
 class VaultError(EcooError):

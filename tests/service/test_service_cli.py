@@ -40,7 +40,7 @@ def test_demo_serves_issues_anchors_and_survives_a_restart(tmp_path: Path) -> No
 
     def run_demo() -> tuple[subprocess.Popen[str], str]:
         process = subprocess.Popen(
-            [sys.executable, "-m", "ecoo", "demo", "--port", str(port)],
+            [sys.executable, "-m", "ecoo", "demo", "--port", str(port), "--node-port", str(free_port())],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

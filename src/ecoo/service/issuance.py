@@ -107,7 +107,7 @@ class Issuance:
             raise RejectedCertificatesError(problems)
         try:
             chain_id, registry = self.chain.identity()
-        except ChainUnavailableError as exc:
+        except (ChainUnavailableError, DeploymentNotFoundError) as exc:
             raise RegistryUnreachableError("sign", cause=exc) from exc
         address, ciphertext, _ = self.store.key(chamber.key_id)
         signer = self.vault.signer(ciphertext, chamber.id)

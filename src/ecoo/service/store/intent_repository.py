@@ -81,7 +81,7 @@ class IntentRepository:
                 row = conn.execute(select(intents).where(intents.c.id == intent_id)).one()
                 return IntentRow.from_row(row)
         except IntegrityError as exc:
-            raise IntentConflictError(certificate_id) from exc
+            raise IntentConflictError(f"certificate {certificate_id} already has an open intent") from exc
 
     def get(self, intent_id: int) -> IntentRow | None:
         with self.db.transaction() as conn:
