@@ -7,7 +7,7 @@ FORGE  := node_modules/.bin/forge
 # Slither has its own venv: slither-analyzer 0.11 requires web3 < 8, the project pins web3 8.0.0.
 SLITHER_VENV ?= .venv-slither
 
-.PHONY: setup run test test-fast lint forge fuzz-long slither compile gas clean
+.PHONY: setup run test test-fast faults lint forge fuzz-long slither compile gas clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -50,6 +50,12 @@ fuzz-long: node_modules/.installed
 ## slither.triage.json does not list with a justification.
 slither: node_modules/.installed $(SLITHER_VENV)/.installed
 	$(SLITHER_VENV)/bin/python scripts/slither_gate.py --slither $(SLITHER_VENV)/bin/slither
+
+## The fault-injection suite alone (also part of `make test`): kill -9 of the service at every step,
+## the chain stopped and restarted, reorganisations of depth 1-3, two service processes, the cancel
+## race; on a real Anvil, with SQLite and a real PostgreSQL (docs/reliability.md).
+faults: setup
+	$(PY) -m pytest -n 2 tests/faults
 
 ## The edit-test loop: everything that needs no Anvil, Hardhat, PostgreSQL or browser and is not slow
 ## (under a minute; markers in pyproject.toml, applied in tests/conftest.py).
