@@ -172,11 +172,11 @@ SERVICE_ISSUE_FUNCTIONS = (
     ("store.py", "insert_certificates", "Store.insert_certificates"),
     ("store.py", "get_certificate", "Store.get_certificate (reload after insert)"),
     ("api_issuer.py", "summary", "api_issuer.summary (response)"),
-    ("worker.py", "run_once", "AnchoringWorker.run_once (batch + anchor + finish)"),
+    ("worker.py", "run_once", "AnchoringWorker.run_once (follow, batch, anchor, follow)"),
     ("store.py", "pending", "Store.pending"),
     ("registry/client.py", "anchor", "Registry.anchor (transaction)"),
     ("protocol.py", "build_document", "protocol.build_document"),
-    ("store.py", "finish_batch", "Store.finish_batch"),
+    ("chain_repository.py", "record", "ChainRepository.record (the follower: events and projection)"),
 )
 
 SERVICE_VERIFY_FUNCTIONS = (

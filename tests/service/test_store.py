@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from ecoo.service.status import AuditAction, BatchStatus, CertificateStatus
+from ecoo.errors import IntentConflictError
+from ecoo.registry import RegistryEvent
+from ecoo.service.status import AuditAction, BatchStatus, CertificateStatus, IntentKind, IntentState
 from ecoo.service.store import (
     MIGRATIONS,
     BatchRow,
@@ -106,7 +108,7 @@ def test_certificate_lifecycle_and_stored_statuses(store: Store) -> None:
 
     assert store.withdraw(second, "typo", "token:1") and not store.withdraw(second, "typo", "token:1")
     store.insert_certificates(chamber, [certificate_row("N-2")], "token:1")  # a withdrawn number is free again
-    assert not store.set_status(first, "REVOKED", "x", "cli", None, expect=["ISSUED"])
+    assert not store.cancel_unbatched(second, "x", "cli")  # withdrawn already
     assert store.chambers_with_pending() == [chamber.id]
 
     pending = store.pending(chamber.id, 10)
@@ -122,12 +124,28 @@ def test_certificate_lifecycle_and_stored_statuses(store: Store) -> None:
     store.batch_attempt(batch_id, "timeout")
     store.batch_attempt(batch_id, None, tx_hash="0x" + "33" * 32)
     assert stored(store, batches.c.status, batches.c.id == batch_id) == ["SENT"]
-    store.finish_batch(batch_id, "0x" + "33" * 32, 7, {r.id: {"id": r.id} for r in pending})
-    assert store.open_batches(chamber.id) == [] and store.chambers_with_pending() == []
+    # The chain follower records the anchor and a suspension: the projection is the only writer.
+    registry, block = "0x" + "ee" * 20, "0x" + "bb" * 32
+    chains = store.chain_repository
+    assert chains.acquire_lease(registry, 31337, 1, "follower-1", 60) and not chains.acquire_lease(registry, 31337, 1, "other", 60)
+
+    def event(name: str, subject: str, log_index: int, tx: str) -> RegistryEvent:
+        return RegistryEvent(name, 7, block, tx, log_index, chamber.address, subject)
+
+    anchor = event("BatchAnchored", "0x" + "11" * 32, 0, "0x" + "33" * 32)
+    projected = chains.record(registry, [anchor], 7, block, {batch_id: {r.id: {"id": r.id} for r in pending}})
+    assert projected.issued == 2 and store.open_batches(chamber.id) == [] and store.chambers_with_pending() == []
     assert store.batch_transaction("0x" + "11" * 32) == "0x" + "33" * 32
     assert [r.document for r in store.batch_certificates(batch_id)] == [{"id": r.id} for r in pending]
-
-    assert store.set_status(first, CertificateStatus.SUSPENDED, "enquiry", "token:1", "0xtx", expect=["ISSUED"])
+    first_leaf = store.get_certificate(first).leaf  # type: ignore[union-attr]
+    intent = store.intent_repository.create(chamber.id, first, IntentKind.SUSPEND, "token:1", reason="enquiry")
+    assert store.intent_repository.mark_sent(intent.id, "0xtx")
+    with pytest.raises(IntentConflictError):  # one open change per certificate
+        store.intent_repository.create(chamber.id, first, IntentKind.LIFT, "token:1")
+    chains.record(registry, [event("CertificateSuspended", first_leaf, 1, "0xtx")], 8, block, {})
+    assert store.intent_repository.get(intent.id).state is IntentState.DONE  # type: ignore[union-attr]
+    assert chains.cursor(registry).block_number == 8  # type: ignore[union-attr]
+    chains.release_lease(registry, "follower-1")
     assert store.counts(chamber.id) == {"SUSPENDED": 1, "ISSUED": 1, "CANCELLED": 1}
     assert sorted(stored(store, certificates.c.status, certificates.c.chamber_id == chamber.id)) == [
         "CANCELLED",
@@ -138,11 +156,13 @@ def test_certificate_lifecycle_and_stored_statuses(store: Store) -> None:
     assert [(e["action"], e["actor"], e["tx"]) for e in trail] == [
         ("CREATED", "token:1", None),
         ("ISSUED", "worker", "0x" + "33" * 32),
+        ("REQUESTED", "token:1", None),
         ("SUSPENDED", "token:1", "0xtx"),
     ]
     assert [e.action for e in store.audit_repository.events(first)] == [
         AuditAction.CREATED,
         AuditAction.ISSUED,
+        AuditAction.REQUESTED,
         AuditAction.SUSPENDED,
     ]
     assert all(type(action) is str for action in stored(store, audit_events.c.action, audit_events.c.certificate_id == first))

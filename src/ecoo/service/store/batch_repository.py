@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select, update
 
-from ..status import AuditAction, BatchStatus, CertificateStatus
-from .audit_repository import record_event
+from ..status import BatchStatus, CertificateStatus
 from .engine import Database, insert_id
 from .errors import StoreError
 from .rows import BatchRow
@@ -98,29 +96,3 @@ class BatchRepository:
             if tx_hash:
                 values.update(tx_hash=tx_hash, status=BatchStatus.SENT)
             conn.execute(update(batches).where(batches.c.id == batch_id).values(**values))
-
-    def finish_batch(self, batch_id: int, tx_hash: str | None, block: int, documents: dict[int, dict[str, Any]]) -> None:
-        """Mark the batch anchored and its certificates ISSUED with their documents, in one transaction."""
-        now = time.time()
-        with self.db.transaction() as conn:
-            conn.execute(
-                update(batches)
-                .where(batches.c.id == batch_id)
-                .values(status=BatchStatus.ANCHORED, tx_hash=tx_hash, block_number=block, anchored_at=now)
-            )
-            # A batch belongs to one chamber: its certificates' too.
-            chamber_id = conn.execute(select(batches.c.chamber_id).where(batches.c.id == batch_id)).scalar_one()
-            for certificate_id, document in documents.items():
-                result = conn.execute(
-                    update(certificates)
-                    .where(certificates.c.id == certificate_id, certificates.c.status == CertificateStatus.PENDING)
-                    .values(status=CertificateStatus.ISSUED, document=json.dumps(document, ensure_ascii=False), issued_at=now)
-                )
-                if result.rowcount:
-                    record_event(conn, chamber_id, certificate_id, AuditAction.ISSUED, "worker", None, tx_hash)
-                else:  # revoked or cancelled while pending: still anchored, keep its status, record the proof
-                    conn.execute(
-                        update(certificates)
-                        .where(certificates.c.id == certificate_id)
-                        .values(document=json.dumps(document, ensure_ascii=False), issued_at=now)
-                    )

@@ -58,30 +58,6 @@ class CertificateRepository:
             raise DuplicateCertificateError(number, -1) from exc
         return ids
 
-    def set_status(
-        self,
-        certificate_id: int,
-        status: str,
-        reason: str | None,
-        actor: str,
-        tx_hash: str | None,
-        successor_leaf: str | None = None,
-        expect: Sequence[str] | None = None,
-    ) -> bool:
-        """Change a certificate's status (and audit it); with ``expect`` only from those states."""
-        with self.db.transaction() as conn:
-            query = update(certificates).where(certificates.c.id == certificate_id)
-            if expect:
-                query = query.where(certificates.c.status.in_(list(expect)))
-            values: dict[str, Any] = {"status": status, "reason": reason}
-            if successor_leaf:
-                values["successor_leaf"] = successor_leaf
-            if not conn.execute(query.values(**values)).rowcount:
-                return False
-            chamber_id = conn.execute(select(certificates.c.chamber_id).where(certificates.c.id == certificate_id)).scalar_one()
-            record_event(conn, chamber_id, certificate_id, status, actor, reason, tx_hash)
-            return True
-
     def cancel_unbatched(self, certificate_id: int, reason: str, actor: str) -> bool:
         """Cancel a PENDING certificate that no batch has taken, in one conditional update: a batch
         formed at the same moment and this cancel cannot both win."""

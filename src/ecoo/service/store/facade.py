@@ -167,19 +167,6 @@ class Store:
             after_id=after_id,
         )
 
-    def set_status(
-        self,
-        certificate_id: int,
-        status: str,
-        reason: str | None,
-        actor: str,
-        tx_hash: str | None,
-        successor_leaf: str | None = None,
-        expect: Sequence[str] | None = None,
-    ) -> bool:
-        """Change a certificate's status (and audit it); with ``expect`` only from those states."""
-        return self.certificate_repository.set_status(certificate_id, status, reason, actor, tx_hash, successor_leaf, expect)
-
     def cancel_unbatched(self, certificate_id: int, reason: str, actor: str) -> bool:
         """Cancel a PENDING certificate that no batch has taken, in one conditional update: a batch
         formed at the same moment and this cancel cannot both win."""
@@ -224,7 +211,3 @@ class Store:
 
     def batch_attempt(self, batch_id: int, error: str | None, tx_hash: str | None = None) -> None:
         self.batch_repository.batch_attempt(batch_id, error, tx_hash)
-
-    def finish_batch(self, batch_id: int, tx_hash: str | None, block: int, documents: dict[int, dict[str, Any]]) -> None:
-        """Mark the batch anchored and its certificates ISSUED with their documents, in one transaction."""
-        self.batch_repository.finish_batch(batch_id, tx_hash, block, documents)
