@@ -465,7 +465,17 @@ def test_dashboard_status_changes_reach_the_registry(service: ServiceHarness) ->
 
     assert "is now SUSPENDED" in act("suspend")
     assert service.client.post("/api/v1/verify", json=document).json["verdict"] == "SUSPENDED"
-    assert "is now ISSUED" in act("lift")
+    # Another process follows the chain: the lift is sent, shown as on its way until it is recorded.
+    objects = service.app.extensions["ecoo"]
+    registry = objects.chain.registry()
+    assert objects.store.chain_repository.acquire_lease(registry.address, registry.chain_id, 0, "other-process", 60)
+    shown = act("lift")
+    assert "the change is on its way to the registry (SUSPENDED until it is recorded)" in shown
+    assert 'data-testid="intent-1"' in shown and "lift on its way to the registry" in shown
+    objects.store.chain_repository.release_lease(registry.address, "other-process")
+    service.anchor()  # a worker pass: the follower records the lift
+    listed = _text(client.get("/dashboard"))
+    assert 'data-testid="intent-1"' not in listed and 'data-testid="status-change-1"' in listed
     assert "the certificate is ISSUED, not SUSPENDED" in act("lift")  # refused, shown, nothing changed
     assert "is now REVOKED" in act("revoke-fraud")
     assert service.client.post("/api/v1/verify", json=document).json["verdict"] == "REVOKED"

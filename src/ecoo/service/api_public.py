@@ -101,7 +101,7 @@ def health() -> Any:
     # their way, and the certificates the last reconciliation found differing from the chain.
     divergent = svc.store.chain_repository.divergent()
     projection = {
-        "followedBlock": svc.follower.last_block,
+        "followedBlock": svc.store.chain_repository.followed_block(),  # by whichever process follows
         "confirmations": svc.settings.confirmations,
         "intentsInFlight": len(svc.store.intent_repository.open_intents()),
         "divergent": divergent,

@@ -150,6 +150,7 @@ def _dashboard_page(chamber: Chamber, token_id: int, *, status: int = 200, **iss
         "dashboard.html",
         chamber=chamber,
         rows=rows,
+        in_flight={i.certificate_id: i for i in services().store.intent_repository.open_intents(chamber.id)},
         counts=[(s, counts.get(s, 0)) for s in STATUSES],
         total=sum(counts.values()),
         filters=filters,

@@ -76,6 +76,12 @@ class ChainRepository:
                 return None
             return Cursor(row.registry, row.chain_id, row.block_number, row.block_hash, row.divergent, row.reconciled_at)
 
+    def followed_block(self) -> int | None:
+        """The newest block any process has followed up to (None before the first pass)."""
+        with self.db.transaction() as conn:
+            value = conn.execute(select(func.max(chain_cursor.c.block_number))).scalar()
+            return int(value) if value is not None else None
+
     def acquire_lease(self, registry: str, chain_id: int, start_block: int, owner: str, seconds: float) -> bool:
         """Claim the following of ``registry`` (created at ``start_block`` - 1 if new) for ``seconds``."""
         now = time.time()
