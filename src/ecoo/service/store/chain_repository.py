@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from ...registry import RegistryEvent, RevocationReason
 from ..status import BatchStatus, CertificateStatus, IntentKind, IntentState
@@ -88,11 +89,15 @@ class ChainRepository:
         with self.db.transaction() as conn:
             key = registry.lower()
             if conn.execute(select(chain_cursor.c.registry).where(chain_cursor.c.registry == key)).first() is None:
-                conn.execute(
-                    chain_cursor.insert().values(
-                        registry=key, chain_id=chain_id, block_number=start_block - 1, divergent=0, updated_at=now
-                    )
-                )
+                try:
+                    with conn.begin_nested():  # another process may create it at the same moment
+                        conn.execute(
+                            chain_cursor.insert().values(
+                                registry=key, chain_id=chain_id, block_number=start_block - 1, divergent=0, updated_at=now
+                            )
+                        )
+                except IntegrityError:
+                    pass  # it did: claim the row it made
             claimed = conn.execute(
                 update(chain_cursor)
                 .where(
