@@ -280,6 +280,11 @@ class Registry(Transactor):
         """The registry's certificate and key events in blocks ``from_block..to_block``, in chain order."""
         return self._rpc(lambda: read_events(self.w3, self.address, from_block, to_block))
 
+    def head(self) -> tuple[int, str]:
+        """The number and hash of the node's newest block."""
+        block = self._rpc(lambda: self.w3.eth.get_block("latest"))
+        return int(block["number"]), Web3.to_hex(block["hash"]).lower()
+
     def block_hash(self, number: int) -> str | None:
         """The hash of block ``number`` on the node's current chain (None beyond its head)."""
         from web3.exceptions import BlockNotFound

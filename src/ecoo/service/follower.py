@@ -60,6 +60,7 @@ class ChainFollower:
         self.settings = settings
         self.owner = owner or f"follower-{uuid.uuid4().hex[:12]}"
         self.last_block: int | None = None
+        self._seen: tuple[int, str] | None = None  # the head (number, hash) the last full pass saw
 
     def start_block(self, registry: Registry) -> int:
         """The registry's deployment block, where there is nothing earlier to read (0 if unknown)."""
@@ -68,19 +69,26 @@ class ChainFollower:
             return int(deployment.block)
         return 0
 
-    def run_once(self) -> FollowResult:
+    def run_once(self, force: bool = False) -> FollowResult:
         """Read every confirmed block since the cursor and project its events (raises
-        ChainUnavailableError while the chain is down; the next pass resumes)."""
+        ChainUnavailableError while the chain is down; the next pass resumes). Without ``force``
+        a pass that finds the chain's head exactly as the last pass left it (number and hash: a
+        reorganisation changes the hash) touches neither the node's logs nor the database."""
         registry = self.registry()
+        seen = registry.head()
+        if not force and seen == self._seen:
+            return FollowResult(block=self.last_block if self.last_block is not None else -1)
         chains = self.store.chain_repository
         if not chains.acquire_lease(
             registry.address, registry.chain_id, self.start_block(registry), self.owner, self.settings.lease_seconds
         ):
             return FollowResult()  # another process follows this registry
         try:
-            return self._follow(registry)
+            result = self._follow(registry)
         finally:
             chains.release_lease(registry.address, self.owner)
+        self._seen = seen
+        return result
 
     def _follow(self, registry: Registry) -> FollowResult:
         chains = self.store.chain_repository
@@ -92,7 +100,7 @@ class ChainFollower:
             block, block_hash = self._fork_point(registry, block)
             result.rewound = chains.rewind(registry.address, block, block_hash)
             log.warning("reorganisation: rewound to block %s (%s events undone)", block, result.rewound)
-        head = registry.w3.eth.block_number
+        head, _ = registry.head()
         confirmed = head - self.settings.confirmations + 1
         known = chains.known_issuers()
         while block < confirmed:

@@ -84,7 +84,7 @@ class Reconciler:
     def run(self, repair: bool = True) -> ReconcileReport:
         """Check every batched certificate against the chain; with ``repair``, repair what differs."""
         registry = self.registry()
-        self.follower.run_once()
+        self.follower.run_once(force=True)
         report = ReconcileReport()
         report.found = self._divergent(registry, report)
         report.remaining = report.found
@@ -95,14 +95,14 @@ class Reconciler:
             if report.remaining:  # the stored events themselves are short: read them all again
                 start = self.follower.start_block(registry)
                 self.store.chain_repository.rewind(registry.address, start - 1, None, reopen_intents=False)
-                self.follower.run_once()
+                self.follower.run_once(force=True)
                 report.remaining = self._divergent(registry, ReconcileReport())
             report.repaired = True
         self.store.chain_repository.set_divergent(registry.address, len(report.remaining))
         return report
 
     def _divergent(self, registry: Registry, report: ReconcileReport) -> list[Divergence]:
-        confirmed = max(0, registry.w3.eth.block_number - self.follower.settings.confirmations + 1)
+        confirmed = max(0, registry.head()[0] - self.follower.settings.confirmations + 1)
         report.block = confirmed
         rows = self.store.chain_repository.batched_certificates()
         found: list[Divergence] = []
