@@ -118,7 +118,7 @@ class AnchoringWorker:
         except EcooError as exc:
             self._failed(exc)
             return issued
-        failed = False
+        failed, sent = False, 0
         chambers = sorted(set(self.store.chambers_with_pending()) | set(self.store.intent_repository.chambers_with_open()))
         for chamber_id in chambers:
             if self._stop.is_set():
@@ -126,14 +126,15 @@ class AnchoringWorker:
             if not self.store.acquire_lease(chamber_id, self.owner, self.settings.lease_seconds):
                 continue  # another worker sends for this chamber
             try:
-                self._chamber_pass(chamber_id, force)
+                sent += self._chamber_pass(chamber_id, force)
             except EcooError as exc:  # the chain is down (ChainUnavailableError) or refused: retry later
                 failed = True
                 self._failed(exc, chamber_id)
             finally:
                 self.store.release_lease(chamber_id, self.owner)
         try:
-            issued += self.follower.run_once().issued
+            if sent:  # record what this pass sent (an idle pass asks the node once)
+                issued += self.follower.run_once().issued
         except EcooError as exc:
             self._failed(exc)
             return issued
@@ -147,10 +148,12 @@ class AnchoringWorker:
         where = f"for chamber {chamber_id} " if chamber_id is not None else ""
         log.warning("worker pass %sfailed (attempt %s): %s", where, self.failures, exc)
 
-    def _chamber_pass(self, chamber_id: int, force: bool) -> None:
+    def _chamber_pass(self, chamber_id: int, force: bool) -> int:
+        """Send what the chamber has to send; returns how many transactions went out."""
         self._resign_stale(chamber_id)
+        sent = 0
         for batch in self.store.batch_repository.unanchored(chamber_id):
-            self._send_batch(batch)
+            sent += self._send_batch(batch)
         while True:
             pending = self.store.pending(chamber_id, self.settings.batch_size)
             if not pending:
@@ -164,9 +167,10 @@ class AnchoringWorker:
             batch_id = self.store.create_batch(chamber_id, key_id, "0x" + tree.root.hex(), [row.id for row in group])
             created = self.store.batch_repository.get(batch_id)
             assert created is not None
-            self._send_batch(created)
+            sent += self._send_batch(created)
         for intent in self.store.intent_repository.open_intents(chamber_id):
-            self.sender.send(intent)
+            sent += self.sender.send(intent) == "sent"
+        return sent
 
     def _resign_stale(self, chamber_id: int) -> None:
         """Certificates not yet batched but signed by a key the chamber no longer uses (a rotation
@@ -185,22 +189,24 @@ class AnchoringWorker:
         }
         self.store.resign_pending(chamber_id, chamber.key_id, signatures)
 
-    def _send_batch(self, batch: BatchRow) -> None:
-        """Send ``batch``'s anchor unless it is anchored or on its way; the follower records it."""
+    def _send_batch(self, batch: BatchRow) -> bool:
+        """Send ``batch``'s anchor unless it is anchored or on its way (whether it sent it); the
+        follower records it."""
         registry = self.registry()
         key = self.store.key(batch.key_id)
         root = batch.root_bytes
         if batch.status == BatchStatus.SENT and batch.tx_hash:
             if registry.transaction_state(batch.tx_hash) in ("mined", "pending"):
-                return
+                return False
         if registry.get_anchor(key.address, root) is not None:
-            return  # an earlier attempt got through
+            return False  # an earlier attempt got through
         signer = self.vault.signer(key.ciphertext, key.chamber_id)
         try:
             result = registry.anchor(signer, root, on_sent=lambda tx_hash: self.store.batch_attempt(batch.id, None, tx_hash))
         except RootAlreadyAnchoredError:
-            return  # a previous attempt got through after all
+            return False  # a previous attempt got through after all
         except EcooError as exc:
             self.store.batch_attempt(batch.id, str(exc))
             raise
         log.info("sent the anchor of batch %s in %s", batch.id, result.tx_hash)
+        return True
