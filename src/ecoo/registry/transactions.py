@@ -18,7 +18,7 @@ from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
 
 from ..artifacts import load_artifact
 from ..chain import NETWORK_ERRORS, NodeAdapter, node_adapter
-from ..errors import ChainUnavailableError, TransactionFailedError
+from ..errors import ChainUnavailableError, SendOutcomeUnknownError, TransactionFailedError
 from ..signers import Signer
 from .reverts import RevertDecoder
 from .types import TxResult
@@ -127,7 +127,10 @@ class Transactor:
             try:
                 with self.nonces.reserve(self.w3, self.chain_id, sender) as nonce:
                     tx = self._rpc(partial(function.build_transaction, {**base, "gas": gas, "nonce": nonce}))
-                    tx_hash = self._rpc(partial(signer.send, self.w3, tx))
+                    try:
+                        tx_hash = signer.send(self.w3, tx)
+                    except NETWORK_ERRORS as exc:  # the node may have it: the caller must look
+                        raise SendOutcomeUnknownError(self.node.url, f"no answer to the send ({type(exc).__name__})") from exc
                 break
             except self._send_errors as exc:
                 # Another process used this nonce between our read and our send: read again once.

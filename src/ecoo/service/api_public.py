@@ -108,7 +108,8 @@ def health() -> Any:
     }
     return jsonify(
         {
-            "status": "ok" if chain["reachable"] and not divergent else "degraded",
+            # degraded: the chain cannot be reached, the worker's passes fail, or the projection differs
+            "status": "ok" if chain["reachable"] and not divergent and not svc.worker.last_error else "degraded",
             "chain": chain,
             "worker": worker,
             "projection": projection,

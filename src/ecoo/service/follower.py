@@ -15,15 +15,19 @@ result of a call that might not have happened. The follower
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from ..deploy import load_deployment
+from ..errors import ChainUnavailableError
 from ..merkle import MerkleTree
 from ..protocol import Prepared, build_document
-from ..registry import Registry, RegistryEvent
+from ..registry import CertificateQuery, Registry, RegistryEvent
 from .config import ServiceSettings
 from .store import CertificateRow, Store
 from .store.chain_repository import Projected
@@ -61,6 +65,7 @@ class ChainFollower:
         self.owner = owner or f"follower-{uuid.uuid4().hex[:12]}"
         self.last_block: int | None = None
         self._seen: tuple[int, str] | None = None  # the head (number, hash) the last full pass saw
+        self._lock = threading.Lock()
 
     def start_block(self, registry: Registry) -> int:
         """The registry's deployment block, where there is nothing earlier to read (0 if unknown)."""
@@ -78,17 +83,46 @@ class ChainFollower:
         seen = registry.head()
         if not force and seen == self._seen:
             return FollowResult(block=self.last_block if self.last_block is not None else -1)
-        chains = self.store.chain_repository
-        if not chains.acquire_lease(
-            registry.address, registry.chain_id, self.start_block(registry), self.owner, self.settings.lease_seconds
-        ):
-            return FollowResult()  # another process follows this registry
-        try:
+        with self._leased(registry) as held:
+            if not held:
+                return FollowResult()  # another process follows this registry
             result = self._follow(registry)
-        finally:
-            chains.release_lease(registry.address, self.owner)
         self._seen = seen
         return result
+
+    def reread(self) -> int:
+        """Read the registry's events again from its deployment (a repair), holding the lease so
+        that no other pass records meanwhile; returns the events read."""
+        registry = self.registry()
+        with self._leased(registry, wait=self.settings.lease_seconds) as held:
+            if not held:
+                raise ChainUnavailableError(self.settings.rpc_url, "another process holds the chain follower's lease")
+            self.store.chain_repository.rewind(registry.address, self.start_block(registry) - 1, None, repair=True)
+            result = self._follow(registry)
+        self._seen = None
+        return result.events
+
+    @contextmanager
+    def _leased(self, registry: Registry, wait: float = 0.0) -> Iterator[bool]:
+        """One pass at a time: a lock in this process (the worker, requests and reconciliation
+        share the follower) and the lease in the database across processes."""
+        if not self._lock.acquire(timeout=max(wait, self.settings.lease_seconds)):
+            yield False
+            return
+        try:
+            chains = self.store.chain_repository
+            start, deadline = self.start_block(registry), time.monotonic() + wait
+            held = chains.acquire_lease(registry.address, registry.chain_id, start, self.owner, self.settings.lease_seconds)
+            while not held and time.monotonic() < deadline:
+                time.sleep(0.2)
+                held = chains.acquire_lease(registry.address, registry.chain_id, start, self.owner, self.settings.lease_seconds)
+            try:
+                yield held
+            finally:
+                if held:
+                    chains.release_lease(registry.address, self.owner)
+        finally:
+            self._lock.release()
 
     def _follow(self, registry: Registry) -> FollowResult:
         chains = self.store.chain_repository
@@ -105,14 +139,41 @@ class ChainFollower:
         known = chains.known_issuers()
         while block < confirmed:
             to = min(confirmed, block + BLOCK_RANGE)
-            events = [e for e in registry.events(block + 1, to) if self._ours(e, known)]
+            # The hash of the range's last block before and after reading its logs: a
+            # reorganisation in between changes it, and the pass stops (the next one rewinds).
             to_hash = registry.block_hash(to)
-            projected = chains.record(registry.address, events, to, to_hash, self._documents(registry, events))
+            events = [e for e in registry.events(block + 1, to) if self._ours(e, known)]
+            events = [e for e in events if self._trusted_anchor(registry, e)]
+            if registry.block_hash(to) != to_hash or any(e.block_number == to and e.block_hash != to_hash for e in events):
+                log.warning("the chain reorganised while blocks %s..%s were read; reading again next pass", block + 1, to)
+                break
+            projected = chains.record(registry.address, events, to, to_hash, self._documents(registry, events), after=block)
+            # A long catch-up keeps its claim (the same owner renews it).
+            chains.acquire_lease(registry.address, registry.chain_id, 0, self.owner, self.settings.lease_seconds)
             self._add(result, events, projected)
             block = to
         result.block = block
         self.last_block = block
         return result
+
+    def _trusted_anchor(self, registry: Registry, event: RegistryEvent) -> bool:
+        """Whether an event may be recorded: an anchor only if its key was accredited when it was
+        made (verifiers trust nothing else; the registry accepts an anchor from anyone). An
+        untrusted anchor leaves its certificates PENDING, the batch saying why."""
+        if event.name != "BatchAnchored":
+            return True
+        batch = self.store.batch_repository.by_root(event.issuer, event.subject)
+        rows = self.store.batch_certificates(batch.id) if batch is not None else []
+        if batch is None or not rows:
+            return True
+        query = CertificateQuery(issuer=event.issuer, root=batch.root_bytes, leaf=rows[0].leaf_bytes, proof=())
+        if registry.verify_certificate(query, block=event.block_number).accredited_at_anchor:
+            return True
+        self.store.batch_attempt(
+            batch.id, "anchored while the chamber's key was not accredited: verifiers will not trust it; issue these again"
+        )
+        log.error("batch %s was anchored in %s while its key was not accredited", batch.id, event.tx_hash)
+        return False
 
     @staticmethod
     def _ours(event: RegistryEvent, known: set[str]) -> bool:

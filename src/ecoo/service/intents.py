@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import ChainUnavailableError, EcooError, RegistryRevert
+from ..errors import ChainUnavailableError, EcooError, RegistryRevert, SendOutcomeUnknownError
 from ..registry import CertificateQuery, CertificateState, Registry, RevocationReason
 from ..registry import CertificateStatus as ChainStatus
 from .status import CertificateStatus, IntentKind, IntentState
@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 #: Transactions sent for one intent before it is given up (FAILED, with the last error).
 MAX_ATTEMPTS = 5
+#: How long one sender may hold an intent (a crashed sender's claim expires after it).
+CLAIM_SECONDS = 120.0
 
 #: The service status each intent leads to.
 TARGET = {
@@ -65,7 +67,18 @@ class IntentSender:
         intents = self.store.intent_repository
         if intent.kind == IntentKind.ROTATE or intent.certificate_id is None:
             return "waiting"  # a rotation is sent by its command, with the authority's key
-        row = self.store.get_certificate(intent.certificate_id)
+        claimed = intents.claim(intent.id, CLAIM_SECONDS)  # the intent as it is now, if nobody else sends it
+        if claimed is None:
+            current = intents.get(intent.id)
+            return "waiting" if current is not None and current.state.open else "done"
+        try:
+            return self._step(claimed, raise_refusal)
+        finally:
+            intents.release(intent.id)
+
+    def _step(self, intent: IntentRow, raise_refusal: bool) -> str:
+        intents = self.store.intent_repository
+        row = self.store.get_certificate(intent.certificate_id or 0)
         assert row is not None
         target = target_status(intent)
         if row.status.final and row.status != target:
@@ -125,6 +138,11 @@ class IntentSender:
             if raise_refusal:
                 raise
             return "failed"
+        except SendOutcomeUnknownError as exc:
+            # The node may have the transaction (its answer was lost): never "nothing was sent".
+            # The next pass looks at the chain and sends again only if it shows nothing.
+            intents.note_error(intent.id, str(exc))
+            return "waiting"
         except ChainUnavailableError:
             if sent:
                 return "waiting"  # the node has it; the next pass looks its receipt up

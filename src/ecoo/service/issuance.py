@@ -4,6 +4,7 @@ anchored by the worker), and change the status of issued ones on the registry.""
 from __future__ import annotations
 
 import copy
+import logging
 import re
 import time
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from ..errors import (
     ChainUnavailableError,
     ChangeInProgressError,
     DeploymentNotFoundError,
+    DuplicateCertificateError,
     EcooError,
     FinalStatusError,
     IntentConflictError,
@@ -39,9 +41,11 @@ from .chain import ServiceChain
 from .config import ServiceSettings
 from .follower import ChainFollower
 from .intents import IntentSender
-from .status import CertificateStatus, IntentKind
+from .status import CertificateStatus, IntentKind, IntentState
 from .store import CertificateRow, Chamber, IntentRow, Store
 from .vault import KeyVault
+
+log = logging.getLogger(__name__)
 
 MAX_BATCH = 1000
 REASONS = {"fraud": RevocationReason.FRAUD, "error": RevocationReason.ERROR, "cancelled": RevocationReason.CANCELLED}
@@ -143,15 +147,34 @@ class Issuance:
             raise UnknownRevocationReasonError(reason, list(REASONS))
         if row.status == CertificateStatus.PENDING:
             # Not anchored: it is cancelled, whatever the reason. The update is conditional on no
-            # batch having taken it, so it cannot race the worker forming one.
-            if self.store.cancel_unbatched(row.id, reason, actor):
+            # batch having taken it, so it cannot race the worker forming one. A replacement the
+            # registry already points to (a supersede) is never dropped unanchored: it is revoked
+            # on chain once anchored, so the original never points to nothing.
+            if not self._replaces_on_chain(row) and self.store.cancel_unbatched(row.id, reason, actor):
                 return Change(self._reload(row), None)
+            fresh = self._reload(row)
+            if fresh.status != CertificateStatus.PENDING:  # another request, or the chain, was first
+                if fresh.status.final:
+                    raise FinalStatusError(fresh.status)
+                return self._change(fresh, IntentKind.REVOKE, actor, reason, "revoke", revocation_reason=RevocationReason.CANCELLED)
             # A batch has it: once the batch is anchored, it is revoked on chain as Cancelled.
-            intent = self._intend(row, IntentKind.REVOKE, actor, reason, revocation_reason=RevocationReason.CANCELLED)
+            intent = self._intend(fresh, IntentKind.REVOKE, actor, reason, revocation_reason=RevocationReason.CANCELLED)
             return Change(self._reload(row), intent)
         if row.status not in CHANGEABLE:
             raise FinalStatusError(row.status)
         return self._change(row, IntentKind.REVOKE, actor, reason, "revoke", revocation_reason=REASONS[reason])
+
+    def _replaces_on_chain(self, row: CertificateRow) -> bool:
+        """Whether ``row`` is the replacement an original points to on the registry (or will: an
+        open supersede)."""
+        link = row.data.get("replaces") or row.data.get("copyOf")
+        original = self.store.find_by_leaf(link["leaf"]) if isinstance(link, dict) and isinstance(link.get("leaf"), str) else None
+        if original is None:
+            return False
+        if original.successor_leaf == row.leaf:
+            return True
+        pending = self.store.intent_repository.open_for(original.id)
+        return pending is not None and pending.successor_leaf == row.leaf
 
     def suspend(self, chamber: Chamber, row: CertificateRow, actor: str, reason: str | None = None) -> Change:
         if row.status != CertificateStatus.ISSUED:
@@ -196,13 +219,28 @@ class Issuance:
         registry; a refused or unsent supersede withdraws the replacement so it can be retried."""
         if self.store.intent_repository.open_for(row.id) is not None:
             raise ChangeInProgressError(row.id)
-        new = self.create(chamber, [certificate], actor, idempotency_keys=[key])[0]
+        try:
+            new = self.create(chamber, [certificate], actor, idempotency_keys=[key])[0]
+        except DuplicateCertificateError as exc:
+            # The same request again after it stopped between storing the replacement and its
+            # intent (a crash): finish it with the replacement already stored.
+            stored = self._stored_replacement(exc, certificate)
+            if stored is None:
+                raise
+            new = stored
         try:
             change = self._change(row, IntentKind.SUPERSEDE, actor, note, action, successor_leaf=new.leaf)
         except (RegistryUnreachableError, RegistryRefusedError, ChangeInProgressError):
             self.store.withdraw(new.id, f"{action} failed", actor)
             raise
         return change, Change(self._reload(new), None)
+
+    def _stored_replacement(self, exc: DuplicateCertificateError, certificate: dict[str, Any]) -> CertificateRow | None:
+        """The stored replacement a repeated supersede or copy request left, if it is this one."""
+        existing = self.store.get_certificate(exc.existing_id) if exc.existing_id > 0 else None
+        if existing is None or existing.status not in (CertificateStatus.PENDING, CertificateStatus.ISSUED):
+            return None
+        return existing if prepare(certificate).certificate == existing.data else None
 
     def _intend(self, row: CertificateRow, kind: IntentKind, actor: str, reason: str | None, **values: Any) -> IntentRow:
         """Store the intent (durably, before anything is sent)."""
@@ -220,12 +258,14 @@ class Issuance:
         intent = self._intend(row, kind, actor, reason, **values)
         intents = self.store.intent_repository
         try:
-            self.sender.send(intent, raise_refusal=True)
+            outcome = self.sender.send(intent, raise_refusal=True)
         except (ChainUnavailableError, DeploymentNotFoundError) as exc:
             intents.mark_failed(intent.id, "the chain could not be reached; nothing was sent")
             raise RegistryUnreachableError(action, "the chain") from exc
         except RegistryRevert as exc:
             raise RegistryRefusedError(action, exc) from exc
+        if outcome == "failed":  # the certificate reached another final status meanwhile
+            raise FinalStatusError(self._reload(row).status)
         # With one confirmation the event is there now; with more, the worker's follower records it.
         self._settle(intent.id, timeout=3.0 if self.settings.confirmations == 1 else 0.0)
         return Change(self._reload(row), intents.get(intent.id))
@@ -235,9 +275,10 @@ class Issuance:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                self.follower.run_once()  # does nothing while another thread or process follows
-            except EcooError:
-                return  # the worker's follower catches up later
+                self.follower.run_once()  # waits while another thread of this process follows
+            except Exception:  # noqa: BLE001 - the change is sent; the worker's follower records it later
+                log.exception("following the chain after a change failed")
+                return
             intent = self.store.intent_repository.get(intent_id)
             if intent is None or not intent.state.open or time.monotonic() > deadline:
                 return
@@ -273,12 +314,18 @@ class Issuance:
         registry = self._registry("rotate the key")
         if fund_from is not None:
             fund(registry.w3, fund_from.address, new_address, DEV_FUNDING_WEI)
-        self._chain_call(
-            "rotate the key",
-            lambda: registry.rotate_issuer_key(
-                authority, old_address, new_address, on_sent=lambda tx: intents.mark_sent(intent.id, tx)
-            ),
-        )
+        try:
+            self._chain_call(
+                "rotate the key",
+                lambda: registry.rotate_issuer_key(
+                    authority, old_address, new_address, on_sent=lambda tx: intents.mark_sent(intent.id, tx)
+                ),
+            )
+        except (RegistryRefusedError, RegistryUnreachableError) as exc:
+            sent = intents.get(intent.id)
+            if isinstance(exc, RegistryRefusedError) or (sent is not None and sent.state == IntentState.QUEUED):
+                intents.mark_failed(intent.id, str(exc))  # refused, or never sent: not in flight
+            raise
         self._settle(intent.id, timeout=30.0)
         if self.store.chamber(chamber.id) is None or self.store.chamber(chamber.id).address.lower() != new_address.lower():  # type: ignore[union-attr]
             raise RegistryUnreachableError("rotate the key", "the chain follower (the rotation is sent; it completes on its own)")

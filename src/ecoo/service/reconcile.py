@@ -56,7 +56,7 @@ class ReconcileReport:
 
 def chain_status(state: CertificateState) -> CertificateStatus:
     """The service status the registry's answer stands for."""
-    if not state.anchored:
+    if not state.anchored or not state.accredited_at_anchor:  # an untrusted anchor issues nothing
         return CertificateStatus.PENDING
     if state.status == ChainStatus.ACTIVE:
         return CertificateStatus.ISSUED
@@ -93,16 +93,18 @@ class Reconciler:
             self.store.chain_repository.reproject_all(registry.address)
             report.remaining = self._divergent(registry, ReconcileReport())
             if report.remaining:  # the stored events themselves are short: read them all again
-                start = self.follower.start_block(registry)
-                self.store.chain_repository.rewind(registry.address, start - 1, None, reopen_intents=False)
-                self.follower.run_once(force=True)
+                self.follower.reread()
+                self.store.chain_repository.reproject_all(registry.address)
                 report.remaining = self._divergent(registry, ReconcileReport())
             report.repaired = True
         self.store.chain_repository.set_divergent(registry.address, len(report.remaining))
         return report
 
     def _divergent(self, registry: Registry, report: ReconcileReport) -> list[Divergence]:
-        confirmed = max(0, registry.head()[0] - self.follower.settings.confirmations + 1)
+        # Compared at the block the projection has read up to: a change mined since is not a
+        # divergence, only something the follower has yet to read.
+        cursor = self.store.chain_repository.cursor(registry.address)
+        confirmed = max(0, cursor.block_number) if cursor is not None else 0
         report.block = confirmed
         rows = self.store.chain_repository.batched_certificates()
         found: list[Divergence] = []

@@ -33,7 +33,8 @@ class BatchStatus(StrEnum):
 
     PREPARED = "PREPARED"  # its root is fixed and stored; no transaction sent yet
     SENT = "SENT"  # the anchoring transaction was sent; its hash is stored
-    ANCHORED = "ANCHORED"  # the receipt confirmed the anchor
+    ANCHORED = "ANCHORED"  # the chain follower recorded the anchor
+    DISSOLVED = "DISSOLVED"  # never anchored, signed by a retired key: its certificates were batched again
 
 
 class AuditAction(StrEnum):

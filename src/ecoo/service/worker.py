@@ -25,7 +25,7 @@ from typing import Any
 from ..errors import EcooError, RootAlreadyAnchoredError
 from ..merkle import MerkleTree
 from ..protocol import certificate_digest
-from ..registry import Registry
+from ..registry import IssuerStatus, Registry
 from .config import ServiceSettings
 from .follower import ChainFollower
 from .intents import IntentSender
@@ -88,9 +88,10 @@ class AnchoringWorker:
                 self.run_once()
                 self.maybe_reconcile()
                 wait = self.settings.worker_interval if self.failures == 0 else self.backoff()
-            except Exception:  # noqa: BLE001 - the worker must survive anything and try again
-                log.exception("anchoring pass failed")
+            except Exception as exc:  # noqa: BLE001 - the worker must survive anything and try again
+                log.exception("worker pass failed")
                 self.failures += 1
+                self.last_error = f"{type(exc).__name__} in a worker pass (see the service's log)"
                 wait = self.backoff()
             self._wake.wait(wait)
             self._wake.clear()
@@ -117,6 +118,10 @@ class AnchoringWorker:
             issued += self.follower.run_once().issued
         except EcooError as exc:
             self._failed(exc)
+            return issued
+        except Exception as exc:  # a database error in the projection: counted, shown in health, logged
+            log.exception("following the chain failed")
+            self._failed(EcooError(f"following the chain failed ({type(exc).__name__}; see the service's log)"))
             return issued
         failed, sent = False, 0
         chambers = sorted(set(self.store.chambers_with_pending()) | set(self.store.intent_repository.chambers_with_open()))
@@ -200,6 +205,18 @@ class AnchoringWorker:
                 return False
         if registry.get_anchor(key.address, root) is not None:
             return False  # an earlier attempt got through
+        standing = registry.get_issuer(key.address).status
+        if standing != IssuerStatus.ACCREDITED:
+            # The registry takes an anchor from anyone; verifiers trust only one made while the key
+            # was accredited. A key rotated away: its batch is dissolved, to be re-signed and
+            # batched with the chamber's key. A suspended chamber: its certificates wait.
+            chamber = self.store.chamber(key.chamber_id)
+            if chamber is not None and chamber.key_id != batch.key_id and self.store.batch_repository.dissolve(batch.id):
+                log.warning("batch %s was signed by a key the chamber no longer uses: dissolved", batch.id)
+                return False
+            message = f"not sent: the chamber's key {key.address} is {standing.name} on the registry"
+            self.store.batch_attempt(batch.id, message)
+            raise EcooError(message)  # the worker backs off; health shows why
         signer = self.vault.signer(key.ciphertext, key.chamber_id)
         try:
             result = registry.anchor(signer, root, on_sent=lambda tx_hash: self.store.batch_attempt(batch.id, None, tx_hash))

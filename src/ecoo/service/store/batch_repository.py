@@ -25,7 +25,7 @@ class BatchRepository:
             pending = select(certificates.c.chamber_id).where(
                 certificates.c.status == CertificateStatus.PENDING, certificates.c.batch_id.is_(None)
             )
-            open_batches = select(batches.c.chamber_id).where(batches.c.status != BatchStatus.ANCHORED)
+            open_batches = select(batches.c.chamber_id).where(batches.c.status.in_([BatchStatus.PREPARED, BatchStatus.SENT]))
             ids = conn.execute(pending.union(open_batches)).scalars().all()
             return sorted(set(ids))
 
@@ -34,7 +34,7 @@ class BatchRepository:
         with self.db.transaction() as conn:
             rows = conn.execute(
                 select(batches)
-                .where(batches.c.chamber_id == chamber_id, batches.c.status != BatchStatus.ANCHORED)
+                .where(batches.c.chamber_id == chamber_id, batches.c.status.in_([BatchStatus.PREPARED, BatchStatus.SENT]))
                 .order_by(batches.c.id)
             ).all()
             return [BatchRow.from_row(r) for r in rows]
@@ -88,6 +88,19 @@ class BatchRepository:
             if assigned != len(certificate_ids):
                 raise StoreError("pending certificates changed while a batch was being formed")  # rolls back
             return batch_id
+
+    def dissolve(self, batch_id: int) -> bool:
+        """Give a batch that never reached the chain back to PENDING: its certificates are unassigned
+        (to be batched again) and the batch is marked DISSOLVED. Only a batch not anchored."""
+        with self.db.transaction() as conn:
+            changed = conn.execute(
+                update(batches)
+                .where(batches.c.id == batch_id, batches.c.status != BatchStatus.ANCHORED)
+                .values(status=BatchStatus.DISSOLVED, last_error="dissolved: signed by a retired key")
+            ).rowcount
+            if changed:
+                conn.execute(update(certificates).where(certificates.c.batch_id == batch_id).values(batch_id=None))
+            return bool(changed)
 
     def batch_attempt(self, batch_id: int, error: str | None, tx_hash: str | None = None) -> None:
         """Count an anchoring attempt; with ``tx_hash`` the transaction went out (SENT)."""

@@ -23,6 +23,7 @@ from ...registry import RegistryEvent, RevocationReason
 from ..status import BatchStatus, CertificateStatus, IntentKind, IntentState
 from .audit_repository import record_event
 from .engine import Database
+from .errors import CursorMovedError
 from .intent_repository import complete_intents
 from .rows import CertificateRow, Cursor
 from .schema import batches, certificates, chain_cursor, chain_events, chamber_keys, intents
@@ -160,12 +161,20 @@ class ChainRepository:
         block: int,
         block_hash: str | None,
         documents: Mapping[int, Mapping[int, dict[str, Any]]],
+        *,
+        after: int | None = None,
     ) -> Projected:
         """Store ``events`` (read up to ``block``), move the cursor there, and project them, all in
         one transaction. ``documents``: batch id → certificate id → its issued document, for every
-        batch an event anchors."""
+        batch an event anchors. With ``after`` (the block the events were read after), nothing is
+        stored unless the cursor is still there (CursorMovedError): a pass that lost its lease, or
+        raced a repair, never overwrites what another wrote."""
         key = registry.lower()
         with self.db.transaction() as conn:
+            if after is not None:
+                now_at = conn.execute(select(chain_cursor.c.block_number).where(chain_cursor.c.registry == key)).scalar()
+                if now_at != after:
+                    raise CursorMovedError(f"the cursor of {registry} moved from {after} to {now_at} during this pass")
             stored: list[RegistryEvent] = []
             for event in events:
                 exists = conn.execute(
@@ -198,10 +207,12 @@ class ChainRepository:
             )
             return self._project_events(conn, key, stored, documents)
 
-    def rewind(self, registry: str, block: int, block_hash: str | None, *, reopen_intents: bool = True) -> int:
+    def rewind(self, registry: str, block: int, block_hash: str | None, *, repair: bool = False) -> int:
         """Forget the events above ``block`` (a reorganisation removed them), put the cursor there,
-        reopen the intents those events had completed (unless the events are only to be read again,
-        a repair), and project again; returns how many events were forgotten."""
+        undo what those events completed (the newest intent of each certificate is reopened, for the
+        worker to send again; a key rotation is undone), and project again; returns how many events
+        were forgotten. With ``repair`` the events are only to be read again: nothing is undone or
+        projected now (the re-read projects what differs, so history is not rewritten)."""
         key = registry.lower()
         with self.db.transaction() as conn:
             gone = conn.execute(
@@ -213,25 +224,62 @@ class ChainRepository:
                 .where(chain_cursor.c.registry == key)
                 .values(block_number=block, block_hash=block_hash, updated_at=time.time())
             )
-            for event in gone if reopen_intents else ():
-                if event.name in COMPLETES:
-                    # The change is no longer on chain: the worker sends it again.
-                    for intent in conn.execute(
-                        select(intents).where(intents.c.tx_hash == event.tx_hash, intents.c.state == IntentState.DONE)
-                    ).all():
-                        conn.execute(
-                            update(intents)
-                            .where(intents.c.id == intent.id)
-                            .values(
-                                state=IntentState.QUEUED,
-                                open_certificate=intent.certificate_id,
-                                tx_hash=None,
-                                last_error=f"a reorganisation removed its transaction {event.tx_hash}",
-                                updated_at=time.time(),
-                            )
-                        )
+            if repair:
+                return len(gone)
+            self._reopen(conn, [e for e in gone if e.name in COMPLETES])
+            for event in gone:
+                if event.name == "IssuerKeyRotated":
+                    self._deactivate_key(conn, event)
             self._reproject(conn, key, [(e.name, e.subject) for e in gone])
             return len(gone)
+
+    @staticmethod
+    def _reopen(conn: Connection, gone: list[Any]) -> None:
+        """The changes no longer on chain: per certificate, its newest intent among them is queued
+        again (the chamber's last word; older ones it overrode stay closed)."""
+        done = conn.execute(
+            select(intents)
+            .where(intents.c.tx_hash.in_([e.tx_hash for e in gone]), intents.c.state == IntentState.DONE)
+            .order_by(intents.c.id)
+        ).all()
+        newest = {row.certificate_id: row for row in done}
+        if not newest:
+            return
+        has_open = set(
+            conn.execute(select(intents.c.open_certificate).where(intents.c.open_certificate.in_(list(newest)))).scalars()
+        )
+        for certificate_id, intent in newest.items():
+            if certificate_id in has_open:
+                continue  # the chamber has asked for something newer: that stands
+            conn.execute(
+                update(intents)
+                .where(intents.c.id == intent.id)
+                .values(
+                    state=IntentState.QUEUED,
+                    open_certificate=certificate_id,
+                    tx_hash=None,
+                    last_error=f"a reorganisation removed its transaction {intent.tx_hash}",
+                    updated_at=time.time(),
+                )
+            )
+
+    @staticmethod
+    def _deactivate_key(conn: Connection, event: Any) -> None:
+        """A reorganisation removed a key rotation: the old key is the chamber's again (the chain
+        never retired it), the new one is set aside, and the rotation's intent is open again (the
+        rotation command sends it again, with the same key)."""
+        new = conn.execute(select(chamber_keys).where(func.lower(chamber_keys.c.address) == event.subject.lower())).first()
+        old = conn.execute(select(chamber_keys).where(func.lower(chamber_keys.c.address) == event.issuer.lower())).first()
+        if new is None or old is None:
+            return
+        now = time.time()
+        conn.execute(update(chamber_keys).where(chamber_keys.c.id == new.id).values(retired_at=now))
+        conn.execute(update(chamber_keys).where(chamber_keys.c.id == old.id).values(retired_at=None))
+        conn.execute(
+            update(intents)
+            .where(intents.c.kind == IntentKind.ROTATE, func.lower(intents.c.new_address) == event.subject.lower())
+            .values(state=IntentState.QUEUED, tx_hash=None, last_error="a reorganisation removed the rotation", updated_at=now)
+        )
 
     def batched_certificates(self) -> list[tuple[CertificateRow, str, str]]:
         """Every certificate a batch has taken, with its batch's key address and root."""
@@ -263,8 +311,12 @@ class ChainRepository:
                 if chamber is not None:
                     rotated.append(chamber)
             elif event.name in COMPLETES:
-                row = conn.execute(select(certificates.c.id).where(certificates.c.leaf == event.subject.lower())).first()
-                if row is not None:
+                row = conn.execute(
+                    select(certificates.c.id)
+                    .join(chamber_keys, chamber_keys.c.id == certificates.c.key_id)
+                    .where(certificates.c.leaf == event.subject.lower(), func.lower(chamber_keys.c.address) == event.issuer.lower())
+                ).first()
+                if row is not None:  # the event is about this certificate's record, (its key, its leaf)
                     complete_intents(conn, row.id, COMPLETES[event.name], event.tx_hash)
         before = self._statuses(conn, self._affected(conn, [(e.name, e.subject) for e in events]))
         flat = {cid: doc for docs in documents.values() for cid, doc in docs.items()}
@@ -327,6 +379,7 @@ class ChainRepository:
                 .where(
                     chain_events.c.registry == registry,
                     chain_events.c.subject == cert.leaf.lower(),
+                    chain_events.c.issuer == issuer,  # on chain a status belongs to (issuer, leaf)
                     chain_events.c.name.in_(list(COMPLETES)),
                 )
                 .order_by(chain_events.c.block_number, chain_events.c.log_index)
@@ -380,8 +433,6 @@ class ChainRepository:
             .order_by(intents.c.id.desc())
         ).first()
         if intent is not None:
-            if intent.kind == IntentKind.SUPERSEDE and intent.reason:
-                return intent.actor, intent.reason
             return intent.actor, intent.reason
         if deciding.name == "CertificateRevoked":
             return "chain", RevocationReason(deciding.reason).name.lower()
@@ -405,11 +456,17 @@ class ChainRepository:
             .where(chamber_keys.c.chamber_id == intent.chamber_id, chamber_keys.c.retired_at.is_(None))
             .values(retired_at=now)
         )
-        conn.execute(
-            chamber_keys.insert().values(
-                chamber_id=intent.chamber_id, address=intent.new_address, ciphertext=intent.new_ciphertext, created_at=now
+        existing = conn.execute(
+            select(chamber_keys.c.id).where(func.lower(chamber_keys.c.address) == str(intent.new_address).lower())
+        ).first()
+        if existing is not None:  # set aside by a reorganisation, and rotated to again
+            conn.execute(update(chamber_keys).where(chamber_keys.c.id == existing.id).values(retired_at=None))
+        else:
+            conn.execute(
+                chamber_keys.insert().values(
+                    chamber_id=intent.chamber_id, address=intent.new_address, ciphertext=intent.new_ciphertext, created_at=now
+                )
             )
-        )
         conn.execute(
             update(intents)
             .where(intents.c.id == intent.id)

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ...errors import DuplicateCertificateError, IntentConflictError, StoreError
+from ...errors import CursorMovedError, DuplicateCertificateError, IntentConflictError, StoreError
 
-__all__ = ["DuplicateCertificateError", "IntentConflictError", "StoreError"]
+__all__ = ["CursorMovedError", "DuplicateCertificateError", "IntentConflictError", "StoreError"]

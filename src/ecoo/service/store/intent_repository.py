@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -128,6 +128,28 @@ class IntentRepository:
         with self.db.transaction() as conn:
             return bool(conn.execute(query.values(updated_at=time.time(), **values)).rowcount)
 
+    def claim(self, intent_id: int, seconds: float) -> IntentRow | None:
+        """Claim an open intent for sending (one sender at a time, across threads and processes):
+        the intent as it is now, or None when it is closed or another sender has it."""
+        now = time.time()
+        with self.db.transaction() as conn:
+            claimed = conn.execute(
+                update(intents)
+                .where(
+                    intents.c.id == intent_id,
+                    intents.c.state.in_(OPEN_STATES),
+                    or_(intents.c.claimed_until.is_(None), intents.c.claimed_until < now),
+                )
+                .values(claimed_until=now + seconds)
+            ).rowcount
+            if not claimed:
+                return None
+            return IntentRow.from_row(conn.execute(select(intents).where(intents.c.id == intent_id)).one())
+
+    def release(self, intent_id: int) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(update(intents).where(intents.c.id == intent_id).values(claimed_until=None))
+
     def mark_sent(self, intent_id: int, tx_hash: str) -> bool:
         """Its transaction is with the node (one more attempt)."""
         return self._set(
@@ -152,11 +174,13 @@ class IntentRepository:
             row = conn.execute(select(intents).where(intents.c.id == intent_id, intents.c.state.in_(OPEN_STATES))).first()
             if row is None:
                 return False
-            conn.execute(
+            closed = conn.execute(
                 update(intents)
-                .where(intents.c.id == intent_id)
+                .where(intents.c.id == intent_id, intents.c.state.in_(OPEN_STATES))  # never over a DONE
                 .values(state=IntentState.FAILED, open_certificate=None, last_error=error, updated_at=time.time())
-            )
+            ).rowcount
+            if not closed:
+                return False
             if row.certificate_id is not None:
                 note = f"{str(row.kind).lower()} failed: {error}"
                 record_event(conn, row.chamber_id, row.certificate_id, AuditAction.REQUEST_FAILED, "worker", note, row.tx_hash)

@@ -164,6 +164,7 @@ intents = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("tx_hash", String(66)),
     Column("last_error", Text),
+    Column("claimed_until", Float),  # a sender (request or worker) is sending it until then
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Index("ix_intents_chamber_state", "chamber_id", "state"),
