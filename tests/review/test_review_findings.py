@@ -1,0 +1,171 @@
+"""Review of issue 9 ("One truth"): each test shows one way the API, the projection or the
+intents can disagree with the chain, lose a request or get stuck. Every test here FAILS on the
+reviewed code; each docstring names the cause."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web3 import Web3
+
+from ecoo.anvil import ManagedAnvil, free_port
+from ecoo.signers import unlocked_signer
+from tests.support.service import ServiceHarness, make_service
+
+
+@pytest.fixture
+def own_chain(tmp_path: Path):  # type: ignore[no-untyped-def]
+    node = ManagedAnvil(tmp_path / "chain-state.json", port=free_port()).start()
+    yield node
+    node.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    return request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+
+
+@pytest.fixture
+def made() -> Iterator[list[ServiceHarness]]:
+    services: list[ServiceHarness] = []
+    yield services
+    for service in services:
+        service.app.extensions["ecoo"].store.close()
+
+
+def _service(made: list[ServiceHarness], *args: Any, **kwargs: Any) -> ServiceHarness:
+    made.append(make_service(*args, **kwargs))
+    return made[-1]
+
+
+def _objects(service: ServiceHarness) -> Any:
+    return service.app.extensions["ecoo"]
+
+
+def _w3(node: ManagedAnvil) -> Web3:
+    return Web3(Web3.HTTPProvider(node.url))
+
+
+def _rpc(node: ManagedAnvil, method: str, *params: Any) -> Any:
+    answer = _w3(node).provider.make_request(method, list(params))  # type: ignore[arg-type]
+    assert "error" not in answer, answer
+    return answer["result"]
+
+
+def _status(service: ServiceHarness, certificate_id: int) -> str:
+    return str(service.client.get(f"/api/v1/certificates/{certificate_id}", headers=service.auth).json["status"])
+
+
+def _document(service: ServiceHarness, certificate_id: int) -> dict[str, Any]:
+    response = service.client.get(f"/api/v1/certificates/{certificate_id}/document", headers=service.auth)
+    assert response.status_code == 200, response.json
+    return dict(response.json)
+
+
+def _verdict(service: ServiceHarness, document: dict[str, Any]) -> str:
+    return str(service.client.post("/api/v1/verify", json=document).json["verdict"])
+
+
+# -- 1. a reorganisation that removes two completed changes of one certificate ----------------------
+
+
+def test_rewind_of_two_completed_intents_of_one_certificate_does_not_wedge_the_follower(
+    tmp_path: Path, own_chain: ManagedAnvil, database_url: str | None, made: list[ServiceHarness]
+) -> None:
+    """ChainRepository.rewind reopens every DONE intent whose event is gone by setting
+    open_certificate back to the certificate id; two of them for one certificate (a suspend and
+    its lift) violate the UNIQUE open_certificate, the rewind transaction raises IntegrityError on
+    every pass, and the follower never moves again: nothing is projected any more."""
+    service = _service(made, tmp_path, own_chain, database_url)
+    created = service.create(service.certificate("RV-WEDGE-1"))
+    assert service.anchor() == 1
+    for _ in range(3):
+        _rpc(own_chain, "evm_mine")  # the anchor is deeper than the reorganisation
+    cid = created["id"]
+    suspend = service.client.post(f"/api/v1/certificates/{cid}/suspend", json={"reason": "enquiry"}, headers=service.auth)
+    assert suspend.status_code == 200 and suspend.json["status"] == "SUSPENDED"
+    lift = service.client.post(f"/api/v1/certificates/{cid}/lift", headers=service.auth)
+    assert lift.status_code == 200 and lift.json["status"] == "ISSUED"
+
+    _rpc(own_chain, "anvil_reorg", 2, [])  # both blocks (suspend, lift) replaced
+
+    errors = []
+    for _ in range(3):  # the worker's next passes
+        try:
+            _objects(service).follower.run_once()
+        except Exception as exc:  # noqa: BLE001 - IntegrityError (uq open_certificate) on the reviewed code
+            errors.append(type(exc).__name__)
+    assert errors == []
+    later = service.create(service.certificate("RV-WEDGE-2"))
+    service.anchor()
+    assert _status(service, later["id"]) == "ISSUED"
+
+
+# -- 2. the projection does not look at the event's issuer --------------------------------------
+
+
+def test_a_status_event_of_another_key_for_the_same_leaf_does_not_change_the_certificate(
+    service: ServiceHarness,
+) -> None:
+    """ChainRepository._project_certificates selects a certificate's leaf events by subject (and
+    complete_intents by leaf) without `issuer == the certificate's batch key`. On chain a status
+    lives at (issuer, leaf). After a key rotation the authority revokes "for the chamber" with its
+    current key (revokeFor(newKey, leaf)): the certificate (anchored by the old key) is still
+    VALID on chain, the API says REVOKED, and reconcile cannot repair it (it re-reads the same
+    events)."""
+    from ecoo.registry import RevocationReason
+    from ecoo.service.reconcile import Reconciler
+
+    objects = _objects(service)
+    document = service.issue("RV-ISSUER-1")
+    chamber = objects.store.chamber(service.chamber_id)
+    registry = objects.chain.registry()
+    authority = unlocked_signer(registry.w3)
+    new_address = objects.issuance.rotate_key(chamber, authority, fund_from=authority)
+
+    row = objects.store.get_certificate(1)
+    registry.revoke(authority, row.leaf_bytes, RevocationReason.FRAUD, issuer=new_address)
+    objects.follower.run_once()
+
+    verdict = _verdict(service, document)
+    assert verdict == "VALID"  # the chain: (old key, leaf) was never revoked
+    report = Reconciler(objects.store, objects.chain.registry, objects.follower).run(repair=True)
+    assert _status(service, 1) == "ISSUED", report.to_json()["remaining"]  # REVOKED, and reconcile leaves it
+
+
+# -- 3. a reorganisation between reading the logs and reading the cursor's block hash ------------
+
+
+def test_a_reorganisation_during_a_follow_pass_is_not_recorded_as_the_old_fork(
+    tmp_path: Path, own_chain: ManagedAnvil, made: list[ServiceHarness]
+) -> None:
+    """ChainFollower._follow reads registry.events(block+1, to) and only afterwards
+    registry.block_hash(to); if the chain reorganises in between, the old fork's events are stored
+    with the new fork's hash as the cursor, so no later pass notices: the certificate stays ISSUED
+    (document served) while the chain has no anchor, and the worker never anchors it again."""
+    service = _service(made, tmp_path, own_chain)
+    created = service.create(service.certificate("RV-TOCTOU"))
+    registry = _objects(service).chain.registry()
+    real_events = registry.events
+    fired: list[int] = []
+
+    def events_then_reorg(start: int, end: int) -> Any:
+        found = real_events(start, end)
+        if not fired and any(e.name == "BatchAnchored" for e in found):
+            fired.append(end)
+            _rpc(own_chain, "anvil_reorg", 1, [])  # the anchor's block is replaced right after the read
+        return found
+
+    registry.events = events_then_reorg  # type: ignore[method-assign]
+    service.anchor()
+    assert fired
+    registry.events = real_events  # type: ignore[method-assign]
+    registry_view = registry.get_anchor(service.address, bytes.fromhex(
+        _objects(service).store.batch_of(1)["root"][2:]))
+    assert registry_view is None  # the chain has no anchor of the batch now
+    for _ in range(2):
+        _objects(service).follower.run_once()
+    assert _status(service, created["id"]) == "PENDING"  # reviewed code: ISSUED for ever (until a reconcile)
