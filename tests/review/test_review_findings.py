@@ -169,3 +169,78 @@ def test_a_reorganisation_during_a_follow_pass_is_not_recorded_as_the_old_fork(
     for _ in range(2):
         _objects(service).follower.run_once()
     assert _status(service, created["id"]) == "PENDING"  # reviewed code: ISSUED for ever (until a reconcile)
+
+
+# -- 4. a reorganisation that removes a key rotation -------------------------------------------
+
+
+def test_a_reorganisation_that_removes_a_key_rotation_does_not_leave_the_chamber_on_an_unaccredited_key(
+    tmp_path: Path, own_chain: ManagedAnvil, made: list[ServiceHarness]
+) -> None:
+    """ChainRepository.rewind only reopens intents of COMPLETES events; an IssuerKeyRotated it
+    forgets leaves _activate_key's work in place (old key retired, new key current, ROTATE intent
+    DONE). The chain never accredited the new key, yet the registry's anchor() needs no standing:
+    the next certificate is anchored by the unaccredited key, the API says ISSUED and serves its
+    document, and every verifier says it is not VALID (reconcile does not see it either: its
+    chain_status ignores accreditation)."""
+    service = _service(made, tmp_path, own_chain)
+    objects = _objects(service)
+    chamber = objects.store.chamber(service.chamber_id)
+    authority = unlocked_signer(objects.chain.registry().w3)
+    new_address = objects.issuance.rotate_key(chamber, authority, fund_from=authority)
+    assert objects.store.chamber(service.chamber_id).address == new_address
+
+    _rpc(own_chain, "anvil_reorg", 1, [])  # the rotation's block is replaced: the chain never rotated
+    assert objects.chain.registry().get_issuer(new_address).status.name == "NONE"
+    assert objects.follower.run_once().rewound == 1
+
+    created = service.create(service.certificate("RV-ROTATE"))
+    service.anchor()
+    status = _status(service, created["id"])
+    verdict = _verdict(service, _document(service, created["id"])) if status == "ISSUED" else None
+    assert (status, verdict) in {("PENDING", None), ("ISSUED", "VALID")}, (status, verdict)  # reviewed: ISSUED + not VALID
+
+
+# -- 5. the node got the supersede but its answer was lost ---------------------------------------
+
+
+def test_a_supersede_whose_send_answer_is_lost_does_not_lose_the_amendment(
+    service: ServiceHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """IntentSender._transact treats a ChainUnavailableError raised by the send itself (the node
+    accepted the raw transaction, the HTTP answer was lost: a timeout) as "nothing was sent":
+    Issuance._change marks the intent FAILED ("nothing was sent"), answers 503, and _replace
+    withdraws the replacement. The transaction is mined: the original is SUPERSEDED on chain,
+    pointing at a replacement that is CANCELLED and never anchored, and the chamber cannot ask
+    again (409). The amendment the chain now points to is lost."""
+    import requests
+
+    from ecoo.signers import LocalSigner
+
+    service.issue("RV-LOST-1")
+    real_send = LocalSigner.send
+    lost: list[bool] = []
+
+    def send_then_lose_the_answer(self: LocalSigner, w3: Web3, tx: dict[str, Any]) -> bytes:
+        tx_hash = real_send(self, w3, tx)  # the node has it (Anvil mines it at once)
+        if not lost:
+            lost.append(True)
+            raise requests.ReadTimeout("read timed out")
+        return tx_hash
+
+    monkeypatch.setattr(LocalSigner, "send", send_then_lose_the_answer)
+    amended = service.certificate("RV-LOST-1A")
+    response = service.client.post(
+        "/api/v1/certificates/1/supersede", json={"certificate": amended, "reason": "typo"}, headers=service.auth
+    )
+    monkeypatch.setattr(LocalSigner, "send", real_send)
+    assert lost, (response.status_code, response.json)
+    _objects(service).follower.run_once()
+    original = service.client.get("/api/v1/certificates/1", headers=service.auth).json
+    replacement = _objects(service).store.find_by_leaf(original["successorLeaf"]) if original["successorLeaf"] else None
+    # Either the request failed and the chain has no supersede, or the replacement goes on to be anchored.
+    assert original["status"] == "ISSUED" or (replacement is not None and replacement.status != "CANCELLED"), (
+        response.status_code,
+        original["status"],
+        replacement.status if replacement else None,
+    )
