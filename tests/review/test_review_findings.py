@@ -244,3 +244,74 @@ def test_a_supersede_whose_send_answer_is_lost_does_not_lose_the_amendment(
         original["status"],
         replacement.status if replacement else None,
     )
+
+
+# -- 6. the follower's lease does not exclude its own process ------------------------------------
+
+
+def test_two_follow_passes_of_one_service_never_run_at_once(
+    tmp_path: Path, anvil_node: ManagedAnvil, postgres_url: str, made: list[ServiceHarness]
+) -> None:
+    """One ChainFollower (one lease owner) serves the worker thread, every request's _settle and
+    the reconciler; ChainRepository.acquire_lease lets `lease_owner == owner` claim again, so two
+    threads of one process follow at once. On PostgreSQL both insert the same chain_events row
+    (select-then-insert under READ COMMITTED): the loser raises IntegrityError, which _settle does
+    not catch (only EcooError): the chamber's suspend, sent and mined, answers 500 (here: raises
+    through the test client). The first pass to finish also releases the lease under the other."""
+    import threading
+    import time
+
+    service = _service(made, tmp_path, anvil_node, postgres_url)
+    objects = _objects(service)
+    service.issue("RV-LEASE-1")
+    registry = objects.chain.registry()
+    real_events = registry.events
+    repository = objects.store.chain_repository
+    real_project = repository._project_events
+    barrier = threading.Barrier(2, timeout=10)
+    waits: list[str] = []
+
+    def events(start: int, end: int) -> Any:
+        found = real_events(start, end)
+        if any(e.name == "CertificateSuspended" for e in found) and len(waits) < 2:
+            waits.append(threading.current_thread().name)
+            barrier.wait()
+        return found
+
+    def project(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.3)  # a slower projection (many certificates): its transaction stays open a little
+        return real_project(*args, **kwargs)
+
+    registry.events = events  # type: ignore[method-assign]
+    repository._project_events = project  # type: ignore[method-assign]
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def worker_follows() -> None:
+        while not stop.is_set():
+            try:
+                objects.follower.run_once()
+            except threading.BrokenBarrierError:
+                pass
+            except Exception as exc:  # noqa: BLE001
+                errors.append(f"worker: {type(exc).__name__}")
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=worker_follows, name="worker")
+    thread.start()
+    try:
+        try:
+            response = service.client.post("/api/v1/certificates/1/suspend", json={"reason": "enquiry"}, headers=service.auth)
+            code = response.status_code
+            if code >= 500:
+                errors.append(f"request: {response.status_code} {response.get_data(as_text=True)[:120]}")
+        except Exception as exc:  # noqa: BLE001 - TESTING propagates what would be a 500
+            code = 500
+            errors.append(f"request: {type(exc).__name__}")
+    finally:
+        stop.set()
+        thread.join(20)
+        registry.events = real_events  # type: ignore[method-assign]
+        repository._project_events = real_project  # type: ignore[method-assign]
+    assert code in (200, 202) and errors == [], (code, errors, waits)
+    assert len(waits) < 2, "two passes of one follower were inside _follow at once"
