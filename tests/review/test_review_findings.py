@@ -315,3 +315,22 @@ def test_two_follow_passes_of_one_service_never_run_at_once(
         repository._project_events = real_project  # type: ignore[method-assign]
     assert code in (200, 202) and errors == [], (code, errors, waits)
     assert len(waits) < 2, "two passes of one follower were inside _follow at once"
+
+
+# -- 7. a certificate anchored while its chamber is suspended ------------------------------------
+
+
+def test_a_certificate_anchored_while_its_chamber_is_suspended_is_not_shown_issued(service: ServiceHarness) -> None:
+    """The registry's anchor() needs no standing, and neither the worker (_send_batch) nor the
+    projection (status_from_events: anchored => ISSUED) nor reconcile (chain_status ignores
+    accreditedAtAnchor) looks at the issuer's accreditation: after the authority suspends the
+    chamber, new certificates are anchored, shown ISSUED with a document, and every verifier
+    refuses them."""
+    objects = _objects(service)
+    registry = objects.chain.registry()
+    registry.suspend_issuer(unlocked_signer(registry.w3), service.address)
+    created = service.create(service.certificate("RV-SUSPENDED-ISSUER"))
+    service.anchor()
+    status = _status(service, created["id"])
+    verdict = _verdict(service, _document(service, created["id"])) if status == "ISSUED" else None
+    assert (status, verdict) in {("PENDING", None), ("ISSUED", "VALID")}, (status, verdict)
