@@ -334,3 +334,52 @@ def test_a_certificate_anchored_while_its_chamber_is_suspended_is_not_shown_issu
     status = _status(service, created["id"])
     verdict = _verdict(service, _document(service, created["id"])) if status == "ISSUED" else None
     assert (status, verdict) in {("PENDING", None), ("ISSUED", "VALID")}, (status, verdict)
+
+
+# -- 8. reconcile's full re-read races another process's follow pass ------------------------------
+
+
+def test_reconcile_rereading_the_chain_while_another_process_follows_loses_no_history(service: ServiceHarness) -> None:
+    """Reconciler.run's last repair step calls ChainRepository.rewind(start - 1) without holding
+    the follower's lease, then follower.run_once(), which does nothing while another process holds
+    the lease. That process, mid-pass, then records its range and moves the cursor (record() sets
+    it unconditionally, no compare-and-set): every event before its range is gone from the store
+    and never read again, so anchored certificates are shown PENDING (documents 409) until some
+    later reconcile."""
+    from sqlalchemy import delete
+
+    from ecoo.service.follower import ChainFollower
+    from ecoo.service.reconcile import Reconciler
+    from ecoo.service.store import chain_events
+
+    objects = _objects(service)
+    first = service.create(service.certificate("RV-RACE-1"))
+    service.anchor()
+    assert _status(service, first["id"]) == "ISSUED"
+    registry = objects.chain.registry()
+    # The stored events are short (as in test_lost_events_are_read_again): a reconcile must re-read.
+    with objects.store.transaction() as conn:
+        conn.execute(delete(chain_events))
+    objects.store.chain_repository.reproject_all(registry.address)
+
+    second = service.create(service.certificate("RV-RACE-2"))
+    service.worker._chamber_pass(service.chamber_id, True)  # its anchor is mined, not yet followed
+    other = ChainFollower(objects.store, objects.chain.registry, objects.settings, owner="other-process")
+    real_events = registry.events
+    ran: list[Any] = []
+
+    def events(start: int, end: int) -> Any:
+        found = real_events(start, end)
+        if not ran:  # this process's worker reconciles while the other process is mid-pass
+            ran.append(Reconciler(objects.store, objects.chain.registry, objects.follower).run(repair=True))
+        return found
+
+    registry.events = events  # type: ignore[method-assign]
+    try:
+        other.run_once()
+    finally:
+        registry.events = real_events  # type: ignore[method-assign]
+    for _ in range(2):
+        objects.follower.run_once()
+        other.run_once()
+    assert (_status(service, first["id"]), _status(service, second["id"])) == ("ISSUED", "ISSUED")
