@@ -383,3 +383,32 @@ def test_reconcile_rereading_the_chain_while_another_process_follows_loses_no_hi
         objects.follower.run_once()
         other.run_once()
     assert (_status(service, first["id"]), _status(service, second["id"])) == ("ISSUED", "ISSUED")
+
+
+# -- 9. a batch formed with the old key in the window before the follower sees a rotation ---------
+
+
+def test_a_batch_formed_while_a_rotation_is_on_its_way_is_not_issued_under_the_retired_key(
+    service: ServiceHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chamber's key in the database changes only when the follower sees IssuerKeyRotated
+    (_activate_key). A worker pass whose follow ran just before the rotation was mined (or a
+    `ecoo chamber rotate-key` in another process: rotate_key takes no chamber lease) forms a batch
+    with the old key and anchors it after the rotation: anchor() needs no standing, so the root is
+    anchored by a retired key, the API says ISSUED and serves the document, verifiers refuse it."""
+    from ecoo.errors import EcooError
+
+    objects = _objects(service)
+    chamber = objects.store.chamber(service.chamber_id)
+    authority = unlocked_signer(objects.chain.registry().w3)
+    real_run = objects.follower.run_once
+    monkeypatch.setattr(objects.follower, "run_once", lambda: None)  # the worker's follow ran just before
+    with pytest.raises(EcooError):  # "the rotation is sent; it completes on its own"
+        objects.issuance.rotate_key(chamber, authority, fund_from=authority)
+    created = service.create(service.certificate("RV-ROT-WINDOW"))
+    service.worker._chamber_pass(service.chamber_id, True)  # the rest of that worker pass
+    monkeypatch.setattr(objects.follower, "run_once", real_run)
+    service.anchor()
+    status = _status(service, created["id"])
+    verdict = _verdict(service, _document(service, created["id"])) if status == "ISSUED" else None
+    assert (status, verdict) in {("PENDING", None), ("ISSUED", "VALID")}, (status, verdict)
