@@ -412,3 +412,51 @@ def test_a_batch_formed_while_a_rotation_is_on_its_way_is_not_issued_under_the_r
     status = _status(service, created["id"])
     verdict = _verdict(service, _document(service, created["id"])) if status == "ISSUED" else None
     assert (status, verdict) in {("PENDING", None), ("ISSUED", "VALID")}, (status, verdict)
+
+
+# -- 10. a refused rotation leaves its intent open for ever --------------------------------------
+
+
+def test_a_refused_key_rotation_does_not_stay_in_flight_for_ever(service: ServiceHarness) -> None:
+    """Issuance.rotate_key stores a ROTATE intent, then _chain_call turns the registry's refusal
+    into RegistryRefusedError without closing the intent (no mark_failed): it stays QUEUED for
+    ever (IntentSender.send answers "waiting" for every ROTATE), /api/v1/health counts it in
+    intentsInFlight for ever, and known_issuers() keeps following its never-accredited key."""
+    from ecoo.errors import EcooError
+
+    objects = _objects(service)
+    registry = objects.chain.registry()
+    authority = unlocked_signer(registry.w3)
+    registry.suspend_issuer(authority, service.address)  # rotateIssuerKey needs an accredited old key
+    with pytest.raises(EcooError):
+        objects.issuance.rotate_key(objects.store.chamber(service.chamber_id), authority, fund_from=authority)
+    for _ in range(2):
+        service.anchor()
+    assert service.client.get("/api/v1/health").json["projection"]["intentsInFlight"] == 0
+
+
+# -- 11. two cancels of one PENDING certificate at once -----------------------------------------
+
+
+def test_a_second_concurrent_cancel_does_not_send_a_revocation_of_a_never_anchored_leaf(service: ServiceHarness) -> None:
+    """Issuance.revoke decides on the row the handler read (`row.status == PENDING`): when
+    cancel_unbatched fails it assumes "a batch has it", but a concurrent cancel may have won
+    instead. The loser stores a REVOKE (Cancelled) intent for an unbatched CANCELLED certificate
+    (the API answers 202 with an intent instead of 409 final_status) and the worker sends a
+    revocation of a leaf that was never anchored (IntentSender.send: CANCELLED == target, no
+    document, so it transacts)."""
+    from ecoo.registry import read_events
+
+    objects = _objects(service)
+    created = service.create(service.certificate("RV-CANCEL-TWICE"))
+    stale = objects.store.get_certificate(created["id"])  # the second request read it here
+    first = service.client.post(f"/api/v1/certificates/{created['id']}/revoke", json={"reason": "cancelled"}, headers=service.auth)
+    assert first.status_code == 200 and first.json["status"] == "CANCELLED"
+    second = objects.issuance.revoke(objects.store.chamber(service.chamber_id), stale, "cancelled", "token:2")
+    service.anchor()
+    registry = objects.chain.registry()
+    revocations = [
+        e for e in read_events(registry.w3, registry.address, 0, registry.w3.eth.block_number)
+        if e.name == "CertificateRevoked" and e.subject == stale.leaf
+    ]
+    assert (second.intent, revocations) == (None, [])
