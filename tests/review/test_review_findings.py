@@ -460,3 +460,28 @@ def test_a_second_concurrent_cancel_does_not_send_a_revocation_of_a_never_anchor
         if e.name == "CertificateRevoked" and e.subject == stale.leaf
     ]
     assert (second.intent, revocations) == (None, [])
+
+
+# -- 12. a change the certificate's final status made impossible answers 200 ----------------------
+
+
+def test_a_change_that_failed_is_not_answered_200(service: ServiceHarness) -> None:
+    """Issuance._change calls IntentSender.send with raise_refusal, but send's first branch
+    (`row.status.final and row.status != target`) closes the intent FAILED and returns "failed"
+    without raising; api_issuer._changed sees no open intent and answers 200 ("the chain shows
+    the change") for a suspend that did not happen. Here the authority revoked the certificate
+    on chain just before the chamber's suspend request was handled (stale read)."""
+    from ecoo.registry import RevocationReason
+
+    objects = _objects(service)
+    service.issue("RV-200")
+    stale = objects.store.get_certificate(1)  # the handler's read: ISSUED
+    registry = objects.chain.registry()
+    registry.revoke(unlocked_signer(registry.w3), stale.leaf_bytes, RevocationReason.FRAUD, issuer=service.address)
+    objects.follower.run_once()
+    with service.app.test_request_context():
+        from ecoo.service.api_issuer import _changed
+
+        change = objects.issuance.suspend(objects.store.chamber(service.chamber_id), stale, "token:1", "enquiry")
+        _, code = _changed(change)
+    assert (code, change.intent.state) != (200, "FAILED"), (code, change.row.status, change.intent.state)
