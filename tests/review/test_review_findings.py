@@ -485,3 +485,49 @@ def test_a_change_that_failed_is_not_answered_200(service: ServiceHarness) -> No
         change = objects.issuance.suspend(objects.store.chamber(service.chamber_id), stale, "token:1", "enquiry")
         _, code = _changed(change)
     assert (code, change.intent.state) != (200, "FAILED"), (code, change.row.status, change.intent.state)
+
+
+# -- 13. a full repair rewrites the history of certificates that never diverged -------------------
+
+
+def test_a_reconcile_repair_keeps_issued_at_and_audit_of_certificates_that_did_not_diverge(service: ServiceHarness) -> None:
+    """Reconciler.run compares with the chain at the newest confirmed block, after its own
+    follower.run_once(): a change mined in between (here the authority suspends another
+    certificate) is a divergence that reproject_all cannot repair, so it rewinds to the
+    deployment and reads everything again. That rewind projects every certificate PENDING
+    (issued_at = None, an audit event "PENDING" by "chain") and the re-read ISSUED again
+    (issued_at = now, another "ISSUED"): each certificate's issuedAt moves to the repair time and
+    its audit trail gains a PENDING/ISSUED pair that never happened on chain."""
+    import time
+
+    from ecoo.service.reconcile import Reconciler
+
+    objects = _objects(service)
+    a = service.create(service.certificate("RV-HIST-A"))
+    b = service.create(service.certificate("RV-HIST-B"))
+    service.anchor()
+    before = service.client.get(f"/api/v1/certificates/{a['id']}", headers=service.auth).json
+    time.sleep(1.1)
+    registry = objects.chain.registry()
+    leaf_b = objects.store.get_certificate(b["id"]).leaf_bytes
+    real_run = objects.follower.run_once
+    done: list[bool] = []
+
+    def run_then_a_change_is_mined() -> Any:
+        result = real_run()
+        if not done:
+            done.append(True)
+            registry.suspend_certificate(unlocked_signer(registry.w3), leaf_b, issuer=service.address)
+        return result
+
+    objects.follower.run_once = run_then_a_change_is_mined  # type: ignore[method-assign]
+    try:
+        report = Reconciler(objects.store, objects.chain.registry, objects.follower).run(repair=True)
+    finally:
+        objects.follower.run_once = real_run  # type: ignore[method-assign]
+    assert report.remaining == [] and _status(service, b["id"]) == "SUSPENDED"
+    after = service.client.get(f"/api/v1/certificates/{a['id']}", headers=service.auth).json
+    assert (after["issuedAt"], [e["action"] for e in after["audit"]]) == (
+        before["issuedAt"],
+        [e["action"] for e in before["audit"]],
+    )
