@@ -531,3 +531,37 @@ def test_a_reconcile_repair_keeps_issued_at_and_audit_of_certificates_that_did_n
         before["issuedAt"],
         [e["action"] for e in before["audit"]],
     )
+
+
+# -- 14. the worker sends an intent from a stale list --------------------------------------------
+
+
+def test_the_worker_does_not_send_again_an_intent_that_completed_after_it_listed_it(service: ServiceHarness) -> None:
+    """AnchoringWorker._chamber_pass lists open_intents() once and IntentSender.send acts on that
+    IntentRow without reading its state again (it re-reads only the certificate). A suspend the
+    request thread sent and the follower completed, followed by the chamber's lift, is sent AGAIN
+    from the worker's stale row (chain ACTIVE, so _chain_shows is False): the certificate ends
+    SUSPENDED on chain and in the API although the chamber's last word was lift, and the stray
+    suspension is attributed to "chain" (mark_sent on a DONE intent updates nothing)."""
+    objects = _objects(service)
+    service.issue("RV-STALE-INTENT")
+    request_sender = objects.issuance.sender
+    real_send = request_sender.send
+    listed: list[Any] = []
+
+    def send(intent: Any, **kwargs: Any) -> str:
+        if not listed:  # the worker, concurrently, lists the open intents now
+            listed.extend(objects.store.intent_repository.open_intents(service.chamber_id))
+        return real_send(intent, **kwargs)
+
+    request_sender.send = send  # type: ignore[method-assign]
+    try:
+        assert service.client.post("/api/v1/certificates/1/suspend", json={"reason": "enquiry"}, headers=service.auth).status_code == 200
+        assert service.client.post("/api/v1/certificates/1/lift", headers=service.auth).status_code == 200
+    finally:
+        request_sender.send = real_send  # type: ignore[method-assign]
+    assert [i.kind for i in listed] == ["SUSPEND"]
+    for intent in listed:  # the rest of the worker's pass
+        service.worker.sender.send(intent)
+    objects.follower.run_once()
+    assert _status(service, 1) == "ISSUED"
