@@ -565,3 +565,39 @@ def test_the_worker_does_not_send_again_an_intent_that_completed_after_it_listed
         service.worker.sender.send(intent)
     objects.follower.run_once()
     assert _status(service, 1) == "ISSUED"
+
+
+# -- 15. a crash between storing the replacement and storing the supersede intent ---------------
+
+
+class _Killed(BaseException):
+    """The process dies here (kill -9): nothing after this line runs."""
+
+
+def test_a_supersede_interrupted_after_its_replacement_is_stored_can_be_completed(
+    service: ServiceHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issuance._replace commits the replacement (PENDING, batchable) in one transaction and the
+    SUPERSEDE intent in a later one. A crash in between leaves no intent: nothing will ever
+    supersede the original, the worker anchors the amendment, and both verify VALID. The
+    chamber's retry of the same request is refused 409 (the replacement's idempotency key is
+    taken), so the supersede can never be completed."""
+    from ecoo.service.issuance import Issuance
+
+    original = service.issue("RV-CRASH-1")
+    amended = service.certificate("RV-CRASH-1A")
+    body = {"certificate": amended, "reason": "consignee corrected"}
+
+    def killed(*args: Any, **kwargs: Any) -> Any:
+        raise _Killed()
+
+    monkeypatch.setattr(Issuance, "_change", killed)
+    with pytest.raises(_Killed):
+        service.client.post("/api/v1/certificates/1/supersede", json=body, headers=service.auth)
+    monkeypatch.undo()
+
+    service.anchor()  # the restarted service's worker
+    retry = service.client.post("/api/v1/certificates/1/supersede", json=body, headers=service.auth)
+    service.anchor()
+    verdicts = (_verdict(service, original), _status(service, 2))
+    assert retry.status_code in (200, 202) and verdicts[0] == "SUPERSEDED", (retry.status_code, retry.json, verdicts)
