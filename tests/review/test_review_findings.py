@@ -111,11 +111,13 @@ def test_a_status_event_of_another_key_for_the_same_leaf_does_not_change_the_cer
     service: ServiceHarness,
 ) -> None:
     """ChainRepository._project_certificates selects a certificate's leaf events by subject (and
-    complete_intents by leaf) without `issuer == the certificate's batch key`. On chain a status
-    lives at (issuer, leaf). After a key rotation the authority revokes "for the chamber" with its
-    current key (revokeFor(newKey, leaf)): the certificate (anchored by the old key) is still
-    VALID on chain, the API says REVOKED, and reconcile cannot repair it (it re-reads the same
-    events)."""
+    _project_events completes intents by leaf) without `issuer == the certificate's batch key`;
+    on chain a status lives at (issuer, leaf). After a key rotation, the chamber revokes with its
+    current key by leaf (what `ecoo revoke 0x<leaf>` does: CertificateIssuer._owner is None for a
+    bare leaf, so it calls revoke(leaf), not revokeFor(oldKey, leaf)): the event's issuer is the
+    new key, which the service knows. The certificate (anchored by the old key) is still VALID on
+    chain; the API says REVOKED; reconcile finds it and cannot repair it (it re-reads the same
+    events), so health stays degraded."""
     from ecoo.registry import RevocationReason
     from ecoo.service.reconcile import Reconciler
 
@@ -124,14 +126,15 @@ def test_a_status_event_of_another_key_for_the_same_leaf_does_not_change_the_cer
     chamber = objects.store.chamber(service.chamber_id)
     registry = objects.chain.registry()
     authority = unlocked_signer(registry.w3)
-    new_address = objects.issuance.rotate_key(chamber, authority, fund_from=authority)
+    objects.issuance.rotate_key(chamber, authority, fund_from=authority)
+    chamber = objects.store.chamber(service.chamber_id)
+    current_key = objects.vault.signer(objects.store.key(chamber.key_id).ciphertext, chamber.id)
 
     row = objects.store.get_certificate(1)
-    registry.revoke(authority, row.leaf_bytes, RevocationReason.FRAUD, issuer=new_address)
+    registry.revoke(current_key, row.leaf_bytes, RevocationReason.FRAUD)  # = ecoo revoke 0x<leaf> --reason fraud
     objects.follower.run_once()
 
-    verdict = _verdict(service, document)
-    assert verdict == "VALID"  # the chain: (old key, leaf) was never revoked
+    assert _verdict(service, document) == "VALID"  # the chain: (old key, leaf) was never revoked
     report = Reconciler(objects.store, objects.chain.registry, objects.follower).run(repair=True)
     assert _status(service, 1) == "ISSUED", report.to_json()["remaining"]  # REVOKED, and reconcile leaves it
 
