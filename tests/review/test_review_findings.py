@@ -604,3 +604,26 @@ def test_a_supersede_interrupted_after_its_replacement_is_stored_can_be_complete
     service.anchor()
     verdicts = (_verdict(service, original), _status(service, 2))
     assert retry.status_code in (200, 202) and verdicts[0] == "SUPERSEDED", (retry.status_code, retry.json, verdicts)
+
+
+# -- 16. cancelling the replacement of a superseded certificate ----------------------------------
+
+
+def test_the_replacement_of_a_superseded_certificate_cannot_be_cancelled_into_nothing(service: ServiceHarness) -> None:
+    """After a supersede is on chain, its replacement is an ordinary PENDING certificate:
+    Issuance.revoke cancels it (cancel_unbatched) although the original now points to it on the
+    registry. It is never anchored, so the original is SUPERSEDED by a certificate that will
+    never exist: customs can verify neither, and the chamber can neither lift the original (final)
+    nor issue the amendment again under the same number."""
+    original = service.issue("RV-REPL-1")
+    response = service.client.post(
+        "/api/v1/certificates/1/supersede",
+        json={"certificate": service.certificate("RV-REPL-1A"), "reason": "consignee"},
+        headers=service.auth,
+    )
+    assert response.status_code == 202 and response.json["original"]["status"] == "SUPERSEDED"
+    replacement = response.json["replacement"]["id"]
+    cancel = service.client.post(f"/api/v1/certificates/{replacement}/revoke", json={"reason": "cancelled"}, headers=service.auth)
+    service.anchor()
+    assert _verdict(service, original) == "SUPERSEDED"
+    assert (cancel.status_code, _status(service, replacement)) != (200, "CANCELLED")
