@@ -627,3 +627,32 @@ def test_the_replacement_of_a_superseded_certificate_cannot_be_cancelled_into_no
     service.anchor()
     assert _verdict(service, original) == "SUPERSEDED"
     assert (cancel.status_code, _status(service, replacement)) != (200, "CANCELLED")
+
+
+# -- 17. health while the follower fails every pass --------------------------------------------
+
+
+def test_health_is_not_ok_while_the_follower_fails_every_pass(
+    tmp_path: Path, own_chain: ManagedAnvil, made: list[ServiceHarness]
+) -> None:
+    """AnchoringWorker.run_once catches only EcooError around follower.run_once; a database error
+    in the projection (here the IntegrityError of finding 1) escapes to _loop, which counts a
+    failure but leaves last_error None, and /api/v1/health says "status": "ok" (it looks only at
+    the chain and the last reconcile's divergent count) while nothing is followed any more."""
+    import time
+
+    service = _service(made, tmp_path, own_chain, worker_interval=0.05, max_backoff=0.1)
+    created = service.create(service.certificate("RV-HEALTH"))
+    assert service.anchor() == 1
+    for _ in range(3):
+        _rpc(own_chain, "evm_mine")
+    cid = created["id"]
+    assert service.client.post(f"/api/v1/certificates/{cid}/suspend", json={}, headers=service.auth).status_code == 200
+    assert service.client.post(f"/api/v1/certificates/{cid}/lift", headers=service.auth).status_code == 200
+    _rpc(own_chain, "anvil_reorg", 2, [])
+    service.worker.start()
+    time.sleep(1.0)
+    service.worker.stop()
+    health = service.client.get("/api/v1/health").json
+    assert service.worker.failures > 0
+    assert health["status"] != "ok" or health["worker"]["lastError"], health
