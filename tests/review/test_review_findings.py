@@ -656,3 +656,26 @@ def test_health_is_not_ok_while_the_follower_fails_every_pass(
     health = service.client.get("/api/v1/health").json
     assert service.worker.failures > 0
     assert health["status"] != "ok" or health["worker"]["lastError"], health
+
+
+def test_after_the_rewind_wedge_a_status_change_is_not_a_500(
+    tmp_path: Path, own_chain: ManagedAnvil, made: list[ServiceHarness]
+) -> None:
+    """Same cause as the first test; Issuance._settle (issuance.py:237-240) catches only EcooError
+    around follower.run_once, so once the follower raises IntegrityError every status change of
+    every certificate is sent to the chain and then answered 500."""
+    service = _service(made, tmp_path, own_chain)
+    first = service.create(service.certificate("RV-500-1"))
+    other = service.create(service.certificate("RV-500-2"))
+    assert service.anchor() == 2
+    for _ in range(3):
+        _rpc(own_chain, "evm_mine")
+    cid = first["id"]
+    document = _document(service, other["id"])
+    assert service.client.post(f"/api/v1/certificates/{cid}/suspend", json={}, headers=service.auth).status_code == 200
+    assert service.client.post(f"/api/v1/certificates/{cid}/lift", headers=service.auth).status_code == 200
+    _rpc(own_chain, "anvil_reorg", 2, [])
+    service.app.config["TESTING"] = False  # answer as production does (500) instead of raising
+    service.app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = service.client.post(f"/api/v1/certificates/{other['id']}/revoke", json={"reason": "error"}, headers=service.auth)
+    assert response.status_code != 500, (response.json, _verdict(service, document))  # the chain: REVOKED
