@@ -155,10 +155,10 @@ class AnchoringWorker:
 
     def _chamber_pass(self, chamber_id: int, force: bool) -> int:
         """Send what the chamber has to send; returns how many transactions went out."""
-        self._resign_stale(chamber_id)
         sent = 0
         for batch in self.store.batch_repository.unanchored(chamber_id):
             sent += self._send_batch(batch)
+        self._resign_stale(chamber_id)  # after a dissolved batch too: its certificates are unbatched now
         while True:
             pending = self.store.pending(chamber_id, self.settings.batch_size)
             if not pending:
