@@ -17,7 +17,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from ..errors import ChainUnavailableError, TransactionFailedError
+import requests
+
+from ..errors import ChainUnavailableError, EcooError
 from ..urls import redact_url
 from ..verify import RegistryReader, TrustPolicy, Verifier
 from .document import TrustEntry, TrustList, entry_period_problem
@@ -31,6 +33,9 @@ log = logging.getLogger(__name__)
 
 #: Seconds a trust-list node has to answer before the next URL is tried.
 RPC_TIMEOUT = 10.0
+#: What makes the next URL be tried: no answer, an HTTP error (a gateway before a dead node answers
+#: 502), a node of another chain, or an answer that is not the registry's. None of them is a verdict.
+NODE_FAILURES: tuple[type[BaseException], ...] = (EcooError, requests.RequestException)
 
 
 class FailoverRegistry:
@@ -62,14 +67,14 @@ class FailoverRegistry:
             if self._current is not None:
                 try:
                     return self._current.verify_certificates(queries)
-                except (ChainUnavailableError, TransactionFailedError) as exc:
+                except NODE_FAILURES as exc:
                     failures.append(f"{redact_url(self._current.node.url)} ({_reason(exc)})")
                     self._current = None
             for url in self.entry.rpc_urls:
                 try:
                     registry = self._connect(url)
                     answers = registry.verify_certificates(queries)
-                except (ChainUnavailableError, TransactionFailedError) as exc:
+                except NODE_FAILURES as exc:
                     log.info("trust list: %s on chain %s: %s", redact_url(url), self.entry.chain_id, exc)
                     failures.append(f"{redact_url(url)} ({_reason(exc)})")
                     continue
@@ -82,8 +87,12 @@ class FailoverRegistry:
             )
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: BaseException) -> str:
     """The short cause of a node's failure (ChainUnavailableError's message carries a hint for developers)."""
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        return f"HTTP {exc.response.status_code}"  # requests' own text repeats the URL, key and all
+    if isinstance(exc, requests.RequestException):
+        return type(exc).__name__
     text = str(exc)
     if isinstance(exc, ChainUnavailableError):
         text = text.split("; start one with", 1)[0]
