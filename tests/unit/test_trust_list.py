@@ -281,3 +281,20 @@ def test_verify_refuses_mixing_a_trust_list_with_single_registry_options(
     broken.write_text(json.dumps(document(sequence="3")), encoding="utf-8")
     code, out, err = run(capsys, "verify", str(doc), "--trust-list", str(broken))
     assert code == 1 and out["error"] == "InputError" and "/sequence: '3' is not of type 'integer'" in err
+
+
+def test_failover_tries_every_node_in_order_and_never_shows_their_secrets() -> None:
+    from ecoo.anvil import free_port
+    from ecoo.errors import ChainUnavailableError
+    from ecoo.registry import CertificateQuery
+    from ecoo.trustlist import FailoverRegistry
+
+    first, second = free_port(), free_port()  # nothing listens on either
+    urls = [f"http://127.0.0.1:{first}/v3/SECRET-KEY", f"http://user:hunter2@127.0.0.1:{second}"]
+    entry = parse_trust_list(document(entries=[_entry(rpcUrls=urls)]), "l").entries[0]
+    with pytest.raises(ChainUnavailableError) as raised:
+        FailoverRegistry(entry, timeout=2).verify_certificates([CertificateQuery(REGISTRY, b"\1" * 32, b"\2" * 32, ())])
+    message = str(raised.value)
+    assert "chain 31337, all 2 nodes on the trust list failed" in message
+    assert message.index(f"127.0.0.1:{first}") < message.index(f"127.0.0.1:{second} (ConnectionError)")
+    assert "SECRET-KEY" not in message and "hunter2" not in message

@@ -75,16 +75,22 @@ class FailoverRegistry:
                     registry = self._connect(url)
                     answers = registry.verify_certificates(queries)
                 except NODE_FAILURES as exc:
-                    log.info("trust list: %s on chain %s: %s", redact_url(url), self.entry.chain_id, exc)
+                    log.info("trust list: %s on chain %s: %s", redact_url(url), self.entry.chain_id, _reason(exc))
                     failures.append(f"{redact_url(url)} ({_reason(exc)})")
                     continue
                 self._current = registry
                 return answers
-            tried = "; ".join(failures)
-            raise ChainUnavailableError(
-                self.entry.rpc_urls[-1],
-                f"none of the {len(self.entry.rpc_urls)} node(s) of chain {self.entry.chain_id} answers: {tried}",
-            )
+            urls = self.entry.rpc_urls
+            if len(urls) == 1 and len(failures) == 1:
+                detail = f"chain {self.entry.chain_id}, the only node on the trust list ({_reason_of(failures[0])})"
+            else:
+                detail = f"chain {self.entry.chain_id}, all {len(urls)} nodes on the trust list failed: {'; '.join(failures)}"
+            raise ChainUnavailableError(urls[-1], detail)
+
+
+def _reason_of(failure: str) -> str:
+    """The cause in a "URL (cause)" failure line."""
+    return failure.partition(" (")[2].removesuffix(")")
 
 
 def _reason(exc: BaseException) -> str:
