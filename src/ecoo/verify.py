@@ -3,7 +3,8 @@
 1. format     the envelope, the proof block and the certificate (schema + rules)
 2. integrity  the data hashes to the leaf; the Merkle path leads from the leaf to the root
 3. signature  the EIP-712 signature recovers to the claimed issuer, over this leaf and number
-4. registry   the document's chain id and registry are ones this verifier trusts (configured)
+4. registry   the document's chain id and registry are ones this verifier trusts (configured, or
+              an entry of its trust list in force now: see ecoo.trustlist)
 5. anchored   the root was anchored by that same issuer
 6. issuer     the issuer was accredited when it anchored and is in good standing now, and the
               certificate's issuer block names it (country and accreditation code on chain)
@@ -12,7 +13,9 @@
 
 The first failing check decides the verdict; later ones are skipped. Checks 5-7 come from one
 ``eth_call`` (``verifyCertificates`` for a list). A chain that cannot be reached gives
-``UNAVAILABLE`` — never REVOKED, NOT_ANCHORED or INVALID.
+``UNAVAILABLE`` — never REVOKED, NOT_ANCHORED or INVALID; for a list of documents, only those of
+that chain's registry (the others are asked concurrently, and a registry that is down is not asked
+again for its next batch).
 """
 
 from __future__ import annotations
@@ -38,9 +41,9 @@ __all__ = [  # the report vocabulary lives in ecoo.verdicts; ecoo.verify keeps o
     "Check",
     "CheckStatus",
     "RegistryReader",
+    "TrustPolicy",
     "VerificationReport",
     "Verdict",
-    "TrustPolicy",
     "Verifier",
     "iso_time",
     "verify",
@@ -372,12 +375,16 @@ class Verifier:
     def _ask_registry(self, registry: RegistryReader, group: list[_Context]) -> dict[int, CertificateState]:
         """Checks 5-8 for the documents of one registry, ``batch_size`` per call; the states by context id."""
         states: dict[int, CertificateState] = {}
+        down: ChainUnavailableError | None = None  # once no node answers, the rest of the batches are not sent
         for start in range(0, len(group), self.batch_size):
             chunk = group[start : start + self.batch_size]
             queries = [CertificateQuery(c.proof.issuer, c.proof.root, c.proof.leaf, c.proof.merkle_path) for c in chunk]
             try:
+                if down is not None:
+                    raise down
                 answers = registry.verify_certificates(queries)
             except ChainUnavailableError as exc:
+                down = exc
                 for ctx in chunk:
                     ctx.checks.append(Check("anchored", CheckStatus.UNAVAILABLE, f"chain unavailable: {exc}"))
                     ctx.verdict = Verdict.UNAVAILABLE

@@ -298,3 +298,54 @@ def test_failover_tries_every_node_in_order_and_never_shows_their_secrets() -> N
     assert "chain 31337, all 2 nodes on the trust list failed" in message
     assert message.index(f"127.0.0.1:{first}") < message.index(f"127.0.0.1:{second} (ConnectionError)")
     assert "SECRET-KEY" not in message and "hunter2" not in message
+
+
+def _offline_document(chain_id: int, number: str) -> dict[str, Any]:
+    """A correctly signed single-certificate document (root = leaf) for ``chain_id``; never anchored."""
+    from ecoo.protocol import build_document, certificate_digest, prepare
+    from tests.support.samples import sample
+
+    prepared = prepare(sample(number=number))
+    signature = PUBLISHER.sign_digest(certificate_digest(chain_id, REGISTRY, prepared.leaf, number))
+    return build_document(
+        prepared,
+        chain_id=chain_id,
+        registry=REGISTRY,
+        issuer=PUBLISHER.address,
+        root=prepared.leaf,
+        merkle_path=[],
+        signature=signature,
+    )
+
+
+def test_routing_without_a_chain_down_expired_and_unlisted() -> None:
+    """Without any node: a registry whose chain does not answer is asked once (not once per batch)
+    and only its documents are UNAVAILABLE; an expired entry and an unlisted registry are INVALID
+    at the registry check, which names the list."""
+    from ecoo.errors import ChainUnavailableError
+    from ecoo.registry import CertificateQuery, CertificateState
+    from ecoo.trustlist import trust_list_verifier
+
+    class Down:
+        calls = 0
+
+        def verify_certificates(self, queries: list[CertificateQuery]) -> list[CertificateState]:
+            self.calls += 1
+            raise ChainUnavailableError("http://127.0.0.1:9", "ConnectionError")
+
+    down = Down()
+    entries = [_entry(chainId=1), _entry(chainId=3, validFrom="2026-01-01", validUntil="2026-06-30")]
+    trust = parse_trust_list(document(entries=entries), "customs.json")
+    verifier = trust_list_verifier(trust, "customs.json", now=datetime(2026, 12, 1, tzinfo=UTC), registries={(1, REGISTRY): down})
+    verifier.batch_size = 2
+    documents = [_offline_document(1, f"D-{i}") for i in range(5)] + [_offline_document(3, "E-1"), _offline_document(4, "N-1")]
+
+    reports = verifier.verify_many(documents)
+
+    assert down.calls == 1  # three batches, one attempt: a chain that is down is not asked again
+    assert [r.verdict.value for r in reports] == ["UNAVAILABLE"] * 5 + ["INVALID", "INVALID"]
+    assert reports[5].check("registry").message == (
+        f"registry {REGISTRY} on chain 3 is not trusted by trust list customs.json (sequence 3): "
+        "expired: its entry is valid from 2026-01-01 until 2026-06-30; now is 2026-12-01T00:00:00Z"
+    )
+    assert reports[6].check("registry").message.endswith("by trust list customs.json (sequence 3): it is not on the list")
