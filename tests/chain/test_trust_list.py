@@ -258,6 +258,22 @@ def test_a_signed_list_is_pinned_to_its_publisher(
     assert code == 1 and result["error"] == "ConfigurationError" and "the signature does not match the list" in result["message"]
 
 
+def test_the_single_registry_options_still_work_for_a_directory(
+    chains: tuple[Chain, Chain, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a trust list, --rpc-url and --registry trust one registry, as before; a directory is
+    verified in batches of 500 against it, and chain B's documents (same address, other chain) are
+    not trusted."""
+    a, _, documents = chains
+    monkeypatch.delenv("ECOO_TRUST_LIST", raising=False)
+    a.proxy.reset()
+    code, result = _verify(capsys, str(documents), "--rpc-url", a.proxy.url, "--registry", a.registry)
+    assert code == 1
+    assert _verdicts(result, CHAIN_A) == {"VALID"} and _verdicts(result, CHAIN_B) == {"INVALID"}
+    assert "is not one this verifier trusts" in _check(result, CHAIN_B, "registry")
+    assert len(a.proxy.eth_calls()) == 2
+
+
 def test_one_chain_down_makes_only_its_documents_unavailable(
     chains: tuple[Chain, Chain, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -256,8 +256,15 @@ def show_command(file: Path, publisher: str | None, as_json: bool) -> None:
 
     trust_list, check = _checked(file, publisher)
     now = datetime.now(UTC)
+    from ..urls import redact_url
+
     entries = [
-        {**e.to_json(), "inForce": entry_period_problem(e, now) is None, "problem": entry_period_problem(e, now)}
+        {
+            **e.to_json(),
+            "rpcUrls": [redact_url(u) for u in e.rpc_urls],  # shown, so without credentials, paths or queries
+            "inForce": entry_period_problem(e, now) is None,
+            "problem": entry_period_problem(e, now),
+        }
         for e in trust_list.entries
     ]
     Output(as_json).result(

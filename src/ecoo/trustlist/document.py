@@ -295,8 +295,12 @@ def write_trust_list(trust_list: TrustList, path: Path) -> Path:
     """Write ``trust_list`` to ``path`` atomically (a reader never sees half a list)."""
     text = json.dumps(trust_list.to_json(), indent=2, ensure_ascii=False) + "\n"
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return path
 
 
