@@ -163,6 +163,19 @@ def test_the_digest_is_standard_eip712() -> None:
 PINNED_DIGEST = "884acbd80739bcd0da578b3e7eda3f6f4a3b2c332fa92fe2781fc807ea4a6929"
 
 
+def test_the_signature_covers_the_list_exactly_as_written() -> None:
+    """listHash is keccak256 of the RFC 8785 form of the file's own JSON without "signature": an
+    independent signer (a wallet, another language) needs no ecoo normalisation to sign it."""
+    from ecoo.canonical import canonicalize
+    from ecoo.hashing import keccak
+    from ecoo.trustlist.signing import list_hash
+
+    as_written = document(entries=[_entry(registry=REGISTRY.lower())])
+    assert list_hash(parse_trust_list(as_written, "l")) == keccak(canonicalize(as_written))
+    signed = sign_trust_list(parse_trust_list(as_written, "l"), PUBLISHER).to_json()
+    assert signed["entries"][0]["registry"] == REGISTRY.lower()
+
+
 def test_sign_then_verify_and_every_way_to_refuse() -> None:
     trust_list = parse_trust_list(document(), "l")
     signed = sign_trust_list(trust_list, PUBLISHER)

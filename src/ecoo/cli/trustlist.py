@@ -69,7 +69,7 @@ def _entry_lines(trust_list: TrustList, now: datetime) -> list[str]:
     for entry in trust_list.entries:
         state = entry_period_problem(entry, now) or "in force"
         lines.append(
-            f"  chain {entry.chain_id} registry {entry.registry}: {entry.authority_name} ({entry.authority_country}), "
+            f"  chain {entry.chain_id} registry {entry.address}: {entry.authority_name} ({entry.authority_country}), "
             f"{entry.period()} [{state.split(':', 1)[0]}]"
         )
         lines.append(f"    nodes: {', '.join(redact_url(u) for u in entry.rpc_urls)}")
@@ -128,6 +128,7 @@ def add_command(
     as_json: bool,
 ) -> None:
     """Add a registry to the trust list in FILE (the next sequence, unsigned)."""
+    from ..registry import require_address
     from ..trustlist import TrustEntry, parse_trust_list
     from ..trustlist.document import format_moment
 
@@ -135,7 +136,7 @@ def add_command(
     now = datetime.now(UTC)
     entry_json: dict[str, Any] = {
         "chainId": chain_id,
-        "registry": registry,
+        "registry": require_address(registry, "--registry"),  # written in EIP-55 form
         "rpcUrls": list(rpc_urls),
         "authority": {"name": authority_name, "country": country.upper()},
         "validFrom": valid_from or format_moment(now),
@@ -159,7 +160,7 @@ def add_command(
             "entry": entry.to_json(),
             "signatureRemoved": bool(trust_list.signature),
         },
-        [f"added registry {entry.registry} on chain {chain_id} to {file}: sequence {updated.sequence}{dropped}"],
+        [f"added registry {entry.address} on chain {chain_id} to {file}: sequence {updated.sequence}{dropped}"],
     )
 
 
@@ -186,7 +187,7 @@ def remove_command(file: Path, chain_id: int, registry: str, as_json: bool) -> N
             "removed": entry.to_json(),
             "signatureRemoved": bool(trust_list.signature),
         },
-        [f"removed registry {entry.registry} on chain {chain_id} from {file}: sequence {updated.sequence}{dropped}"],
+        [f"removed registry {entry.address} on chain {chain_id} from {file}: sequence {updated.sequence}{dropped}"],
     )
 
 

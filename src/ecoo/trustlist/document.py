@@ -92,7 +92,7 @@ class TrustEntry:
     """One trusted registry: where it is, who runs it and when the list trusts it."""
 
     chain_id: int
-    registry: str  # EIP-55
+    registry: str  # as written in the list (the signature covers the list as written); see ``address``
     rpc_urls: tuple[str, ...]  # tried in this order
     authority_name: str
     authority_country: str
@@ -101,8 +101,13 @@ class TrustEntry:
     notes: str | None = None
 
     @property
+    def address(self) -> str:
+        """The registry in EIP-55 form."""
+        return checksum_address(self.registry)
+
+    @property
     def key(self) -> tuple[int, str]:
-        return self.chain_id, self.registry
+        return self.chain_id, self.address
 
     @property
     def starts(self) -> datetime:
@@ -137,8 +142,8 @@ class TrustEntry:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TrustEntry:
         return cls(
-            chain_id=data["chainId"],
-            registry=checksum_address(data["registry"]),
+            chain_id=int(data["chainId"]),  # JSON Schema counts 7001.0 as an integer
+            registry=data["registry"],
             rpc_urls=tuple(data["rpcUrls"]),
             authority_name=data["authority"]["name"],
             authority_country=data["authority"]["country"],
@@ -274,7 +279,7 @@ def parse_trust_list(value: Any, source: str) -> TrustList:
         raise InputError(f"{source}: not a valid trust list: {shown}{more}")
     return TrustList(
         name=value["name"],
-        sequence=value["sequence"],
+        sequence=int(value["sequence"]),
         issued=value["issued"],
         entries=tuple(TrustEntry.from_json(e) for e in value["entries"]),
         signature=dict(value["signature"]) if "signature" in value else None,

@@ -54,7 +54,7 @@ class FailoverRegistry:
         from ..chain import connect
         from ..registry import Registry
 
-        registry = Registry(connect(url, self.timeout), self.entry.registry)
+        registry = Registry(connect(url, self.timeout), self.entry.address)
         if registry.chain_id != self.entry.chain_id:  # a node of another chain never answers for this one
             raise ChainUnavailableError(
                 url, f"it serves chain {registry.chain_id}, not chain {self.entry.chain_id} as the trust list says"
