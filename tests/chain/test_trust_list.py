@@ -259,7 +259,7 @@ def test_a_signed_list_is_pinned_to_its_publisher(
 
 
 def test_the_single_registry_options_still_work_for_a_directory(
-    chains: tuple[Chain, Chain, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    chains: tuple[Chain, Chain, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without a trust list, --rpc-url and --registry trust one registry, as before; a directory is
     verified in batches of 500 against it, and chain B's documents (same address, other chain) are
@@ -272,6 +272,15 @@ def test_the_single_registry_options_still_work_for_a_directory(
     assert _verdicts(result, CHAIN_A) == {"VALID"} and _verdicts(result, CHAIN_B) == {"INVALID"}
     assert "is not one this verifier trusts" in _check(result, CHAIN_B, "registry")
     assert len(a.proxy.eth_calls()) == 2
+
+    listed = tmp_path / "two.json"  # one file holding a list of documents
+    listed.write_text(json.dumps([json.loads(p.read_text(encoding="utf-8")) for p in a.documents[:2]]), encoding="utf-8")
+    code, result = _verify(capsys, str(listed), "--rpc-url", a.proxy.url, "--registry", a.registry)
+    assert code == 0 and [r["source"] for r in result["reports"]] == [f"{listed}[0]", f"{listed}[1]"]
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]", encoding="utf-8")
+    code, result = _verify(capsys, str(empty), "--rpc-url", a.proxy.url, "--registry", a.registry)
+    assert code == 1 and "an empty list: no certificate to verify" in result["message"]
 
 
 def test_one_chain_down_makes_only_its_documents_unavailable(

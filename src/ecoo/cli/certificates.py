@@ -370,6 +370,10 @@ def verify_command(
 
     single = len(sources) == 1 and not Path(sources[0]).is_dir() and not sources[0].endswith(".jsonl")
     documents = [(sources[0], read_json(sources[0]))] if single else [d for s in sources for d in read_certificates(s)]
+    if single and isinstance(documents[0][1], list):  # one file holding a list of documents
+        documents, single = [(f"{sources[0]}[{i}]", d) for i, d in enumerate(documents[0][1])], False
+    if not documents:
+        raise InputError(f"{sources[0]}: an empty list: no certificate to verify")
     trust_info: dict[str, Any] | None = None
     trust_line = ""
     if trust_list is not None:
