@@ -101,6 +101,10 @@ BAD_DOCUMENTS: dict[str, tuple[dict[str, Any], str]] = {
         document(entries=[_entry(registry=REGISTRY.replace("F", "f", 1))]),
         "/entries/0/registry: 0x5fbDB2315678afecb367f032d93F642f64180aa3 has a wrong EIP-55 checksum",
     ),
+    "publisher with a wrong checksum": (
+        document(signature={"publisher": PUBLISHER.address.swapcase().replace("0X", "0x"), "value": "0x" + "1" * 130}),
+        "/signature/publisher: 0x19e7e376e7c213b7e7E7E46CC70a5Dd086daFF2a has a wrong EIP-55 checksum",
+    ),
     "signature too short": (
         document(signature={"publisher": PUBLISHER.address, "value": "0x12"}),
         "/signature/value: '0x12' is not a 65-byte signature",

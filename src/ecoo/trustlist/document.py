@@ -211,6 +211,9 @@ def _semantic_problems(document: dict[str, Any]) -> Iterator[str]:
         parse_moment(document["issued"])
     except ValueError as exc:
         yield f"/issued: not a real date-time ({exc})"
+    publisher = document.get("signature", {}).get("publisher")
+    if publisher is not None and not _case_ok(publisher):
+        yield f"/signature/publisher: {publisher} has a wrong EIP-55 checksum (a mistyped address?)"
     seen: dict[tuple[int, str], int] = {}
     for index, entry in enumerate(document["entries"]):
         bounds: dict[str, datetime] = {}
