@@ -3,7 +3,8 @@
 1. format     the envelope, the proof block and the certificate (schema + rules)
 2. integrity  the data hashes to the leaf; the Merkle path leads from the leaf to the root
 3. signature  the EIP-712 signature recovers to the claimed issuer, over this leaf and number
-4. registry   the document's chain id and registry are ones this verifier trusts (configured)
+4. registry   the document's chain id and registry are ones this verifier trusts (configured, or
+              an entry of its trust list in force now: see ecoo.trustlist)
 5. anchored   the root was anchored by that same issuer
 6. issuer     the issuer was accredited when it anchored and is in good standing now, and the
               certificate's issuer block names it (country and accreditation code on chain)
@@ -12,15 +13,18 @@
 
 The first failing check decides the verdict; later ones are skipped. Checks 5-7 come from one
 ``eth_call`` (``verifyCertificates`` for a list). A chain that cannot be reached gives
-``UNAVAILABLE`` — never REVOKED, NOT_ANCHORED or INVALID.
+``UNAVAILABLE`` — never REVOKED, NOT_ANCHORED or INVALID; for a list of documents, only those of
+that chain's registry (the others are asked concurrently, and a registry that is down is not asked
+again for its next batch).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from .documents import DocumentClaims, IssuedDocument, Proof, to_hex
 from .errors import ChainUnavailableError, EcooError, ProtocolError
@@ -36,6 +40,8 @@ __all__ = [  # the report vocabulary lives in ecoo.verdicts; ecoo.verify keeps o
     "CHECKS",
     "Check",
     "CheckStatus",
+    "RegistryReader",
+    "TrustPolicy",
     "VerificationReport",
     "Verdict",
     "Verifier",
@@ -45,6 +51,25 @@ __all__ = [  # the report vocabulary lives in ecoo.verdicts; ecoo.verify keeps o
 
 #: Certificates per eth_call when verifying a list (keeps a call well under node gas caps).
 BATCH_SIZE = 500
+#: Registries asked at the same time when a list of documents spans several (one thread each).
+MAX_CONCURRENT_REGISTRIES = 8
+
+
+class RegistryReader(Protocol):
+    """What the verifier needs of a registry: its answer for a list of certificates, in one
+    ``eth_call`` (:class:`~ecoo.registry.Registry`, or a trust list's failover registry)."""
+
+    def verify_certificates(self, queries: Sequence[CertificateQuery]) -> list[CertificateState]: ...
+
+
+@dataclass(frozen=True)
+class TrustPolicy:
+    """Where the trusted registries come from, for the registry check's messages: ``source`` names
+    it (e.g. "trust list customs.json (sequence 4)"); ``untrusted`` says, for a registry the source
+    names but does not trust now (an entry outside its validity period), why."""
+
+    source: str
+    untrusted: Mapping[tuple[int, str], str] = field(default_factory=dict)
 
 
 @dataclass
@@ -113,7 +138,7 @@ def _check_format(ctx: _Context) -> None:
         raise ProtocolError(f"{first.path or '/'}: {first.message}{more}")
 
 
-def _local_checks(ctx: _Context, trusted: Iterable[tuple[int, str]] | None) -> None:
+def _local_checks(ctx: _Context, trusted: Iterable[tuple[int, str]] | None, policy: TrustPolicy | None = None) -> None:
     """Checks 1-4, which need no chain."""
     try:
         _check_format(ctx)
@@ -164,6 +189,14 @@ def _local_checks(ctx: _Context, trusted: Iterable[tuple[int, str]] | None) -> N
         return
     key = (proof.chain_id, to_checksum_address(proof.registry))
     trusted_set = set(trusted)
+    if key not in trusted_set and policy is not None:
+        why = policy.untrusted.get(key, "it is not on the list")
+        ctx.failed(
+            "registry",
+            f"registry {proof.registry} on chain {proof.chain_id} is not trusted by {policy.source}: {why}",
+            Verdict.INVALID,
+        )
+        return
     if key not in trusted_set:
         names = ", ".join(f"{a} on chain {c}" for c, a in sorted(trusted_set)) or "none configured"
         ctx.failed(
@@ -172,7 +205,8 @@ def _local_checks(ctx: _Context, trusted: Iterable[tuple[int, str]] | None) -> N
             Verdict.INVALID,
         )
         return
-    ctx.passed("registry", f"registry {proof.registry} on chain {proof.chain_id} is trusted")
+    by = f" by {policy.source}" if policy is not None else ""
+    ctx.passed("registry", f"registry {proof.registry} on chain {proof.chain_id} is trusted{by}")
 
 
 def _short(value: bytes) -> str:
@@ -281,12 +315,21 @@ def _check_validity(ctx: _Context, now_timestamp: int) -> None:
 class Verifier:
     """Verifies issued certificates against the registries it is configured to trust."""
 
-    def __init__(self, registries: Mapping[tuple[int, str], Registry], *, batch_size: int = BATCH_SIZE) -> None:
-        self._registries: dict[tuple[int, str], Registry] = {
+    def __init__(
+        self,
+        registries: Mapping[tuple[int, str], RegistryReader],
+        *,
+        batch_size: int = BATCH_SIZE,
+        policy: TrustPolicy | None = None,
+        max_concurrent: int = MAX_CONCURRENT_REGISTRIES,
+    ) -> None:
+        self._registries: dict[tuple[int, str], RegistryReader] = {
             (chain, str(to_checksum_address(address))): reg for (chain, address), reg in registries.items()
         }
         self.batch_size = batch_size
         self.unavailable: str | None = None
+        self.policy = policy  # with a trust list: what the registry check names, and why an entry is not in force
+        self.max_concurrent = max(1, max_concurrent)
 
     @classmethod
     def offline(cls, reason: str) -> Verifier:
@@ -308,31 +351,48 @@ class Verifier:
         return self.verify_many([document])[0]
 
     def verify_many(self, documents: Sequence[Any]) -> list[VerificationReport]:
-        """Verify a list: one ``eth_call`` per registry and ``batch_size`` certificates."""
+        """Verify a list: one ``eth_call`` per registry and ``batch_size`` certificates. Several
+        registries are asked at the same time (a thread each, its batches in turn); a registry
+        whose chain does not answer makes only its own documents UNAVAILABLE."""
         contexts = [_Context(raw=doc) for doc in documents]
         for ctx in contexts:
-            _local_checks(ctx, None if self.unavailable else self._registries)
+            _local_checks(ctx, None if self.unavailable else self._registries, self.policy)
         pending: dict[tuple[int, str], list[_Context]] = {}
         for ctx in contexts:
             if ctx.verdict is None:
                 pending.setdefault((ctx.proof.chain_id, to_checksum_address(ctx.proof.registry)), []).append(ctx)
         states: dict[int, CertificateState] = {}
-        for key, group in pending.items():
-            registry = self._registries[key]
-            for start in range(0, len(group), self.batch_size):
-                chunk = group[start : start + self.batch_size]
-                queries = [CertificateQuery(c.proof.issuer, c.proof.root, c.proof.leaf, c.proof.merkle_path) for c in chunk]
-                try:
-                    answers = registry.verify_certificates(queries)
-                except ChainUnavailableError as exc:
-                    for ctx in chunk:
-                        ctx.checks.append(Check("anchored", CheckStatus.UNAVAILABLE, f"chain unavailable: {exc}"))
-                        ctx.verdict = Verdict.UNAVAILABLE
-                    continue
-                for ctx, state in zip(chunk, answers, strict=True):
-                    states[id(ctx)] = state
-                    _chain_checks(ctx, state)
+        groups = [(self._registries[key], group) for key, group in pending.items()]
+        if len(groups) > 1 and self.max_concurrent > 1:
+            with ThreadPoolExecutor(max_workers=min(len(groups), self.max_concurrent), thread_name_prefix="verify") as pool:
+                answered = list(pool.map(lambda item: self._ask_registry(*item), groups))
+        else:
+            answered = [self._ask_registry(registry, group) for registry, group in groups]
+        for part in answered:
+            states.update(part)
         return [ctx.report(states.get(id(ctx))) for ctx in contexts]
+
+    def _ask_registry(self, registry: RegistryReader, group: list[_Context]) -> dict[int, CertificateState]:
+        """Checks 5-8 for the documents of one registry, ``batch_size`` per call; the states by context id."""
+        states: dict[int, CertificateState] = {}
+        down: ChainUnavailableError | None = None  # once no node answers, the rest of the batches are not sent
+        for start in range(0, len(group), self.batch_size):
+            chunk = group[start : start + self.batch_size]
+            queries = [CertificateQuery(c.proof.issuer, c.proof.root, c.proof.leaf, c.proof.merkle_path) for c in chunk]
+            try:
+                if down is not None:
+                    raise down
+                answers = registry.verify_certificates(queries)
+            except ChainUnavailableError as exc:
+                down = exc
+                for ctx in chunk:
+                    ctx.checks.append(Check("anchored", CheckStatus.UNAVAILABLE, f"chain unavailable: {exc}"))
+                    ctx.verdict = Verdict.UNAVAILABLE
+                continue
+            for ctx, state in zip(chunk, answers, strict=True):
+                states[id(ctx)] = state
+                _chain_checks(ctx, state)
+        return states
 
 
 def verify(document: Any, verifier: Verifier | Registry) -> VerificationReport:

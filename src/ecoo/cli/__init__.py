@@ -28,6 +28,7 @@ LAZY_COMMANDS = {
     "demo": "ecoo.cli.service:demo_command",
     "reconcile": "ecoo.cli.reconcile:reconcile_command",
     "serve": "ecoo.cli.service:serve_command",
+    "trust-list": "ecoo.cli.trustlist:trust_list_group",
 }
 
 

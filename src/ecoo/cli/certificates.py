@@ -8,6 +8,7 @@ import functools
 import json
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from .output import EXIT_ERROR, Output, handle_errors, json_option
 if TYPE_CHECKING:
     from ..issuing import CertificateIssuer
     from ..registry import TxResult
+    from ..verdicts import VerificationReport
 
 #: `ecoo verify` exit codes: 0 only for VALID.
 EXIT_NOT_VALID = 1
@@ -332,30 +334,116 @@ def copy_command(open_issuer: OpenIssuer, original: str, out: Path, as_json: boo
 
 
 @click.command("verify")
-@click.argument("source")
+@click.argument("sources", nargs=-1, required=True)
 @rpc_option
 @registry_option
+@click.option(
+    "--trust-list",
+    "trust_list",
+    envvar="ECOO_TRUST_LIST",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Trust list (env ECOO_TRUST_LIST): each document is checked on the registry and nodes its entry names.",
+)
+@click.option(
+    "--publisher",
+    envvar="ECOO_TRUST_LIST_PUBLISHER",
+    default=None,
+    help="Address the trust list must be signed by (env ECOO_TRUST_LIST_PUBLISHER).",
+)
 @json_option
 @click.pass_obj
 @handle_errors
-def verify_command(settings: Settings, source: str, rpc_url: str | None, registry: str | None, as_json: bool) -> None:
-    """Verify an issued certificate. Exit code 0 only for VALID (1: another verdict, 3: UNAVAILABLE)."""
-    from ..verify import Verdict, Verifier
+def verify_command(
+    settings: Settings,
+    sources: tuple[str, ...],
+    rpc_url: str | None,
+    registry: str | None,
+    trust_list: Path | None,
+    publisher: str | None,
+    as_json: bool,
+) -> None:
+    """Verify issued certificates (files, lists, .jsonl or directories). Exit code 0 only when all are
+    VALID (1: another verdict, 3: UNAVAILABLE and no other verdict). With --trust-list, each is routed
+    to its chain and registry, and the registries are asked at the same time."""
+    from ..verify import Verifier
 
-    document = read_json(source)
-    try:
-        verifier = Verifier.for_registry(open_registry(settings, connect(settings, rpc_url), registry))
-    except ChainUnavailableError as exc:  # the offline checks still run: the verdict says UNAVAILABLE
-        verifier = Verifier.offline(str(exc))
-    report = verifier.verify(document)
-    lines = [f"{report.verdict.value}: certificate {report.certificate_number or '?'}"]
+    single = len(sources) == 1 and not Path(sources[0]).is_dir() and not sources[0].endswith(".jsonl")
+    documents = [(sources[0], read_json(sources[0]))] if single else [d for s in sources for d in read_certificates(s)]
+    if single and isinstance(documents[0][1], list):  # one file holding a list of documents
+        documents, single = [(f"{sources[0]}[{i}]", d) for i, d in enumerate(documents[0][1])], False
+    if not documents:
+        raise InputError(f"{sources[0]}: an empty list: no certificate to verify")
+    trust_info: dict[str, Any] | None = None
+    trust_line = ""
+    if trust_list is not None:
+        from .trustlist import open_trust_list_verifier
+
+        given = click.get_current_context().get_parameter_source
+        if any(given(name) is click.core.ParameterSource.COMMANDLINE for name in ("rpc_url", "registry")):
+            raise ConfigurationError("--trust-list names the registries and nodes: leave out --rpc-url and --registry")
+        verifier, trust_info, trust_line = open_trust_list_verifier(trust_list, publisher)
+    else:
+        if publisher is not None and click.get_current_context().get_parameter_source("publisher") is (
+            click.core.ParameterSource.COMMANDLINE
+        ):
+            raise ConfigurationError("--publisher is the signer of a trust list: give --trust-list too")
+        try:
+            verifier = Verifier.for_registry(open_registry(settings, connect(settings, rpc_url), registry))
+        except ChainUnavailableError as exc:  # the offline checks still run: the verdict says UNAVAILABLE
+            verifier = Verifier.offline(str(exc))
+    reports = verifier.verify_many([document for _, document in documents])
+    if single:
+        report_one(reports[0], trust_info, trust_line, as_json)
+    else:
+        report_many(list(zip((label for label, _ in documents), reports, strict=True)), trust_info, trust_line, as_json)
+    code = verify_exit_code(reports)
+    if code:
+        sys.exit(code)
+
+
+def verify_exit_code(reports: list[VerificationReport]) -> int:
+    """0 when every report is VALID; 1 when one has a verdict other than VALID and UNAVAILABLE; else 3."""
+    from ..verify import Verdict
+
+    verdicts = {report.verdict for report in reports}
+    if verdicts <= {Verdict.VALID}:
+        return 0
+    return EXIT_UNAVAILABLE if verdicts <= {Verdict.VALID, Verdict.UNAVAILABLE} else EXIT_NOT_VALID
+
+
+def report_one(report: VerificationReport, trust_info: dict[str, Any] | None, trust_line: str, as_json: bool) -> None:
+    """One document's report, as `ecoo verify FILE` has always printed it (with the trust list, if any)."""
+    lines = [trust_line] if trust_line else []
+    lines.append(f"{report.verdict.value}: certificate {report.certificate_number or '?'}")
     for check in report.checks:
         lines.append(f"  [{check.status.value:<11}] {check.name:<9} {check.message}")
-    Output(as_json).result(report.to_json(), lines)
-    if report.verdict is Verdict.UNAVAILABLE:
-        sys.exit(EXIT_UNAVAILABLE)
-    if report.verdict is not Verdict.VALID:
-        sys.exit(EXIT_NOT_VALID)
+    data = report.to_json()
+    if trust_info is not None:
+        data["trustList"] = trust_info
+    Output(as_json).result(data, lines)
+
+
+def report_many(
+    labelled: list[tuple[str, VerificationReport]], trust_info: dict[str, Any] | None, trust_line: str, as_json: bool
+) -> None:
+    """Many documents: a line each (with the deciding check when not VALID) and a count by verdict."""
+    counts = Counter(report.verdict.value for _, report in labelled)
+    lines = [trust_line] if trust_line else []
+    for label, report in labelled:
+        lines.append(f"{report.verdict.value:<12} {label}: certificate {report.certificate_number or '?'}")
+        decided = next((c for c in report.checks if c.status.value in ("FAILED", "UNAVAILABLE")), None)
+        if decided is not None:
+            lines.append(f"  [{decided.status.value:<11}] {decided.name:<9} {decided.message}")
+    lines.append(f"{len(labelled)} certificate(s): " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
+    data: dict[str, Any] = {
+        "count": len(labelled),
+        "verdicts": dict(sorted(counts.items())),
+        "reports": [{"source": label, **report.to_json()} for label, report in labelled],
+    }
+    if trust_info is not None:
+        data["trustList"] = trust_info
+    Output(as_json).result(data, lines)
 
 
 COMMANDS = (
