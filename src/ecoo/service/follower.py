@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..deploy import load_deployment
-from ..errors import ChainUnavailableError
+from ..errors import EcooError
 from ..merkle import MerkleTree
 from ..protocol import Prepared, build_document
 from ..registry import CertificateQuery, Registry, RegistryEvent
@@ -96,7 +96,7 @@ class ChainFollower:
         registry = self.registry()
         with self._leased(registry, wait=self.settings.lease_seconds) as held:
             if not held:
-                raise ChainUnavailableError(self.settings.rpc_url, "another process holds the chain follower's lease")
+                raise EcooError(f"another process has followed the chain for over {self.settings.lease_seconds:.0f} s: try again")
             self.store.chain_repository.rewind(registry.address, self.start_block(registry) - 1, None, repair=True)
             result = self._follow(registry)
         self._seen = None
