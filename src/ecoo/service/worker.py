@@ -26,6 +26,7 @@ from ..merkle import MerkleTree
 from ..protocol import certificate_digest
 from ..registry import Registry
 from .config import ServiceSettings
+from .faults import fault_point
 from .follower import ChainFollower
 from .intents import IntentSender
 from .status import BatchStatus
@@ -183,8 +184,14 @@ class AnchoringWorker:
         if registry.get_anchor(key.address, root) is not None:
             return  # an earlier attempt got through
         signer = self.vault.signer(key.ciphertext, key.chamber_id)
+
+        def on_sent(tx_hash: str) -> None:
+            self.store.batch_attempt(batch.id, None, tx_hash)
+            fault_point("anchor.after_send")
+
+        fault_point("anchor.before_send")
         try:
-            result = registry.anchor(signer, root, on_sent=lambda tx_hash: self.store.batch_attempt(batch.id, None, tx_hash))
+            result = registry.anchor(signer, root, on_sent=on_sent)
         except RootAlreadyAnchoredError:
             return  # a previous attempt got through after all
         except EcooError as exc:
