@@ -20,15 +20,17 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import requests
+from flask import Flask
 from web3 import Web3
 
 from ecoo.anvil import ManagedAnvil, free_port
 from ecoo.deploy import deploy_registry
 from ecoo.examples import example_certificate
 from ecoo.registry import Registry
+from ecoo.service.app import create_app
 from ecoo.service.chambers import create_chamber
 from ecoo.service.config import ServiceSettings
 from ecoo.service.store import Store
@@ -152,6 +154,36 @@ class ServiceProcess:
         return "ecoo fault injection: SIGKILL at" in self.log.read_text(errors="replace")
 
 
+class Client(Protocol):
+    """A service the tests talk to: a real process (:class:`ServiceProcess`) or an app in this
+    process (:class:`InProcessService`)."""
+
+    def call(self, method: str, path: str, body: Any = None, *, auth: bool = True, timeout: float = 60.0) -> Response: ...
+
+
+@dataclass
+class InProcessService:
+    """The service as a Flask app in the test process, its worker driven by hand (``anchor``), so
+    that a test can inject a failure into one store call."""
+
+    app: Flask
+    token: str
+
+    @property
+    def objects(self) -> Any:
+        return self.app.extensions["ecoo"]
+
+    def call(self, method: str, path: str, body: Any = None, *, auth: bool = True, timeout: float = 60.0) -> Response:
+        headers = {"Authorization": f"Bearer {self.token}"} if auth else {}
+        answer = self.app.test_client().open(path, method=method, json=body, headers=headers)
+        return Response(answer.status_code, answer.get_json(silent=True))
+
+    def passes(self, count: int = 3) -> None:
+        """``count`` worker passes (each follows the chain, sends, forms and anchors batches, follows)."""
+        for _ in range(count):
+            self.objects.worker.run_once(force=True)
+
+
 @dataclass
 class World:
     tmp: Path
@@ -165,6 +197,7 @@ class World:
     chamber_id: int = field(init=False)
     address: str = field(init=False)
     services: list[ServiceProcess] = field(default_factory=list)
+    apps: list[InProcessService] = field(default_factory=list)
     numbers: int = 0
 
     def __post_init__(self) -> None:
@@ -211,9 +244,19 @@ class World:
                 time.sleep(0.05)
         return service
 
+    def in_process(self, **overrides: Any) -> InProcessService:
+        """The service in this process, worker not started (``passes`` drives it)."""
+        app = create_app(self.settings(worker=False, **overrides))
+        app.config["TESTING"] = True
+        service = InProcessService(app, self.token)
+        self.apps.append(service)
+        return service
+
     def close(self) -> None:
         for service in self.services:
             service.kill()
+        for app in self.apps:
+            app.objects.store.close()
         self.anvil.stop()
 
     # -- requests --------------------------------------------------------------------------------
@@ -224,13 +267,13 @@ class World:
         co["certificateNumber"] = f"TH-RCEP-2026-{self.numbers:07d}-{secrets.token_hex(2)}"
         return co
 
-    def create(self, service: ServiceProcess, count: int = 1) -> list[int]:
+    def create(self, service: Client, count: int = 1) -> list[int]:
         """Post ``count`` certificates in one request; their ids (the request must be accepted)."""
         answer = service.call("POST", "/api/v1/certificates/batch", {"certificates": [self.certificate() for _ in range(count)]})
         assert answer.status == 202, answer
         return [int(c["id"]) for c in answer.body["certificates"]]
 
-    def certificates(self, service: ServiceProcess) -> dict[int, dict[str, Any]]:
+    def certificates(self, service: Client) -> dict[int, dict[str, Any]]:
         """Every certificate of the chamber as the API shows it, by id."""
         found: dict[int, dict[str, Any]] = {}
         after = ""
@@ -242,7 +285,7 @@ class World:
                 return found
             after = f"&after={answer.body['next']}"
 
-    def wait_status(self, service: ServiceProcess, ids: list[int], status: str, timeout: float = SETTLE_TIMEOUT) -> None:
+    def wait_status(self, service: Client, ids: list[int], status: str, timeout: float = SETTLE_TIMEOUT) -> None:
         deadline = time.monotonic() + timeout
         while True:
             seen = self.certificates(service)

@@ -22,7 +22,7 @@ from ecoo.merkle import MerkleTree
 from ecoo.registry import CertificateQuery, CertificateState, CertificateStatus, RevocationReason
 from ecoo.registry.events import read_events
 
-from .harness import ServiceProcess, World
+from .harness import Client, World
 
 #: The public verdict that means each API status.
 VERDICT = {
@@ -56,7 +56,7 @@ class Report:
         return f"{self.certificates} certificates {dict(self.statuses)}, {self.anchors} anchors"
 
 
-def check_invariant(world: World, service: ServiceProcess, expected: dict[int, str] | None = None) -> Report:
+def check_invariant(world: World, service: Client, expected: dict[int, str] | None = None) -> Report:
     """Check the invariant through ``service`` (a live service of ``world``); raises AssertionError
     listing every problem found."""
     report = Report()
