@@ -1,0 +1,68 @@
+"""Scenario 3: the chain stops and restarts (same state file, same port) while certificates arrive,
+the worker anchors and status changes are asked for. Whatever the API accepted while the chain was
+away is anchored once it is back; a change asked for while it is away is refused (503, nothing
+sent) or accepted and then made — never lost, never half-done."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+from .harness import World
+from .invariant import check_invariant
+
+pytestmark = [pytest.mark.anvil, pytest.mark.slow]
+
+
+def test_chain_stops_and_restarts_under_load(world: World) -> None:
+    service = world.start()
+    first = world.create(service, 6)
+    world.wait_status(service, first, "ISSUED")
+    expected = {cid: "ISSUED" for cid in first}
+
+    stop = threading.Event()
+    accepted: list[int] = []
+    answers: Counter[int] = Counter()
+
+    def load() -> None:  # one certificate every 50 ms, whatever the chain does
+        while not stop.is_set():
+            answer = service.call("POST", "/api/v1/certificates", world.certificate())
+            answers[answer.status] += 1
+            if answer.accepted:
+                accepted.append(int(answer.body["id"]))
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=load)
+    thread.start()
+    try:
+        changes = iter(
+            [
+                (first[0], "suspend", {"reason": "enquiry"}, "SUSPENDED"),
+                (first[1], "revoke", {"reason": "fraud"}, "REVOKED"),
+                (first[2], "revoke", {"reason": "cancelled"}, "CANCELLED"),
+                (first[3], "suspend", None, "SUSPENDED"),
+            ]
+        )
+        for _cycle in range(2):
+            time.sleep(0.7)  # anchoring in flight
+            world.anvil.stop()
+            for _ in range(2):  # asked for while the chain is away
+                cid, action, body, status = next(changes)
+                answer = service.call("POST", f"/api/v1/certificates/{cid}/{action}", body)
+                assert answer.status in (200, 202, 503), answer
+                if answer.accepted:
+                    expected[cid] = status
+            time.sleep(1.0)
+            world.anvil.start()  # same state file, same port
+    finally:
+        time.sleep(0.5)
+        stop.set()
+        thread.join()
+    assert accepted and answers[202] == len(accepted), answers
+    expected.update({cid: "ISSUED" for cid in accepted})
+    world.settle(service)
+    report = check_invariant(world, service, expected)
+    assert report.certificates == len(first) + len(accepted)
