@@ -9,6 +9,7 @@ processes on them (forked by ``service_process.py``), driven over HTTP.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
 import secrets
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -198,7 +200,7 @@ class World:
     address: str = field(init=False)
     services: list[ServiceProcess] = field(default_factory=list)
     apps: list[InProcessService] = field(default_factory=list)
-    numbers: int = 0
+    numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))  # thread-safe
 
     def __post_init__(self) -> None:
         self.anvil = ManagedAnvil(self.tmp / "chain" / "state.json", log_file=self.tmp / "anvil.log").start()
@@ -262,9 +264,8 @@ class World:
     # -- requests --------------------------------------------------------------------------------
 
     def certificate(self) -> dict[str, Any]:
-        self.numbers += 1
         co = example_certificate("RCEP", issued_on=datetime.now(UTC).date())
-        co["certificateNumber"] = f"TH-RCEP-2026-{self.numbers:07d}-{secrets.token_hex(2)}"
+        co["certificateNumber"] = f"TH-RCEP-2026-{next(self.numbers):07d}-{secrets.token_hex(2)}"
         return co
 
     def create(self, service: Client, count: int = 1) -> list[int]:

@@ -10,7 +10,7 @@ environment, stdout and stderr going to ``log``. The test kills it with SIGKILL,
 at an ``ECOO_FAULT_AT`` step (``ecoo.service.faults``).
 
 Two settings have no environment variable yet and are overridden here for the children:
-``lease_seconds`` (``FAULTS_LEASE_SECONDS``, default 3: a killed process's lease must not block its
+``lease_seconds`` (``FAULTS_LEASE_SECONDS``, default 1.5: a killed process's lease must not block its
 successor for a minute) and ``max_backoff`` (``FAULTS_MAX_BACKOFF``, default 1: a chain that comes
 back is used within a second).
 
@@ -47,7 +47,7 @@ def run_service(request: dict[str, Any]) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(threadName)s %(name)s: %(message)s")
     settings = ServiceSettings.from_env(
         os.environ,
-        lease_seconds=float(os.environ.get("FAULTS_LEASE_SECONDS", "3")),
+        lease_seconds=float(os.environ.get("FAULTS_LEASE_SECONDS", "1.5")),
         max_backoff=float(os.environ.get("FAULTS_MAX_BACKOFF", "1")),
     )
     app = create_app(settings)

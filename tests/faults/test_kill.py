@@ -43,8 +43,9 @@ def died_at_fault(service: ServiceProcess) -> None:
 
 @pytest.mark.parametrize("fault", ANCHOR_FAULTS)
 def test_kill_while_anchoring(world: World, fault: str) -> None:
-    service = world.start(fault)
-    ids = world.create(service, 3)  # accepted (202); the worker then forms the batch and dies
+    # A batch window of 1 s: the 202 is surely out before the worker forms the batch and dies.
+    service = world.start(fault, ECOO_BATCH_WINDOW="1")
+    ids = world.create(service, 3)
     died_at_fault(service)
     service = world.start()  # same database, same chain
     world.settle(service)
