@@ -9,6 +9,7 @@ processes on them (forked by ``service_process.py``), driven over HTTP.
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import os
@@ -93,6 +94,32 @@ def alive(pid: int) -> bool:
             return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes ``pid`` started, and theirs (``node_modules/.bin/anvil`` is a Node wrapper
+    around the real node)."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                children = [int(child) for child in handle.read().split()]
+        except OSError:
+            continue
+        for child in children:
+            found += [child, *descendants(child)]
+    return found
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL ``pid`` and every process under it, the deepest first: nothing gets to save state."""
+    for victim in [*reversed(descendants(pid)), pid]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(victim, signal.SIGKILL)
 
 
 @dataclass
@@ -297,14 +324,16 @@ class World:
             time.sleep(0.1)
 
     def settle(self, service: ServiceProcess, timeout: float = SETTLE_TIMEOUT) -> float:
-        """Wait until no certificate is PENDING and no intent is in flight; returns the seconds it took."""
+        """Wait until no certificate is PENDING, no intent is in flight and the service's follower
+        has read the chain up to its head (after a chain that lost blocks, not beyond it); returns
+        the seconds it took."""
         started = time.monotonic()
         while True:
             health = service.call("GET", "/api/v1/health", auth=False)
             seen = self.certificates(service)
             pending = [i for i, c in seen.items() if c["status"] == "PENDING"]
             in_flight = health.body["projection"]["intentsInFlight"] if health.status == 200 else -1
-            if not pending and in_flight == 0:
+            if not pending and in_flight == 0 and health.status == 200 and caught_up(health.body):
                 return time.monotonic() - started
             if time.monotonic() - started > timeout:
                 raise AssertionError(
@@ -316,6 +345,14 @@ class World:
     def store(self) -> Store:
         """The world's database, opened by the test itself (to read what the API does not show)."""
         return Store(self.database_url)
+
+
+def caught_up(health: dict[str, Any]) -> bool:
+    """Whether the follower of the service whose health this is has read every confirmed block."""
+    chain, projection = health["chain"], health["projection"]
+    if not chain.get("reachable") or projection["followedBlock"] is None:
+        return False
+    return bool(projection["followedBlock"] == chain["block"] - projection["confirmations"] + 1)
 
 
 def sqlite_url(tmp: Path) -> str:

@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from .harness import World
+from .harness import World, kill_tree
 from .invariant import check_invariant
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
@@ -66,3 +66,30 @@ def test_chain_stops_and_restarts_under_load(world: World) -> None:
     world.settle(service)
     report = check_invariant(world, service, expected)
     assert report.certificates == len(first) + len(accepted)
+
+
+def test_chain_loses_its_last_blocks(world: World) -> None:
+    """The node dies without saving (SIGKILL) and comes back from its last state dump: the blocks
+    since then — an anchor the follower already recorded among them — are gone, as after a deep
+    reorganisation. The service must notice, anchor that batch again and end where the chain is.
+
+    Fails today (open finding 3 of docs/reliability.md): the follower rewinds and the worker sends
+    the anchor again, but with the nonce the process tracked (``NonceManager``), one above what the
+    chain now expects; the node queues it for ever, the batch stays SENT with a "pending"
+    transaction and its certificates PENDING."""
+    service = world.start()
+    first = world.create(service, 3)
+    world.wait_status(service, first, "ISSUED")
+    world.anvil.stop()  # a clean stop: the state so far is saved...
+    world.anvil.state_interval = 3600  # ...and no dump until the node dies
+    world.anvil.start()
+    time.sleep(1.0)  # the worker follows the restarted chain
+    second = world.create(service, 3)
+    world.wait_status(service, second, "ISSUED")
+    assert world.anvil.pid is not None
+    kill_tree(world.anvil.pid)  # the second anchor was never saved
+    world.anvil.stop()
+    world.anvil.start()
+    world.settle(service, timeout=20)  # a resent anchor is mined at once; 20 s is two receipt timeouts
+    report = check_invariant(world, service, dict.fromkeys(first + second, "ISSUED"))
+    assert report.anchors == 2
