@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -176,3 +177,59 @@ def test_two_threads_create_the_follower_cursor_at_once(world: World) -> None:
         finally:
             del follower.start_block
     assert registry.address and not failures, failures
+
+
+def test_one_of_two_processes_is_killed_under_load(world: World) -> None:
+    """Certificates and status changes arrive through both processes; one is killed (SIGKILL) at an
+    arbitrary moment, twice, and restarted; the other carries on. Its leases expire and the work
+    it had started is finished by whichever process comes next."""
+    a, b = world.start(), world.start()
+    first = world.create(a, 6)
+    world.wait_status(a, first, "ISSUED")
+    expected = dict.fromkeys(first, "ISSUED")
+    stop = threading.Event()
+    lock = threading.Lock()
+    services = {"a": a, "b": b}
+
+    def load(name: str, plan: list[tuple[int, str, dict[str, str] | None, str]]) -> Callable[[], None]:
+        def job() -> None:
+            changes = iter(plan)
+            while not stop.is_set():
+                service = services[name]
+                answer = service.call("POST", "/api/v1/certificates", world.certificate(), timeout=10)
+                with lock:
+                    if answer.accepted:
+                        expected[int(answer.body["id"])] = "ISSUED"
+                change = next(changes, None)
+                if change is not None:
+                    cid, action, body, status = change
+                    answer = service.call("POST", f"/api/v1/certificates/{cid}/{action}", body, timeout=10)
+                    with lock:
+                        if answer.accepted:
+                            expected[cid] = status
+                        else:  # refused (409), or no answer from a killed process: the outcome is open
+                            expected.pop(cid, None)
+                time.sleep(0.05)
+
+        return job
+
+    def killer() -> None:
+        for _ in range(2):
+            time.sleep(1.2)
+            services["a"].kill()
+            time.sleep(0.3)
+            services["a"] = world.start()
+        time.sleep(1.0)
+        stop.set()
+
+    in_parallel(
+        load(
+            "a", [(first[0], "suspend", {"reason": "enquiry"}, "SUSPENDED"), (first[1], "revoke", {"reason": "fraud"}, "REVOKED")]
+        ),
+        load("b", [(first[2], "revoke", {"reason": "error"}, "REVOKED"), (first[3], "suspend", None, "SUSPENDED")]),
+        killer,
+    )
+    world.settle(b)
+    world.settle(services["a"])
+    report = check_invariant(world, b, expected)
+    assert report.certificates > len(first)
