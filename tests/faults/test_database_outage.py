@@ -92,6 +92,8 @@ def test_postgres_goes_away_right_after_an_anchor(pg_world: World) -> None:
     expected.update(dict.fromkeys(accepted, "ISSUED"))
     world.settle(service)
     report = check_invariant(world, service, expected)
-    assert report.certificates == len(first) + len(accepted)
+    # A create answered 5xx may still have stored its certificate (the insert committed, the read
+    # back failed as the database went away): it is anchored like any other, never lost.
+    assert report.certificates >= len(first) + len(accepted)
     # Once the database is back, a change must not be answered 500 (open finding 1 of docs/reliability.md).
     assert not unexpected, unexpected
