@@ -93,3 +93,21 @@ def test_chain_loses_its_last_blocks(world: World) -> None:
     world.settle(service, timeout=20)  # a resent anchor is mined at once; 20 s is two receipt timeouts
     report = check_invariant(world, service, dict.fromkeys(first + second, "ISSUED"))
     assert report.anchors == 2
+
+
+def test_node_restarts_before_an_anchor_is_recorded(world: World) -> None:
+    """An anchor is mined, the service dies before its follower records it, and the node restarts
+    (from its state file: it keeps no state of the blocks before the restart, as a pruned node keeps
+    none of old blocks). The restarted service must still record the anchor: nothing may depend on
+    the state at an old block (open finding 4 of docs/reliability.md)."""
+    service = world.start("follow.before_commit:BatchAnchored", ECOO_BATCH_WINDOW="1")
+    ids = world.create(service, 3)
+    assert service.wait_dead(30.0) and service.killed_by_fault()
+    for _ in range(3):  # the chain moves on: the anchor's block is no longer the head
+        world.registry.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    world.anvil.stop()
+    world.anvil.start()
+    service = world.start()
+    world.settle(service, timeout=20)
+    report = check_invariant(world, service, dict.fromkeys(ids, "ISSUED"))
+    assert report.anchors == 1
