@@ -73,7 +73,7 @@ def test_chain_loses_its_last_blocks(world: World) -> None:
     since then — an anchor the follower already recorded among them — are gone, as after a deep
     reorganisation. The service must notice, anchor that batch again and end where the chain is.
 
-    Fails today (open finding 3 of docs/reliability.md): the follower rewinds and the worker sends
+    Fails on fcd56e2 (finding 3 of docs/reliability.md): the follower rewinds and the worker sends
     the anchor again, but with the nonce the process tracked (``NonceManager``), one above what the
     chain now expects; the node queues it for ever, the batch stays SENT with a "pending"
     transaction and its certificates PENDING."""
@@ -99,7 +99,7 @@ def test_node_restarts_before_an_anchor_is_recorded(world: World) -> None:
     """An anchor is mined, the service dies before its follower records it, and the node restarts
     (from its state file: it keeps no state of the blocks before the restart, as a pruned node keeps
     none of old blocks). The restarted service must still record the anchor: nothing may depend on
-    the state at an old block (open finding 4 of docs/reliability.md)."""
+    the state at an old block (finding 4 of docs/reliability.md)."""
     service = world.start("follow.before_commit:BatchAnchored", ECOO_BATCH_WINDOW="1")
     ids = world.create(service, 3)
     assert service.wait_dead(30.0) and service.killed_by_fault()

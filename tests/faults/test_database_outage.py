@@ -95,5 +95,5 @@ def test_postgres_goes_away_right_after_an_anchor(pg_world: World) -> None:
     # A create answered 5xx may still have stored its certificate (the insert committed, the read
     # back failed as the database went away): it is anchored like any other, never lost.
     assert report.certificates >= len(first) + len(accepted)
-    # Once the database is back, a change must not be answered 500 (open finding 1 of docs/reliability.md).
+    # Once the database is back, a change must not be answered 500 (finding 1 of docs/reliability.md).
     assert not unexpected, unexpected
