@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import ChainUnavailableError, EcooError, RegistryRevert, SendOutcomeUnknownError
 from ..registry import CertificateQuery, CertificateState, Registry, RevocationReason
 from ..registry import CertificateStatus as ChainStatus
+from .faults import fault_point
 from .status import CertificateStatus, IntentKind, IntentState
 from .store import CertificateRow, IntentRow, Store
 from .vault import KeyVault
@@ -126,8 +127,10 @@ class IntentSender:
         def on_sent(tx_hash: str) -> None:
             sent.append(tx_hash)
             intents.mark_sent(intent.id, tx_hash)
+            fault_point("intent.after_send", intent.kind)
 
         call = self._call(registry, intent, row, signer, owner, on_sent)
+        fault_point("intent.before_send", intent.kind)
         try:
             call()
         except RegistryRevert as exc:

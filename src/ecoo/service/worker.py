@@ -27,6 +27,7 @@ from ..merkle import MerkleTree
 from ..protocol import certificate_digest
 from ..registry import IssuerStatus, Registry
 from .config import ServiceSettings
+from .faults import fault_point
 from .follower import ChainFollower
 from .intents import IntentSender
 from .status import BatchStatus
@@ -218,8 +219,14 @@ class AnchoringWorker:
             self.store.batch_attempt(batch.id, message)
             raise EcooError(message)  # the worker backs off; health shows why
         signer = self.vault.signer(key.ciphertext, key.chamber_id)
+
+        def on_sent(tx_hash: str) -> None:
+            self.store.batch_attempt(batch.id, None, tx_hash)
+            fault_point("anchor.after_send")
+
+        fault_point("anchor.before_send")
         try:
-            result = registry.anchor(signer, root, on_sent=lambda tx_hash: self.store.batch_attempt(batch.id, None, tx_hash))
+            result = registry.anchor(signer, root, on_sent=on_sent)
         except RootAlreadyAnchoredError:
             return False  # a previous attempt got through after all
         except EcooError as exc:

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from ...registry import RegistryEvent, RevocationReason
+from ..faults import fault_point
 from ..status import BatchStatus, CertificateStatus, IntentKind, IntentState
 from .audit_repository import record_event
 from .engine import Database
@@ -205,6 +206,7 @@ class ChainRepository:
                 .where(chain_cursor.c.registry == key)
                 .values(block_number=block, block_hash=block_hash, updated_at=time.time())
             )
+            fault_point("follow.before_commit", *(event.name for event in stored))  # test seam: see faults.py
             return self._project_events(conn, key, stored, documents)
 
     def rewind(self, registry: str, block: int, block_hash: str | None, *, repair: bool = False) -> int:
