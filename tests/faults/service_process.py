@@ -12,8 +12,7 @@ at an ``ECOO_FAULT_AT`` step (``ecoo.service.faults``).
 Two settings have no environment variable yet and are overridden here for the children:
 ``lease_seconds`` (``FAULTS_LEASE_SECONDS``, default 1.5: a killed process's lease must not block its
 successor for a minute) and ``max_backoff`` (``FAULTS_MAX_BACKOFF``, default 1: a chain that comes
-back is used within a second); where the service has ``intents.CLAIM_SECONDS`` (a crashed
-sender's claim on an intent), it is set to ``FAULTS_CLAIM_SECONDS``, default 3.
+back is used within a second). A crashed sender's claim on an intent expires after the lease too.
 
 Children die with this process (``PR_SET_PDEATHSIG``), and this process ends when its stdin closes.
 """
@@ -29,7 +28,6 @@ import sys
 from typing import Any
 
 #: Imported before any fork, so that each child starts at once.
-import ecoo.service.intents as intents_module
 from ecoo.service.app import create_app
 from ecoo.service.config import ServiceSettings
 
@@ -52,10 +50,6 @@ def run_service(request: dict[str, Any]) -> None:
         lease_seconds=float(os.environ.get("FAULTS_LEASE_SECONDS", "1.5")),
         max_backoff=float(os.environ.get("FAULTS_MAX_BACKOFF", "1")),
     )
-    # A crashed sender's claim on an intent expires after CLAIM_SECONDS (120 s) where the service
-    # has that constant; no setting yet, so the children get a short one, as for the lease.
-    if hasattr(intents_module, "CLAIM_SECONDS"):
-        intents_module.CLAIM_SECONDS = float(os.environ.get("FAULTS_CLAIM_SECONDS", "3"))
     app = create_app(settings)
     print(f"service {os.getpid()} on port {request['port']}, fault: {os.environ.get('ECOO_FAULT_AT') or 'none'}", flush=True)
     app.run(host="127.0.0.1", port=int(request["port"]), threaded=True, use_reloader=False)

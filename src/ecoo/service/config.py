@@ -63,6 +63,7 @@ class ServiceSettings(Settings):
             "batch_window": env_value(env, "ECOO_BATCH_WINDOW", float, ServiceSettings.batch_window),
             "worker": env_value(env, "ECOO_WORKER", lambda flag: flag not in ("0", "false", "no"), ServiceSettings.worker),
             "reconcile_interval": env_value(env, "ECOO_RECONCILE_INTERVAL", float, ServiceSettings.reconcile_interval),
+            "max_backoff": env_value(env, "ECOO_MAX_BACKOFF", float, ServiceSettings.max_backoff),
             "lease_seconds": env_value(env, "ECOO_LEASE_SECONDS", float, ServiceSettings.lease_seconds),
             "secret_key": env.get("ECOO_SECRET_KEY") or secrets.token_urlsafe(32),
         }

@@ -166,8 +166,11 @@ class ChainFollower:
         rows = self.store.batch_certificates(batch.id) if batch is not None else []
         if batch is None or not rows:
             return True
+        # Asked at the newest block: the registry keeps each anchor's time and the key's
+        # accreditation periods, and a restarted or pruned node has no state of older blocks.
         query = CertificateQuery(issuer=event.issuer, root=batch.root_bytes, leaf=rows[0].leaf_bytes, proof=())
-        if registry.verify_certificate(query, block=event.block_number).accredited_at_anchor:
+        state = registry.verify_certificate(query)
+        if state.accredited_at_anchor or not state.anchored:  # not anchored now: the reorg check decides
             return True
         self.store.batch_attempt(
             batch.id, "anchored while the chamber's key was not accredited: verifiers will not trust it; issue these again"

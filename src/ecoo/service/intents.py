@@ -25,8 +25,6 @@ log = logging.getLogger(__name__)
 
 #: Transactions sent for one intent before it is given up (FAILED, with the last error).
 MAX_ATTEMPTS = 5
-#: How long one sender may hold an intent (a crashed sender's claim expires after it).
-CLAIM_SECONDS = 120.0
 
 #: The service status each intent leads to.
 TARGET = {
@@ -57,8 +55,9 @@ def chain_shows(intent: IntentRow, state: CertificateState) -> bool:
 
 
 class IntentSender:
-    def __init__(self, store: Store, registry: Callable[[], Registry], vault: KeyVault) -> None:
+    def __init__(self, store: Store, registry: Callable[[], Registry], vault: KeyVault, claim_seconds: float = 60.0) -> None:
         self.store, self.registry, self.vault = store, registry, vault
+        self.claim_seconds = claim_seconds  # a crashed sender's claim on an intent expires after this (ECOO_LEASE_SECONDS)
 
     def send(self, intent: IntentRow, *, raise_refusal: bool = False) -> str:
         """Move ``intent`` on by one step; returns what happened: "sent" (mined), "waiting" (on its
@@ -68,7 +67,7 @@ class IntentSender:
         intents = self.store.intent_repository
         if intent.kind == IntentKind.ROTATE or intent.certificate_id is None:
             return "waiting"  # a rotation is sent by its command, with the authority's key
-        claimed = intents.claim(intent.id, CLAIM_SECONDS)  # the intent as it is now, if nobody else sends it
+        claimed = intents.claim(intent.id, self.claim_seconds)  # the intent as it is now, if nobody else sends it
         if claimed is None:
             current = intents.get(intent.id)
             return "waiting" if current is not None and current.state.open else "done"

@@ -78,7 +78,7 @@ class Issuance:
     ) -> None:
         self.store, self.chain, self.vault, self.settings = store, chain, vault, settings
         self.follower = follower
-        self.sender = IntentSender(store, lambda: self.chain.registry(), vault)
+        self.sender = IntentSender(store, lambda: self.chain.registry(), vault, settings.lease_seconds)
         self.on_created: list[Any] = []  # callbacks (the worker's wake-up)
 
     # -- creation --------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ class AnchoringWorker:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.follower = follower or ChainFollower(store, registry, settings)
-        self.sender = IntentSender(store, registry, vault)
+        self.sender = IntentSender(store, registry, vault, settings.lease_seconds)
         self.store = store
         self.registry = registry
         self.vault = vault
