@@ -31,7 +31,9 @@ def _statuses(service: ServiceHarness) -> dict[str, int]:
 
 def _anchors_sent(service: ServiceHarness) -> int:
     registry = service.app.extensions["ecoo"].chain.registry()
-    return int(registry.w3.eth.get_transaction_count(service.address))
+    # "pending": a transaction the node has accepted counts before its block is mined (a test that
+    # stops right after the send reads the count at once).
+    return int(registry.w3.eth.get_transaction_count(service.address, "pending"))
 
 
 def test_chain_down_then_back_loses_nothing_and_anchors_once(tmp_path: Path, own_chain: ManagedAnvil) -> None:
@@ -92,7 +94,10 @@ def test_restart_mid_batch_loses_nothing_and_anchors_once(
     if crash_point == "before_send":
         monkeypatch.setattr(registry, "anchor", crash)
     elif crash_point == "after_send":
-        monkeypatch.setattr(services.store, "batch_attempt", crash)  # the on_sent hook: the hash is not stored
+        attempt = services.store.batch_attempt
+        monkeypatch.setattr(  # the on_sent hook (a hash given): the hash is not stored
+            services.store, "batch_attempt", lambda batch, error, tx_hash=None: crash() if tx_hash else attempt(batch, error, tx_hash)
+        )
     else:
         record = services.store.chain_repository.record
         monkeypatch.setattr(
@@ -101,7 +106,9 @@ def test_restart_mid_batch_loses_nothing_and_anchors_once(
     with pytest.raises(Crash):
         service.worker.run_once(force=True)
     monkeypatch.undo()
-    assert _statuses(service) == {"PENDING": 3}
+    batch = services.store.batch_of(1)
+    assert _statuses(service) == {"PENDING": 3}, batch
+    assert batch is not None and batch["last_error"] is None, batch  # the crash, not a failed send
     assert _anchors_sent(service) == nonce_before + (0 if crash_point == "before_send" else 1)
 
     # "Restart": a new application on the same database and chain.
