@@ -106,7 +106,7 @@ def create_certificate() -> Any:
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "send one certificate of origin as a JSON object")
     row = services().issuance.create(g.chamber, [body], g.actor)[0]
-    response = jsonify(summary(row))
+    response = jsonify(summary(row, intent=None))  # just stored: no change asked of it yet
     response.status_code = 202
     response.headers["Location"] = f"/api/v1/certificates/{row.id}"
     return response
@@ -122,7 +122,7 @@ def create_batch() -> Any:
         # The request breaks the documented schema (maxItems): a bad request. 413 is for bytes.
         raise ApiError(400, "batch_too_large", f"at most {MAX_BATCH} certificates per request")
     rows = services().issuance.create(g.chamber, body["certificates"], g.actor)
-    return jsonify({"certificates": [summary(r) for r in rows]}), 202
+    return jsonify({"certificates": [summary(r, intent=None) for r in rows]}), 202
 
 
 @bp.get("/certificates")

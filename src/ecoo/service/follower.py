@@ -142,12 +142,13 @@ class ChainFollower:
             # The hash of the range's last block before and after reading its logs: a
             # reorganisation in between changes it, and the pass stops (the next one rewinds).
             to_hash = registry.block_hash(to)
-            events = [e for e in registry.events(block + 1, to) if self._ours(e, known)]
-            events = [e for e in events if self._trusted_anchor(registry, e)]
+            events, documents = self._anchored_batches(
+                registry, [e for e in registry.events(block + 1, to) if self._ours(e, known)]
+            )
             if registry.block_hash(to) != to_hash or any(e.block_number == to and e.block_hash != to_hash for e in events):
                 log.warning("the chain reorganised while blocks %s..%s were read; reading again next pass", block + 1, to)
                 break
-            projected = chains.record(registry.address, events, to, to_hash, self._documents(registry, events), after=block)
+            projected = chains.record(registry.address, events, to, to_hash, documents, after=block)
             # A long catch-up keeps its claim (the same owner renews it).
             chains.acquire_lease(registry.address, registry.chain_id, 0, self.owner, self.settings.lease_seconds)
             self._add(result, events, projected)
@@ -155,28 +156,6 @@ class ChainFollower:
         result.block = block
         self.last_block = block
         return result
-
-    def _trusted_anchor(self, registry: Registry, event: RegistryEvent) -> bool:
-        """Whether an event may be recorded: an anchor only if its key was accredited when it was
-        made (verifiers trust nothing else; the registry accepts an anchor from anyone). An
-        untrusted anchor leaves its certificates PENDING, the batch saying why."""
-        if event.name != "BatchAnchored":
-            return True
-        batch = self.store.batch_repository.by_root(event.issuer, event.subject)
-        rows = self.store.batch_certificates(batch.id) if batch is not None else []
-        if batch is None or not rows:
-            return True
-        # Asked at the newest block: the registry keeps each anchor's time and the key's
-        # accreditation periods, and a restarted or pruned node has no state of older blocks.
-        query = CertificateQuery(issuer=event.issuer, root=batch.root_bytes, leaf=rows[0].leaf_bytes, proof=())
-        state = registry.verify_certificate(query)
-        if state.accredited_at_anchor or not state.anchored:  # not anchored now: the reorg check decides
-            return True
-        self.store.batch_attempt(
-            batch.id, "anchored while the chamber's key was not accredited: verifiers will not trust it; issue these again"
-        )
-        log.error("batch %s was anchored in %s while its key was not accredited", batch.id, event.tx_hash)
-        return False
 
     @staticmethod
     def _ours(event: RegistryEvent, known: set[str]) -> bool:
@@ -197,16 +176,33 @@ class ChainFollower:
                 return number, block_hash
         return self.start_block(registry) - 1, None
 
-    def _documents(self, registry: Registry, events: list[RegistryEvent]) -> dict[int, dict[int, dict[str, Any]]]:
-        """The issued documents of every batch an event anchors (batch id → certificate id → document)."""
+    def _anchored_batches(
+        self, registry: Registry, events: list[RegistryEvent]
+    ) -> tuple[list[RegistryEvent], dict[int, dict[int, dict[str, Any]]]]:
+        """The events that may be recorded, and the issued documents of every batch they anchor
+        (batch id → certificate id → document). An anchor is recorded only if its key was
+        accredited when it was made (verifiers trust nothing else; the registry accepts an anchor
+        from anyone): an untrusted one leaves its certificates PENDING, the batch saying why."""
+        kept: list[RegistryEvent] = []
         documents: dict[int, dict[int, dict[str, Any]]] = {}
         for event in events:
-            if event.name != "BatchAnchored":
+            batch = self.store.batch_repository.by_root(event.issuer, event.subject) if event.name == "BatchAnchored" else None
+            rows = self.store.batch_certificates(batch.id) if batch is not None else []
+            if batch is None or not rows:
+                kept.append(event)
                 continue
-            batch = self.store.batch_repository.by_root(event.issuer, event.subject)
-            if batch is None:
+            # Asked at the newest block: the registry keeps each anchor's time and the key's
+            # accreditation periods, and a restarted or pruned node has no state of older blocks.
+            query = CertificateQuery(issuer=event.issuer, root=batch.root_bytes, leaf=rows[0].leaf_bytes, proof=())
+            state = registry.verify_certificate(query)
+            if not state.accredited_at_anchor and state.anchored:  # not anchored now: the reorg check decides
+                self.store.batch_attempt(
+                    batch.id,
+                    "anchored while the chamber's key was not accredited: verifiers will not trust it; issue these again",
+                )
+                log.error("batch %s was anchored in %s while its key was not accredited", batch.id, event.tx_hash)
                 continue
-            rows = self.store.batch_certificates(batch.id)
+            kept.append(event)
             tree = MerkleTree.build([row.leaf_bytes for row in rows])
             if tree.root != batch.root_bytes:
                 log.error("batch %s: its stored certificates do not make root %s", batch.id, batch.root)
@@ -223,5 +219,4 @@ class ChainFollower:
                 )
                 for index, row in enumerate(rows)
             }
-        return documents
-
+        return kept, documents

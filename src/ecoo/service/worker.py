@@ -184,7 +184,7 @@ class AnchoringWorker:
         chamber = self.store.chamber(chamber_id)
         if chamber is None:
             return
-        stale = [row for row in self.store.pending(chamber_id, 1_000_000) if row.key_id != chamber.key_id]
+        stale = self.store.certificate_repository.stale_pending(chamber_id, chamber.key_id)
         if not stale:
             return
         chain_id, registry_address = self.registry().chain_id, self.registry().address

@@ -167,6 +167,19 @@ class CertificateRepository:
             ).all()
             return [CertificateRow.from_row(r) for r in rows]
 
+    def stale_pending(self, chamber_id: int, key_id: int) -> list[CertificateRow]:
+        """The chamber's PENDING certificates not yet in a batch and signed by a key other than ``key_id``."""
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                select(certificates).where(
+                    certificates.c.chamber_id == chamber_id,
+                    certificates.c.status == CertificateStatus.PENDING,
+                    certificates.c.batch_id.is_(None),
+                    certificates.c.key_id != key_id,
+                )
+            ).all()
+            return [CertificateRow.from_row(r) for r in rows]
+
     def pending(self, chamber_id: int, limit: int) -> list[CertificateRow]:
         """The chamber's oldest PENDING certificates not yet in a batch."""
         with self.db.transaction() as conn:
