@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
 from web3 import Web3
 
-from ecoo.anvil import ManagedAnvil
+from ecoo.anvil import ManagedAnvil, free_port
 from ecoo.chain import embedded_chain
 from ecoo.deploy import deploy_registry
 from ecoo.registry import Registry
@@ -128,3 +129,28 @@ def service(request: pytest.FixtureRequest, tmp_path: Path, anvil_node: ManagedA
     yield harness
     harness.worker.stop()
     harness.app.extensions["ecoo"].store.close()
+
+
+@pytest.fixture
+def own_chain(tmp_path: Path) -> Iterator[ManagedAnvil]:
+    """An Anvil of this test alone, which it may stop, restart (same port, state kept in a file) or
+    reorganise."""
+    node = ManagedAnvil(tmp_path / "chain-state.json", port=free_port()).start()
+    yield node
+    node.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """None (the service's SQLite file) or a fresh database on the real PostgreSQL."""
+    return request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+
+
+@pytest.fixture
+def made() -> Iterator[list[Any]]:
+    """Services a test made with ``tests.support.service.made_service``: their stores are closed
+    after it (before its database is dropped)."""
+    services: list[Any] = []
+    yield services
+    for service in services:
+        service.app.extensions["ecoo"].store.close()

@@ -8,52 +8,24 @@ After each: the API's status is the chain's, and each root is anchored once on t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from web3 import Web3
 
-from ecoo.anvil import ManagedAnvil, free_port
+from ecoo.anvil import ManagedAnvil
 from ecoo.registry import read_events
-from tests.support.service import ServiceHarness, make_service
-
-
-@pytest.fixture
-def own_chain(tmp_path: Path):  # type: ignore[no-untyped-def]
-    node = ManagedAnvil(tmp_path / "chain-state.json", port=free_port()).start()
-    yield node
-    node.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest) -> str | None:
-    return request.getfixturevalue("postgres_url") if request.param == "postgres" else None
-
-
-@pytest.fixture
-def services() -> Iterator[list[ServiceHarness]]:
-    """Services a test made: their stores are closed after it (before the database is dropped)."""
-    made: list[ServiceHarness] = []
-    yield made
-    for service in made:
-        service.app.extensions["ecoo"].store.close()
-
-
-def _service(made: list[ServiceHarness], *args: Any, **kwargs: Any) -> ServiceHarness:
-    made.append(make_service(*args, **kwargs))
-    return made[-1]
+from tests.support.chain import node_rpc, node_w3
+from tests.support.service import ServiceHarness, made_service
 
 
 def _w3(node: ManagedAnvil) -> Web3:
-    return Web3(Web3.HTTPProvider(node.url))
+    return node_w3(node)
 
 
 def _rpc(node: ManagedAnvil, method: str, *params: Any) -> Any:
-    answer = _w3(node).provider.make_request(method, list(params))  # type: ignore[arg-type]
-    assert "error" not in answer, answer
-    return answer["result"]
+    return node_rpc(node, method, *params)
 
 
 def _status(service: ServiceHarness, certificate_id: int) -> str:
@@ -75,9 +47,9 @@ def _anchors_per_root(service: ServiceHarness, node: ManagedAnvil) -> dict[str, 
 
 @pytest.mark.parametrize("depth", [1, 2, 3])
 def test_a_reorganisation_that_removes_an_anchor_is_anchored_again(
-    depth: int, tmp_path: Path, own_chain: ManagedAnvil, database_url: str | None, services: list[ServiceHarness]
+    depth: int, tmp_path: Path, own_chain: ManagedAnvil, database_url: str | None, made: list[ServiceHarness]
 ) -> None:
-    service = _service(services, tmp_path, own_chain, database_url)
+    service = made_service(made, tmp_path, own_chain, database_url)
     created = service.create(service.certificate(f"REORG-{depth}"))
     assert service.anchor() == 1 and _status(service, created["id"]) == "ISSUED"
     document = service.client.get(f"/api/v1/certificates/{created['id']}/document", headers=service.auth).json
@@ -101,9 +73,9 @@ def test_a_reorganisation_that_removes_an_anchor_is_anchored_again(
 
 @pytest.mark.parametrize("depth", [1, 3])
 def test_a_reorganisation_that_removes_a_revocation_sends_it_again(
-    depth: int, tmp_path: Path, own_chain: ManagedAnvil, database_url: str | None, services: list[ServiceHarness]
+    depth: int, tmp_path: Path, own_chain: ManagedAnvil, database_url: str | None, made: list[ServiceHarness]
 ) -> None:
-    service = _service(services, tmp_path, own_chain, database_url)
+    service = made_service(made, tmp_path, own_chain, database_url)
     created = service.create(service.certificate("REORG-REVOKE"))
     service.anchor()
     for _ in range(depth):
@@ -126,9 +98,9 @@ def test_a_reorganisation_that_removes_a_revocation_sends_it_again(
 
 
 def test_nothing_is_issued_before_its_confirmations(
-    tmp_path: Path, own_chain: ManagedAnvil, services: list[ServiceHarness]
+    tmp_path: Path, own_chain: ManagedAnvil, made: list[ServiceHarness]
 ) -> None:
-    service = _service(services, tmp_path, own_chain, confirmations=3)
+    service = made_service(made, tmp_path, own_chain, confirmations=3)
     created = service.create(service.certificate("CONFIRM-3"))
     assert service.anchor() == 0 and _status(service, created["id"]) == "PENDING"  # 1 confirmation
     _rpc(own_chain, "evm_mine")

@@ -1,44 +1,19 @@
 """Review of issue 9 ("One truth"): each test shows one way the API, the projection or the
-intents can disagree with the chain, lose a request or get stuck. Every test here FAILS on the
-reviewed code; each docstring names the cause."""
+intents could disagree with the chain, lose a request or get stuck. Every test here failed on the
+first version of the design and passes since its fix; each docstring names the cause."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from web3 import Web3
 
-from ecoo.anvil import ManagedAnvil, free_port
+from ecoo.anvil import ManagedAnvil
 from ecoo.signers import unlocked_signer
-from tests.support.service import ServiceHarness, make_service
-
-
-@pytest.fixture
-def own_chain(tmp_path: Path):  # type: ignore[no-untyped-def]
-    node = ManagedAnvil(tmp_path / "chain-state.json", port=free_port()).start()
-    yield node
-    node.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest) -> str | None:
-    return request.getfixturevalue("postgres_url") if request.param == "postgres" else None
-
-
-@pytest.fixture
-def made() -> Iterator[list[ServiceHarness]]:
-    services: list[ServiceHarness] = []
-    yield services
-    for service in services:
-        service.app.extensions["ecoo"].store.close()
-
-
-def _service(made: list[ServiceHarness], *args: Any, **kwargs: Any) -> ServiceHarness:
-    made.append(make_service(*args, **kwargs))
-    return made[-1]
+from tests.support.chain import node_rpc, node_w3
+from tests.support.service import ServiceHarness, made_service
 
 
 def _objects(service: ServiceHarness) -> Any:
@@ -46,13 +21,11 @@ def _objects(service: ServiceHarness) -> Any:
 
 
 def _w3(node: ManagedAnvil) -> Web3:
-    return Web3(Web3.HTTPProvider(node.url))
+    return node_w3(node)
 
 
 def _rpc(node: ManagedAnvil, method: str, *params: Any) -> Any:
-    answer = _w3(node).provider.make_request(method, list(params))  # type: ignore[arg-type]
-    assert "error" not in answer, answer
-    return answer["result"]
+    return node_rpc(node, method, *params)
 
 
 def _status(service: ServiceHarness, certificate_id: int) -> str:
@@ -79,7 +52,7 @@ def test_rewind_of_two_completed_intents_of_one_certificate_does_not_wedge_the_f
     open_certificate back to the certificate id; two of them for one certificate (a suspend and
     its lift) violate the UNIQUE open_certificate, the rewind transaction raises IntegrityError on
     every pass, and the follower never moves again: nothing is projected any more."""
-    service = _service(made, tmp_path, own_chain, database_url)
+    service = made_service(made, tmp_path, own_chain, database_url)
     created = service.create(service.certificate("RV-WEDGE-1"))
     assert service.anchor() == 1
     for _ in range(3):
@@ -149,7 +122,7 @@ def test_a_reorganisation_during_a_follow_pass_is_not_recorded_as_the_old_fork(
     registry.block_hash(to); if the chain reorganises in between, the old fork's events are stored
     with the new fork's hash as the cursor, so no later pass notices: the certificate stays ISSUED
     (document served) while the chain has no anchor, and the worker never anchors it again."""
-    service = _service(made, tmp_path, own_chain)
+    service = made_service(made, tmp_path, own_chain)
     created = service.create(service.certificate("RV-TOCTOU"))
     registry = _objects(service).chain.registry()
     real_events = registry.events
@@ -186,7 +159,7 @@ def test_a_reorganisation_that_removes_a_key_rotation_does_not_leave_the_chamber
     the next certificate is anchored by the unaccredited key, the API says ISSUED and serves its
     document, and every verifier says it is not VALID (reconcile does not see it either: its
     chain_status ignores accreditation)."""
-    service = _service(made, tmp_path, own_chain)
+    service = made_service(made, tmp_path, own_chain)
     objects = _objects(service)
     chamber = objects.store.chamber(service.chamber_id)
     authority = unlocked_signer(objects.chain.registry().w3)
@@ -264,7 +237,7 @@ def test_two_follow_passes_of_one_service_never_run_at_once(
     import threading
     import time
 
-    service = _service(made, tmp_path, anvil_node, postgres_url)
+    service = made_service(made, tmp_path, anvil_node, postgres_url)
     objects = _objects(service)
     service.issue("RV-LEASE-1")
     registry = objects.chain.registry()
@@ -637,7 +610,7 @@ def test_health_is_not_ok_while_the_follower_fails_every_pass(
 
     from sqlalchemy.exc import OperationalError
 
-    service = _service(made, tmp_path, own_chain, worker_interval=0.05, max_backoff=0.1)
+    service = made_service(made, tmp_path, own_chain, worker_interval=0.05, max_backoff=0.1)
     created = service.create(service.certificate("RV-HEALTH"))
     repository = _objects(service).store.chain_repository
 

@@ -182,14 +182,6 @@ def app(tmp_path: Path) -> Iterator[Flask]:
     application.extensions["ecoo"].store.close()
 
 
-@pytest.fixture
-def own_chain(tmp_path: Path) -> Iterator[ManagedAnvil]:
-    """An Anvil this test may stop (the chain going down under a running service)."""
-    node = ManagedAnvil(tmp_path / "chain-state.json", port=free_port()).start()
-    yield node
-    node.stop()
-
-
 # -- the document itself --------------------------------------------------------------------------
 
 

@@ -11,18 +11,10 @@ from typing import Any
 import pytest
 from web3 import Web3
 
-from ecoo.anvil import ManagedAnvil, free_port
+from ecoo.anvil import ManagedAnvil
 from ecoo.service.app import create_app
 from ecoo.service.store import Store
 from tests.support.service import ServiceHarness, make_service
-
-
-@pytest.fixture
-def own_chain(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """An Anvil this test may stop and restart on the same port (state kept in a file)."""
-    node = ManagedAnvil(tmp_path / "chain-state.json", port=free_port()).start()
-    yield node
-    node.stop()
 
 
 def _statuses(service: ServiceHarness) -> dict[str, int]:

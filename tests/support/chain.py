@@ -1,14 +1,16 @@
-"""Chain helpers shared by the tests: actors, funding and accreditation."""
+"""Chain helpers shared by the tests: actors, funding and accreditation, raw calls to a node."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from eth_account import Account
 from web3 import Web3
 
+from ecoo.anvil import ManagedAnvil
 from ecoo.registry import Registry
 from ecoo.signers import LocalSigner, NodeSigner
 
@@ -39,3 +41,15 @@ def accredit(registry: Registry, authority: LocalSigner, address: str, name: str
 
 def random_hash() -> bytes:
     return os.urandom(32)
+
+
+def node_w3(node: ManagedAnvil) -> Web3:
+    """A plain web3 connection to ``node``."""
+    return Web3(Web3.HTTPProvider(node.url))
+
+
+def node_rpc(node: ManagedAnvil, method: str, *params: Any) -> Any:
+    """One JSON-RPC call to ``node`` (``evm_mine``, ``anvil_reorg`` ...); fails on an error answer."""
+    answer = node_w3(node).provider.make_request(method, list(params))  # type: ignore[arg-type]
+    assert "error" not in answer, answer
+    return answer["result"]

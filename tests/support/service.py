@@ -82,3 +82,9 @@ def make_service(tmp_path: Path, anvil: ManagedAnvil, database_url: str | None =
     app = create_app(settings)
     app.config["TESTING"] = True
     return ServiceHarness(app, app.test_client(), settings, created["token"], created["chamber"], created["address"])
+
+
+def made_service(made: list[ServiceHarness], *args: Any, **kwargs: Any) -> ServiceHarness:
+    """``make_service(*args, **kwargs)``, remembered in the ``made`` fixture's list (closed after the test)."""
+    made.append(make_service(*args, **kwargs))
+    return made[-1]
