@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import ChainUnavailableError, EcooError, RegistryRevert, SendOutcomeUnknownError
-from ..registry import CertificateQuery, CertificateState, Registry, RevocationReason
+from ..registry import CertificateState, Registry, RevocationReason
 from ..registry import CertificateStatus as ChainStatus
 from .faults import fault_point
 from .status import CertificateStatus, IntentKind, IntentState
@@ -107,13 +107,7 @@ class IntentSender:
         if row.document is None:
             return False
         proof = row.document["proof"]
-        query = CertificateQuery(
-            issuer=proof["issuer"],
-            root=bytes.fromhex(proof["root"][2:]),
-            leaf=row.leaf_bytes,
-            proof=tuple(bytes.fromhex(p[2:]) for p in proof["merklePath"]),
-        )
-        return chain_shows(intent, registry.verify_certificate(query))
+        return chain_shows(intent, registry.verify_certificate(row.query(proof["issuer"], proof["root"])))
 
     def _transact(self, registry: Registry, intent: IntentRow, row: CertificateRow, raise_refusal: bool) -> str:
         intents = self.store.intent_repository

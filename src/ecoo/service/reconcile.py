@@ -15,12 +15,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..documents import hex_bytes
-from ..registry import CertificateQuery, CertificateState, Registry, RevocationReason
+from ..registry import CertificateState, Registry, RevocationReason
 from ..registry import CertificateStatus as ChainStatus
 from .follower import ChainFollower
 from .status import CertificateStatus
-from .store import CertificateRow, Store
+from .store import Store
 
 log = logging.getLogger(__name__)
 
@@ -69,14 +68,6 @@ def chain_status(state: CertificateState) -> CertificateStatus:
     return CertificateStatus.REVOKED
 
 
-def _query(row: CertificateRow, issuer: str, root: str) -> CertificateQuery:
-    if row.document is not None:
-        path = tuple(hex_bytes(p, 32) for p in row.document["proof"]["merklePath"])
-    else:
-        path = ()  # not projected as anchored: only whether its root is anchored matters
-    return CertificateQuery(issuer=issuer, root=hex_bytes(root, 32), leaf=row.leaf_bytes, proof=path)
-
-
 class Reconciler:
     def __init__(self, store: Store, registry: Callable[[], Registry], follower: ChainFollower) -> None:
         self.store, self.registry, self.follower = store, registry, follower
@@ -110,7 +101,7 @@ class Reconciler:
         found: list[Divergence] = []
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]
-            queries = [_query(row, issuer, root) for row, issuer, root in chunk]
+            queries = [row.query(issuer, root) for row, issuer, root in chunk]
             states = registry.verify_certificates(queries, block=confirmed)
             for (row, _, _), state in zip(chunk, states, strict=True):
                 expected = chain_status(state)

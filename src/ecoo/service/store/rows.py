@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
 from ...documents import hex_bytes
+from ...registry import CertificateQuery
 from ..status import AuditAction, BatchStatus, CertificateStatus, IntentKind, IntentState
 
 
@@ -66,6 +67,12 @@ class CertificateRow:
     @property
     def signature_bytes(self) -> bytes:
         return hex_bytes(self.signature, 65)
+
+    def query(self, issuer: str, root: str) -> CertificateQuery:
+        """The registry query for this certificate in the batch ``root`` of ``issuer``, with the
+        Merkle path of its issued document (none while it has no document)."""
+        path = tuple(hex_bytes(node, 32) for node in self.document["proof"]["merklePath"]) if self.document else ()
+        return CertificateQuery(issuer=issuer, root=hex_bytes(root, 32), leaf=self.leaf_bytes, proof=path)
 
     @property
     def salt_bytes(self) -> dict[str, bytes]:
