@@ -1,0 +1,233 @@
+"""The customs service's tables and their numbered migrations.
+
+Append to :data:`MIGRATIONS`, never edit a released one. Every table is prefixed ``customs_``, so a
+customs service may share a PostgreSQL database with a chamber service without a clash. Times are
+Unix seconds (float); dates of declarations are ISO strings (``YYYY-MM-DD``); leaves, hashes and
+transaction hashes are 0x-prefixed lower-case hex; addresses are EIP-55.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+)
+from sqlalchemy.engine import Connection
+
+metadata = MetaData()
+
+schema_version = Table(
+    "customs_schema_version", metadata, Column("version", Integer, primary_key=True), Column("applied_at", Float)
+)
+
+# -- accounts, tokens, audit, verifications (engineer: core) ------------------------------------------
+
+accounts = Table(
+    "customs_accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(256), nullable=False),  # argon2id, encoded with its parameters
+    Column("role", String(16), nullable=False),  # officer | admin
+    Column("created_at", Float, nullable=False),
+    Column("disabled_at", Float),
+    Column("session_generation", Integer, nullable=False, default=0),  # bumped on sign-out: ends every session
+)
+
+tokens = Table(
+    "customs_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("role", String(16), nullable=False),  # officer | admin
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 hex of the token
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float),
+    Column("last_used_at", Float),
+)
+
+audit = Table(
+    "customs_audit",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", Float, nullable=False),
+    Column("actor", String(160), nullable=False),  # "account:alice", "token:3:gateway", "system"
+    Column("action", String(64), nullable=False),
+    Column("subject", String(256), nullable=False, default=""),
+    Column("detail", Text),  # JSON
+)
+
+verifications = Table(
+    "customs_verifications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", Float, nullable=False),
+    Column("actor", String(160), nullable=False),
+    Column("source", String(16), nullable=False),  # api | page | declaration
+    Column("declaration_id", Integer),  # set when the verification was part of a declaration
+    Column("verdict", String(32), nullable=False),  # Verdict.value
+    Column("failed_check", String(64)),  # the first check that failed, if any
+    Column("chain_id", BigInteger),
+    Column("registry", String(42)),
+    Column("issuer", String(42)),  # the key that signed and anchored
+    Column("leaf", String(66)),
+    Column("certificate_number", String(128)),
+    Column("scheme", String(32)),
+    Column("export_country", String(2)),
+    Column("import_country", String(2)),
+    Column("chamber", String(256)),  # the issuer's name as the certificate states it
+)
+Index("customs_verifications_at", verifications.c.at)
+
+# -- declarations and the watch list they feed (engineer: declarations) --------------------------------
+
+declarations = Table(
+    "customs_declarations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reference", String(128), nullable=False),
+    Column("salt", String(66), nullable=False),  # 0x + 32 bytes: declaration_hash = keccak(salt ‖ reference)
+    Column("declaration_hash", String(66), nullable=False),
+    Column("importer", Text),  # JSON
+    Column("port_of_entry", String(16)),
+    Column("declared_on", String(10), nullable=False),  # YYYY-MM-DD
+    Column("created_at", Float, nullable=False),
+    Column("actor", String(160), nullable=False),
+    Column("outcome", String(24), nullable=False),  # accepted | partly_accepted | rejected
+    Column("answer", Text),  # the API's answer (JSON), kept as given
+)
+Index("customs_declarations_created", declarations.c.created_at)
+
+declaration_lines = Table(
+    "customs_declaration_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("declaration_id", Integer, ForeignKey("customs_declarations.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("chain_id", BigInteger),
+    Column("registry", String(42)),
+    Column("issuer", String(42)),
+    Column("leaf", String(66)),
+    Column("item", Integer),
+    Column("hs_code", String(12)),
+    Column("quantity", String(40)),  # decimal as declared
+    Column("unit", String(8)),
+    Column("preference", String(32)),  # the scheme whose preference is claimed, or null
+    Column("decision", String(8), nullable=False),  # accept | reject
+    Column("reasons", Text),  # JSON list of {code, message}
+    Column("record_kind", String(16)),  # utilisation | rejection
+    Column("record_tx", String(66)),
+    Column("record_state", String(16)),  # not_sent | sent | confirmed | failed
+    Column("record_error", Text),
+    UniqueConstraint("declaration_id", "line_no", name="customs_declaration_lines_once"),
+)
+
+watched = Table(
+    "customs_watched",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("chain_id", BigInteger, nullable=False),
+    Column("registry", String(42), nullable=False),
+    Column("issuer", String(42), nullable=False),  # the key that anchored the certificate
+    Column("leaf", String(66), nullable=False),
+    Column("certificate_number", String(128), nullable=False),
+    Column("chamber", String(256)),
+    Column("declaration_id", Integer, ForeignKey("customs_declarations.id")),
+    Column("accepted_at", Float, nullable=False),
+    UniqueConstraint("chain_id", "registry", "leaf", name="customs_watched_once"),
+)
+
+# -- the watcher, alerts and webhooks (engineer: alerts) ----------------------------------------------
+
+watch_cursors = Table(
+    "customs_watch_cursors",
+    metadata,
+    Column("chain_id", BigInteger, primary_key=True),
+    Column("registry", String(42), primary_key=True),
+    Column("block_number", BigInteger, nullable=False),
+    Column("block_hash", String(66), nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_until", Float),
+)
+
+alerts = Table(
+    "customs_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),  # the feed's cursor
+    Column("at", Float, nullable=False),
+    Column("kind", String(32), nullable=False),  # revoked_fraud | revoked_error | cancelled | superseded | ...
+    Column("chain_id", BigInteger, nullable=False),
+    Column("registry", String(42), nullable=False),
+    Column("issuer", String(42), nullable=False),
+    Column("leaf", String(66), nullable=False),
+    Column("certificate_number", String(128)),
+    Column("block_number", BigInteger, nullable=False),
+    Column("block_hash", String(66), nullable=False),
+    Column("tx_hash", String(66), nullable=False),
+    Column("log_index", Integer, nullable=False),
+    Column("detail", Text),  # JSON
+    UniqueConstraint("chain_id", "registry", "tx_hash", "log_index", "leaf", name="customs_alerts_once"),
+)
+
+webhooks = Table(
+    "customs_webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", String(2048), nullable=False),
+    Column("secret", String(128), nullable=False),  # HMAC key; needed in clear to sign (say so in the docs)
+    Column("created_at", Float, nullable=False),
+    Column("disabled_at", Float),
+)
+
+deliveries = Table(
+    "customs_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("webhook_id", Integer, ForeignKey("customs_webhooks.id"), nullable=False),
+    Column("alert_id", Integer, ForeignKey("customs_alerts.id"), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_at", Float, nullable=False),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("delivered_at", Float),
+    UniqueConstraint("webhook_id", "alert_id", name="customs_deliveries_once"),
+)
+Index("customs_deliveries_due", deliveries.c.state, deliveries.c.next_at)
+
+
+def migration_1_tables(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[t for t in metadata.sorted_tables if t is not schema_version])
+
+
+MIGRATIONS = [migration_1_tables]
+
+
+def current_version(conn: Connection) -> int:
+    """The schema version this database has reached (0: none)."""
+    return int(conn.execute(select(func.max(schema_version.c.version))).scalar() or 0)
+
+
+def migrate(conn: Connection) -> int:
+    """Apply the missing migrations inside ``conn``'s transaction; returns the schema version."""
+    schema_version.create(conn, checkfirst=True)
+    current = current_version(conn)
+    for number, migration in enumerate(MIGRATIONS, 1):
+        if number > current:
+            migration(conn)
+            conn.execute(schema_version.insert().values(version=number, applied_at=time.time()))
+    return len(MIGRATIONS)
