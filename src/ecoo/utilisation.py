@@ -55,7 +55,8 @@ def to_units(value: str) -> int:
     if match is None:
         raise InputError(f"quantity {value!r} is not a plain decimal number such as 1250.5")
     # Integers only: Decimal's default context keeps 28 digits and would round a uint128.
-    whole, part = match.group(1), (match.group(2) or "").rstrip("0")
+    whole: str = match.group(1)
+    part: str = (match.group(2) or "").rstrip("0")
     if len(part) > QUANTITY_DECIMALS:
         raise InputError(f"quantity {value!r} has more than {QUANTITY_DECIMALS} decimal places")
     units = int(whole) * QUANTITY_SCALE + int(part.ljust(QUANTITY_DECIMALS, "0"))
