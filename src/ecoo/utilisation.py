@@ -18,7 +18,7 @@ from .hashing import keccak
 
 #: The registry counts quantities in thousandths of the item's unit: "12000" SET is 12,000,000.
 QUANTITY_DECIMALS = 3
-QUANTITY_SCALE = 10**QUANTITY_DECIMALS
+QUANTITY_SCALE: int = 10**QUANTITY_DECIMALS
 #: The registry's quantities are uint128.
 MAX_UNITS = 2**128 - 1
 
