@@ -246,16 +246,34 @@ def test_a_signed_list_is_pinned_to_its_publisher(
     document = str(a.documents[0])
 
     monkeypatch.setenv("ECOO_TRUST_LIST", str(trust))  # the list and its publisher from the environment
+    monkeypatch.setenv("ECOO_DATA_DIR", str(tmp_path / "data"))  # where the accepted sequence is pinned
     monkeypatch.setenv("ECOO_TRUST_LIST_PUBLISHER", publisher.address)
     code, result = _verify(capsys, document)
     assert code == 0 and result["verdict"] == "VALID"
     assert result["trustList"]["signature"]["publisher"] == publisher.address
 
-    altered = json.loads(trust.read_text(encoding="utf-8"))
+    signed_first = trust.read_text(encoding="utf-8")
+    altered = json.loads(signed_first)
     altered["entries"].append(_entry(CHAIN_B, b, [b.proxy.url]))  # someone slips in another registry
     trust.write_text(json.dumps(altered), encoding="utf-8")
     code, result = _verify(capsys, document)
-    assert code == 1 and result["error"] == "ConfigurationError" and "the signature does not match the list" in result["message"]
+    assert code == 1 and result["error"] == "TrustListRefusedError"
+    assert "the signature does not match the list" in result["message"]
+
+    # The publisher withdraws registry A (the next sequence, signed). A verifier that accepted it
+    # never goes back: the older signed list, which still verifies on its own, is refused.
+    trust.write_text(signed_first, encoding="utf-8")
+    assert main(["trust-list", "remove", str(trust), "--chain-id", str(CHAIN_A), "--registry", a.registry, "--json"]) == 0
+    assert main(["trust-list", "sign", str(trust), "--json"]) == 0
+    capsys.readouterr()
+    code, result = _verify(capsys, document)
+    assert code == 1 and result["verdict"] == "INVALID" and result["trustList"]["sequence"] == 2
+    trust.write_text(signed_first, encoding="utf-8")  # the rollback
+    code, result = _verify(capsys, document)
+    assert code == 1 and result["error"] == "TrustListRefusedError"
+    assert "sequence 1 is older than sequence 2" in result["message"]
+    pins = json.loads((tmp_path / "data" / "trust-list-pins.json").read_text(encoding="utf-8"))
+    assert [pin["sequence"] for pin in pins.values()] == [2]
 
 
 def test_the_single_registry_options_still_work_for_a_directory(

@@ -366,3 +366,37 @@ def test_routing_without_a_chain_down_expired_and_unlisted() -> None:
         "expired: its entry is valid from 2026-01-01 until 2026-06-30; now is 2026-12-01T00:00:00Z"
     )
     assert reports[6].check("registry").message.endswith("by trust list customs.json (sequence 3): it is not on the list")
+
+
+# -- no rollback -----------------------------------------------------------------------------------
+
+
+def test_a_verifier_never_goes_back_to_an_older_or_forked_sequence(tmp_path: Path) -> None:
+    from ecoo.errors import TrustListRefusedError
+    from ecoo.trustlist.pins import SequencePins
+
+    pins = SequencePins(tmp_path / "pins.json")
+    third = sign_trust_list(parse_trust_list(document(), "l"), PUBLISHER)
+    fourth = sign_trust_list(third.changed(()), PUBLISHER)
+    pins.accept(third, check_signature(third), "l")
+    pins.accept(fourth, check_signature(fourth), "l")
+    pins.accept(fourth, check_signature(fourth), "l")  # the same list again is fine
+    with pytest.raises(TrustListRefusedError, match="sequence 3 is older than sequence 4"):
+        pins.check(third, check_signature(third), "l")
+    fork = sign_trust_list(parse_trust_list(document(sequence=4), "l"), PUBLISHER)  # same number, other entries
+    with pytest.raises(TrustListRefusedError, match="sequence 4 differs from the sequence 4"):
+        pins.check(fork, check_signature(fork), "l")
+
+    # Another publisher's list of the same name, and unsigned lists, are not pinned by it.
+    strangers = sign_trust_list(parse_trust_list(document(sequence=1), "l"), STRANGER)
+    pins.accept(strangers, check_signature(strangers), "l")
+    unsigned = parse_trust_list(document(sequence=1), "l")
+    pins.accept(unsigned, check_signature(unsigned), "l")
+    assert sorted(json.loads((tmp_path / "pins.json").read_text(encoding="utf-8"))) == sorted(
+        [f"{PUBLISHER.address}/{third.name}", f"{STRANGER.address}/{third.name}"]
+    )
+
+    # Pins that cannot be read refuse everything rather than forget the rollback guard.
+    (tmp_path / "pins.json").write_text("{broken", encoding="utf-8")
+    with pytest.raises(TrustListRefusedError, match="cannot be read"):
+        pins.check(fourth, check_signature(fourth), "l")

@@ -19,6 +19,7 @@ from .output import Output, handle_errors, json_option
 
 if TYPE_CHECKING:
     from ..trustlist import SignatureCheck, TrustList
+    from ..trustlist.pins import SequencePins
     from ..verify import Verifier
 
 #: Environment variable of the publisher's address (configured out of band).
@@ -218,11 +219,27 @@ def sign_command(file: Path, key_env: str, keystore: Path | None, as_json: bool)
     )
 
 
-def _checked(file: Path, publisher: str | None) -> tuple[TrustList, SignatureCheck]:
+def _pins() -> SequencePins:
+    """The rollback pins of this machine's data directory (ECOO_DATA_DIR)."""
+    from ..settings import Settings
+    from ..trustlist.pins import PINS_FILE, SequencePins
+
+    return SequencePins(Settings.from_env().data_dir / PINS_FILE)
+
+
+def _checked(file: Path, publisher: str | None, *, pin: bool = False) -> tuple[TrustList, SignatureCheck]:
+    """FILE read and its signature checked (required with ``publisher``); a list of the configured
+    publisher older than one already accepted here is refused, and with ``pin`` this one is
+    remembered as accepted."""
     from ..trustlist import require_publisher
 
     trust_list = _load(file)
-    return trust_list, require_publisher(trust_list, str(file), publisher)
+    check = require_publisher(trust_list, str(file), publisher)
+    pins = _pins()
+    pins.check(trust_list, check, str(file))
+    if pin:
+        pins.record(trust_list, check)
+    return trust_list, check
 
 
 @command("verify")
@@ -294,7 +311,7 @@ def open_trust_list_verifier(file: Path, publisher: str | None) -> tuple[Verifie
     JSON and as one line."""
     from ..trustlist import trust_list_verifier
 
-    trust_list, check = _checked(file, publisher)
+    trust_list, check = _checked(file, publisher, pin=True)
     info = {
         "file": str(file),
         "name": trust_list.name,

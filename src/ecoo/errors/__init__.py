@@ -6,6 +6,7 @@ Where callers expect a builtin, a class also inherits it (``ValueError``, ``Conn
 
     EcooError
     ├── ConfigurationError (ValueError)      a setting, key source or argument is wrong
+    │   └── TrustListRefusedError            a trust list refused (signature, publisher, rollback)
     ├── CompilerNotFoundError, CompilationError
     ├── ChainUnavailableError (ConnectionError), SendOutcomeUnknownError   never a verdict
     ├── DeploymentNotFoundError, TransactionFailedError, AnvilError, DataDirectoryInUseError
@@ -85,6 +86,9 @@ from .base import (
 )
 from .base import (
     TransactionFailedError as TransactionFailedError,
+)
+from .base import (
+    TrustListRefusedError as TrustListRefusedError,
 )
 from .base import (
     VaultError as VaultError,

@@ -16,6 +16,11 @@ class ConfigurationError(EcooError, ValueError):
     """A setting, key source or argument is missing or wrong."""
 
 
+class TrustListRefusedError(ConfigurationError):
+    """A trust list that must not be used: its signature does not hold, its configured publisher
+    did not sign it, or it is older than (or forks) a sequence this verifier already accepted."""
+
+
 class CompilerNotFoundError(EcooError):
     """No solc of the pinned version is available."""
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..canonical import canonicalize
-from ..errors import ConfigurationError, ProtocolError
+from ..errors import ConfigurationError, ProtocolError, TrustListRefusedError
 from ..hashing import checksum_address, is_checksummed, keccak
 from ..protocol import recover_signer
 from ..signers import LocalSigner
@@ -125,22 +125,22 @@ def parse_publisher(value: str) -> str:
 
 
 def require_publisher(trust_list: TrustList, source: str, publisher: str | None) -> SignatureCheck:
-    """The list's signature check, or ConfigurationError when the list must be refused: a
+    """The list's signature check, or TrustListRefusedError when the list must be refused: a
     signature that does not hold (always), or, with ``publisher`` configured, no signature or one
     by someone else."""
     check = check_signature(trust_list)
     if not check.valid:
-        raise ConfigurationError(f"trust list {source} refused: {check.message}")
+        raise TrustListRefusedError(f"trust list {source} refused: {check.message}")
     if publisher is None:
         return check
     expected = parse_publisher(publisher)
     if not check.signed:
-        raise ConfigurationError(
+        raise TrustListRefusedError(
             f"trust list {source} refused: it is unsigned, and publisher {expected} is configured; "
             "ask the publisher for the signed list (`ecoo trust-list sign`)"
         )
     if check.publisher != expected:
-        raise ConfigurationError(
+        raise TrustListRefusedError(
             f"trust list {source} refused: signed by {check.publisher}, not by the configured publisher {expected}"
         )
     return replace(check, message=f"{check.message} (the configured publisher)")
