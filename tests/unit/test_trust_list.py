@@ -400,3 +400,12 @@ def test_a_verifier_never_goes_back_to_an_older_or_forked_sequence(tmp_path: Pat
     (tmp_path / "pins.json").write_text("{broken", encoding="utf-8")
     with pytest.raises(TrustListRefusedError, match="cannot be read"):
         pins.check(fourth, check_signature(fourth), "l")
+
+
+def test_an_unreachable_remote_node_is_not_answered_with_a_dev_node_hint() -> None:
+    from ecoo.errors import ChainUnavailableError
+
+    remote = str(ChainUnavailableError("https://user:secret@rpc.example.org/v1/KEY", "ConnectTimeout"))
+    assert "ecoo node" not in remote and "ask its operator" in remote
+    assert "secret" not in remote and "KEY" not in remote
+    assert "start one with `ecoo node`" in str(ChainUnavailableError("http://127.0.0.1:8545"))
