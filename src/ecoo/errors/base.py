@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..urls import redact_url
 
@@ -37,13 +38,14 @@ class ChainUnavailableError(EcooError, ConnectionError):
 
     def __init__(self, url: str, detail: str = "") -> None:
         self.url = url  # in full, for code; the message shows only redact_url(url)
+        self.detail = detail  # the cause alone, without the URL or the hint
         # Starting a dev node helps only someone who meant a node on this machine: a customs
         # officer whose trust list names a remote registry needs to hear about that node instead.
-        local = any(host in url for host in ("://127.0.0.1", "://localhost", "://[::1]", "://0.0.0.0"))
+        host = urlsplit(url).hostname or ""
         hint = (
             "start one with `ecoo node` (managed Anvil) or `npx hardhat node`"
-            if local
-            else "check that the node is up and that the URL is right (a remote node; ask its operator)"
+            if host in ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+            else "check that the node is up and that the URL is right (a remote node: ask its operator)"
         )
         super().__init__(f"no Ethereum node answers at {redact_url(url)}{': ' + detail if detail else ''}; {hint}")
 

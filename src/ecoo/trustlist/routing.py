@@ -99,11 +99,9 @@ def _reason(exc: BaseException) -> str:
         return f"HTTP {exc.response.status_code}"  # requests' own text repeats the URL, key and all
     if isinstance(exc, requests.RequestException):
         return type(exc).__name__
-    text = str(exc)
     if isinstance(exc, ChainUnavailableError):
-        text = text.split("; start one with", 1)[0]
-        text = text.split(": ", 1)[1] if ": " in text else "no answer"
-    return text
+        return exc.detail or "no answer"
+    return str(exc)
 
 
 def trust_list_verifier(
