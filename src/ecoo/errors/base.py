@@ -41,7 +41,10 @@ class ChainUnavailableError(EcooError, ConnectionError):
         self.detail = detail  # the cause alone, without the URL or the hint
         # Starting a dev node helps only someone who meant a node on this machine: a customs
         # officer whose trust list names a remote registry needs to hear about that node instead.
-        host = urlsplit(url).hostname or ""
+        try:
+            host = urlsplit(url).hostname or ""
+        except ValueError:  # a malformed URL (e.g. "http://[broken") names no host of ours
+            host = ""
         hint = (
             "start one with `ecoo node` (managed Anvil) or `npx hardhat node`"
             if host in ("127.0.0.1", "localhost", "::1", "0.0.0.0")
