@@ -55,4 +55,25 @@ contract EcooRegistryGasTest is RegistryFixture {
             vm.stopPrank();
         }
     }
+
+    function test_gas_customs_records() public {
+        address customs = makeAddr("customs-nl");
+        vm.prank(authority);
+        registry.grantCustoms(customs, "NL");
+        for (uint256 i = 0; i < REPEATS; ++i) {
+            bytes32 leaf = _hash("customs", i);
+            bytes32 declaration = _hash("declaration", i);
+            vm.startPrank(customs);
+            registry.recordReceipt(issuer, leaf, declaration);
+            registry.recordUtilisation(issuer, leaf, 1, 12_000, 2_000, declaration); // first: fixes certified
+            registry.recordUtilisation(issuer, leaf, 1, 12_000, 3_000, declaration); // later
+            registry.recordRejection(issuer, leaf, 4, declaration);
+            vm.stopPrank();
+            address other = makeAddr(string.concat("customs-", vm.toString(i)));
+            vm.startPrank(authority);
+            registry.grantCustoms(other, "BE");
+            registry.revokeCustoms(other);
+            vm.stopPrank();
+        }
+    }
 }

@@ -7,11 +7,22 @@ import {CertificateState, Query} from "../../contracts/EcooRegistryTypes.sol";
 
 /// @notice Storage slots of EcooRegistry's records, from solc's layout (AccessControl `_roles` 0,
 /// EIP712's two fallback strings 1-2, then `_issuers` 3, `_periods` 4, `_anchors` 5,
-/// `_certificates` 6, `_successors` 7). tests/chain/test_storage_layout.py asks solc for the same.
+/// `_certificates` 6, `_successors` 7, `_customs` 8, `_utilisations` 9).
+/// tests/chain/test_storage_layout.py asks solc for the same.
 library Slots {
     uint256 internal constant ANCHORS = 5;
     uint256 internal constant CERTIFICATES = 6;
     uint256 internal constant SUCCESSORS = 7;
+    uint256 internal constant CUSTOMS = 8;
+    uint256 internal constant UTILISATIONS = 9;
+
+    function customs(address key) internal pure returns (bytes32) {
+        return keccak256(abi.encode(key, CUSTOMS));
+    }
+
+    function utilisation(address key, bytes32 leaf, uint16 item) internal pure returns (bytes32) {
+        return keccak256(abi.encode(item, keccak256(abi.encode(leaf, keccak256(abi.encode(key, UTILISATIONS))))));
+    }
 
     function record(address key, bytes32 leaf) internal pure returns (bytes32) {
         return keccak256(abi.encode(leaf, keccak256(abi.encode(key, CERTIFICATES))));
@@ -76,5 +87,34 @@ abstract contract RegistryFixture is Test {
     /// @dev The one-call view for a one-leaf batch (`root == leaf`, empty proof).
     function _state(address key, bytes32 leaf) internal view returns (CertificateState memory) {
         return registry.verifyCertificate(Query({issuer: key, root: leaf, leaf: leaf, proof: new bytes32[](0)}));
+    }
+}
+
+/// @notice RegistryFixture plus two customs administrations (two ports of entry that may race on
+/// the same certificate) and a revoked customs key.
+abstract contract CustomsFixture is RegistryFixture {
+    address internal customsNl = makeAddr("customs-nl");
+    address internal customsBe = makeAddr("customs-be");
+    address internal customsRevoked = makeAddr("customs-revoked");
+
+    function setUp() public virtual override {
+        super.setUp();
+        vm.startPrank(authority);
+        registry.grantCustoms(customsNl, "NL");
+        registry.grantCustoms(customsBe, "BE");
+        registry.grantCustoms(customsRevoked, "LU");
+        registry.revokeCustoms(customsRevoked);
+        vm.stopPrank();
+    }
+
+    /// @dev The utilisation word of (`key`, `leaf`, `item`), unpacked at solc's offsets
+    /// (certified in bytes 0-15, utilised in bytes 16-31).
+    function _utilisationWord(address key, bytes32 leaf, uint16 item)
+        internal
+        view
+        returns (uint128 certified, uint128 utilised)
+    {
+        uint256 word = uint256(vm.load(address(registry), Slots.utilisation(key, leaf, item)));
+        return (uint128(word), uint128(word >> 128));
     }
 }
