@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -128,15 +129,17 @@ def test_an_expired_entry_is_not_trusted_and_a_dead_node_is_unavailable(issuing_
         harness.close()
 
     dead = f"http://127.0.0.1:{free_port()}"
-    down = write_trust_list(tmp_path / "down.json", [trust_entry(issuing_chamber, rpc_urls=(dead,))])
+    live = trust_entry(issuing_chamber, registry=Account.create().address)  # another registry, on a node that answers
+    down = write_trust_list(tmp_path / "down.json", [trust_entry(issuing_chamber, rpc_urls=(dead,)), live])
     harness = make_customs(tmp_path / "down", issuing_chamber, down)
     try:
         answer = harness.client.post("/api/v1/verify", json=issuing_chamber.documents[0], headers=harness.officer)
         assert answer.status_code == 503 and answer.json["verdict"] == "UNAVAILABLE"
         health = harness.client.get("/api/v1/health").json
         assert health["status"] == "degraded"
-        entry = health["trustList"]["entries"][0]
+        entry, other = health["trustList"]["entries"]
         assert entry["reachable"] is False and entry["failures"] == [f"{dead}: ChainUnavailableError"]
+        assert other["reachable"] is True and other["node"] == issuing_chamber.node.url
         assert [r.verdict for r in logged(harness)] == ["UNAVAILABLE"]
     finally:
         harness.close()
@@ -375,6 +378,18 @@ def chamber_pdf(chamber: IssuingChamber) -> Any:
     import io
 
     return io.BytesIO(chamber.pdf(chamber.ids[0]))
+
+
+def test_a_session_ends_after_its_hours(issuing_chamber: IssuingChamber, trust_list_file: Path, tmp_path: Path) -> None:
+    harness = make_customs(tmp_path, issuing_chamber, trust_list_file, session_hours=1 / 3600)  # one second
+    try:
+        assert harness.sign_in().status_code == 303
+        assert harness.client.get("/api/v1/whoami").status_code == 200
+        time.sleep(1.5)
+        assert harness.client.get("/api/v1/whoami").status_code == 401
+        assert harness.client.get("/").headers["Location"] == "/login?next=/"
+    finally:
+        harness.close()
 
 
 # -- throttle --------------------------------------------------------------------------------------

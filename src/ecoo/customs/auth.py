@@ -7,8 +7,8 @@ action, and the throttle on failed sign-ins and refused tokens.
 * ``@page_role("officer")`` on pages: a signed-in session, else a redirect to ``/login?next=…``.
 * :func:`current_actor` inside such a view; :func:`audit` appends a row with it.
 
-The session cookie (signed by Flask with ``secret_key``) holds the account's id and its *session
-generation* when it signed in — never a password or token. Signing out bumps the generation: every
+The session cookie (signed by Flask with ``secret_key``) holds the account's id, its *session
+generation* and the time it signed in — never a password or token; it lasts ``session_hours``. Signing out bumps the generation: every
 session of that account ends, including copies of the cookie saved elsewhere.
 
 A session may call the API too (the pages' scripts do); an unsafe request with a session must then
@@ -18,6 +18,7 @@ come from this service's own pages (its ``Origin``), besides the cookie being ``
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -93,13 +94,17 @@ def start_session(account: Account) -> None:
     """Sign ``account`` in: a fresh session (and CSRF token) holding its id and session generation."""
     session.clear()
     session["account_id"], session["generation"] = account.id, account.session_generation
+    session["since"] = int(time.time())
 
 
 def session_actor() -> Actor | None:
     """The signed-in account's actor, or None; a session that may no longer act (signed out
     everywhere, account disabled or deleted) is cleared."""
-    account_id, generation = session.get("account_id"), session.get("generation")
-    if not (isinstance(account_id, int) and isinstance(generation, int)):
+    account_id, generation, since = session.get("account_id"), session.get("generation"), session.get("since")
+    if not (isinstance(account_id, int) and isinstance(generation, int) and isinstance(since, int)):
+        return None
+    if time.time() - since > objects().settings.session_hours * 3600:  # a stolen cookie does not last forever
+        session.clear()
         return None
     with objects().db.transaction() as conn:
         account = session_account(conn, account_id, generation)
