@@ -279,6 +279,8 @@ def test_passwords_are_argon2id_and_wrong_password_says_the_same_as_unknown_user
         return page.get_data(as_text=True).split('data-testid="login-error">', 1)[1].split("<", 1)[0]
 
     assert error(wrong) == error(unknown) == "Wrong username or password."
+    hostile = harness.sign_in(harness.new_client(), "olivia\x00' OR 1=1", OFFICER_PASSWORD)
+    assert hostile.status_code == 401 and error(hostile) == "Wrong username or password."
 
     with harness.objects.db.transaction() as conn:
         disabled = create_account(conn, "dora", "disabled password", "officer")
@@ -288,6 +290,7 @@ def test_passwords_are_argon2id_and_wrong_password_says_the_same_as_unknown_user
     assert [(r.action, r.subject, r.detail) for r in actions(harness, "sign_in_refused")] == [
         ("sign_in_refused", OFFICER_NAME, {"reason": "wrong_credentials"}),
         ("sign_in_refused", "nobody", {"reason": "wrong_credentials"}),
+        ("sign_in_refused", "olivia?' OR 1=1", {"reason": "wrong_credentials"}),
         ("sign_in_refused", "dora", {"reason": "disabled"}),
     ]
     assert all(r.actor == "anonymous" for r in actions(harness, "sign_in_refused"))

@@ -170,7 +170,9 @@ def authenticate(conn: Connection, username: str, password: str) -> Account | No
     """The account ``username`` if ``password`` is its password, else None — the same answer, and
     about the same time, for an unknown user and a wrong password. A disabled account is returned
     (the caller refuses it: only someone who knows the password learns that it is disabled)."""
-    row = conn.execute(select(accounts).where(accounts.c.username == username)).first() if len(password) <= MAX_PASSWORD else None
+    # A name that cannot be a username (a NUL, which PostgreSQL refuses in text, say) is never looked up.
+    possible = _USERNAME.fullmatch(username) is not None and len(password) <= MAX_PASSWORD
+    row = conn.execute(select(accounts).where(accounts.c.username == username)).first() if possible else None
     stored = row.password_hash if row else _unknown_user_hash()
     try:
         _hasher.verify(stored, password[:MAX_PASSWORD])
