@@ -24,6 +24,8 @@ from tests.support.customs import (  # noqa: F401 - fixtures
     trust_list_file,
 )
 
+SCREENSHOT = Path("/tmp/ecoo-customs-verify.png")
+
 
 @pytest.fixture
 def served_customs(customs: CustomsHarness) -> Iterator[str]:  # noqa: F811 - the imported fixture
@@ -64,6 +66,7 @@ def test_officer_signs_in_verifies_and_signs_out_everywhere(
     page.get_by_role("button", name="Verify", exact=True).click()
     assert page.get_by_test_id("verdict").inner_text() == "VALID"
     assert customs.chamber.numbers[0] in page.get_by_test_id("verify-result").inner_text()
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
 
     # The same officer in a second browser (its own cookies).
     other = page.context.browser.new_context()

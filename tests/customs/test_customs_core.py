@@ -318,6 +318,12 @@ def test_sign_in_pages_and_sign_out_ends_every_session(customs: CustomsHarness) 
     verify_page = first.get("/verify")
     assert verify_page.status_code == 200 and f"{OFFICER_NAME} (officer)" in verify_page.get_data(as_text=True)
     assert "script-src 'nonce-" in verify_page.headers["Content-Security-Policy"]
+    # The chamber service's stylesheet as it is, then customs' additions.
+    for sheet, first_line in (("/static/ecoo/ecoo.css", "/* ecoo pages"), ("/static/customs.css", "/* ecoo customs pages")):
+        assert f'href="{sheet}"' in verify_page.get_data(as_text=True)
+        served = first.get(sheet)
+        assert served.status_code == 200 and served.get_data(as_text=True).startswith(first_line)
+        served.close()
     # A session may use the API (the pages' scripts do), but changes only from this service's own pages.
     assert first.get("/api/v1/whoami").json["actor"] == {"kind": "account", "id": 1, "name": OFFICER_NAME, "role": "officer"}
     crossed = first.post("/api/v1/verify", json=customs.chamber.documents[0], headers={"Origin": "https://evil.example"})

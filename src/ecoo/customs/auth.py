@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, session, url_for
 from limits import parse as parse_limit
+from werkzeug.wrappers import Response
 
 from ..service.http import ApiError, bearer_token
 from ..service.pages.security import check_csrf, csrf_token
@@ -165,15 +166,25 @@ def _api_actor() -> Actor:
     return actor
 
 
-def require_role(role: str) -> Callable[[F], F]:
-    """API views: a token or a signed-in session with ``role`` (admin includes officer)."""
+def _page_actor() -> Actor | Response:
+    """The signed-in account, else a redirect to the sign-in page (which comes back here)."""
+    actor = session_actor()
+    if actor is None:
+        return redirect(url_for("customs_pages.login", next=request.full_path.rstrip("?")))
+    return actor
+
+
+def _role_guard(role: str, identify: Callable[[], Actor | Response]) -> Callable[[F], F]:
+    """A decorator: ``identify`` the caller (or answer for it, with a redirect), then require ``role``."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            actor = _api_actor()
+            actor = identify()
+            if not isinstance(actor, Actor):
+                return actor
             if not role_allows(actor.role, role):
                 raise _forbidden(actor, role)
             g.customs_actor = actor
@@ -182,28 +193,17 @@ def require_role(role: str) -> Callable[[F], F]:
         return cast(F, wrapper)
 
     return decorate
+
+
+def require_role(role: str) -> Callable[[F], F]:
+    """API views: a token or a signed-in session with ``role`` (admin includes officer)."""
+    return _role_guard(role, _api_actor)
 
 
 def page_role(role: str) -> Callable[[F], F]:
     """Page views: a signed-in session with ``role``, else a redirect to the sign-in page (which
     comes back here); a signed-in account without the role gets 403."""
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}")
-
-    def decorate(view: F) -> F:
-        @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            actor = session_actor()
-            if actor is None:
-                return redirect(url_for("customs_pages.login", next=request.full_path.rstrip("?")))
-            if not role_allows(actor.role, role):
-                raise _forbidden(actor, role)
-            g.customs_actor = actor
-            return view(*args, **kwargs)
-
-        return cast(F, wrapper)
-
-    return decorate
+    return _role_guard(role, _page_actor)
 
 
 def current_actor() -> Actor:
