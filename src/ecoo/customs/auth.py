@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, session, url_for
@@ -32,6 +32,9 @@ from ..service.pages.security import check_csrf, csrf_token
 from .accounts import ADMIN, OFFICER, ROLES, Account, Actor, end_sessions, role_allows, session_account, token_actor
 from .audit import record
 from .wiring import CustomsObjects
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 __all__ = [
     "ADMIN",
@@ -218,7 +221,7 @@ def audit(
     action: str,
     subject: str = "",
     detail: dict[str, Any] | None = None,
-    conn: Any = None,
+    conn: Connection | None = None,
     *,
     actor: Actor | None = None,
 ) -> None:
