@@ -164,6 +164,8 @@ def test_health_lists_every_entry_with_its_reachability(customs: CustomsHarness)
         (b'{"documents": {"not": "a list"}}', "application/json", 400, "invalid_body"),
         (b'{"documents": []}', "application/json", 400, "empty"),
         (b"certificate", "text/plain", 415, "unsupported_media_type"),
+        (json.dumps({"documents": [{}] * 1001}).encode(), "application/json", 400, "batch_too_large"),
+        (b" " * (11 * 1024 * 1024), "application/json", 413, "request_entity_too_large"),
     ],
 )
 def test_hostile_input_is_refused_cleanly(
