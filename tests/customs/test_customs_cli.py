@@ -7,14 +7,20 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
 import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from eth_account import Account
 from sqlalchemy import select
 
+from ecoo.anvil import free_port
 from ecoo.cli import main
 from ecoo.customs.app import create_customs_app
 from ecoo.customs.audit import audit_rows
@@ -94,6 +100,17 @@ def test_accounts_and_tokens_made_on_the_command_line_work_in_the_service(
         assert signed_in.status_code == 303
         assert client.get("/api/v1/whoami").json["actor"]["role"] == "admin"
 
+        code, disabled, _ = run(capsys, monkeypatch, "customs", "disable", "alice", "--json")
+        assert code == 0 and disabled == {"id": 1, "username": "alice", "disabled": True}
+        assert client.get("/api/v1/whoami").status_code == 401  # her session ended
+        page = client.get("/login")
+        again = client.post(
+            "/login",
+            data={"username": "alice", "password": "alice's password", "csrf_token": csrf_of(page.get_data(as_text=True))},
+        )
+        assert again.status_code == 403
+        assert run(capsys, monkeypatch, "customs", "disable", "nobody")[2] == "ecoo: error: no account named 'nobody'\n"
+
         code, revoked, _ = run(capsys, monkeypatch, "customs", "revoke-token", str(made["id"]), "--json")
         assert code == 0 and revoked == {"id": made["id"], "revoked": True}
         assert client.get("/api/v1/whoami", headers=bearer).status_code == 401
@@ -111,6 +128,7 @@ def test_accounts_and_tokens_made_on_the_command_line_work_in_the_service(
             ("cli", "account_created", "account:bob"),
             ("cli", "token_created", f"token:{made['id']}"),
             ("cli", "token_created", f"token:{made['id'] + 1}"),
+            ("cli", "account_disabled", "account:alice"),
             ("cli", "token_revoked", f"token:{made['id']}"),
         ]
     finally:
@@ -163,7 +181,55 @@ def test_the_customs_key_is_read_from_its_file_and_never_shown(env: dict[str, st
         assert app.test_client().get("/api/v1/health").json["recordsSigned"] is True
     finally:
         app.extensions["ecoo_customs"].db.close()
+    # With background work on (ECOO_WORKER unset), the factory starts it and keeps the function that stops it.
+    app = create_customs_app(replace(settings, background=True))
+    try:
+        stop = app.extensions["ecoo_customs_stop"]
+        assert callable(stop)
+        stop()
+    finally:
+        app.extensions["ecoo_customs"].db.close()
     key_file.write_text("0x" + "zz" * 32)
     with pytest.raises(Exception, match="does not hold a private key") as refused:
         CustomsSettings.from_env(env | {"ECOO_CUSTOMS_KEY_FILE": str(key_file)})
     assert "zz" not in str(refused.value)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_serve_customs_serves_the_customs_service(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, made, _ = run(capsys, monkeypatch, "customs", "token", "gateway", "--role", "officer", "--json")
+    assert code == 0
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ecoo", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "ECOO_MODE": "customs"},  # the fixture's variables, and the mode from the environment
+        cwd=tmp_path,
+    )
+    assert process.stdout is not None
+    try:
+        banner = process.stdout.readline()
+        assert banner.startswith(f"ecoo customs service ({COUNTRY}) on http://127.0.0.1:{port} (trust list "), banner
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = requests.get(f"{base}/api/v1/health", timeout=30)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "the customs service did not answer within 30 s"
+                time.sleep(0.2)
+        # Its only entry's node (port 9) does not answer: degraded, and said so.
+        assert health.json()["mode"] == "customs" and health.json()["status"] == "degraded"
+        whoami = requests.get(f"{base}/api/v1/whoami", headers={"Authorization": f"Bearer {made['token']}"}, timeout=30)
+        assert whoami.json()["actor"]["name"] == "gateway"
+    finally:
+        process.terminate()
+        process.wait(30)
+        output = process.stdout.read()
+        process.stdout.close()
+    assert made["token"] not in output and made["token"] not in banner  # never in the service's log

@@ -162,6 +162,13 @@ def find_account(conn: Connection, account_id: int) -> Account | None:
     return _account(row) if row else None
 
 
+def find_username(conn: Connection, username: str) -> Account | None:
+    if _USERNAME.fullmatch(username) is None:
+        return None
+    row = conn.execute(select(accounts).where(accounts.c.username == username)).first()
+    return _account(row) if row else None
+
+
 def list_accounts(conn: Connection) -> list[Account]:
     return [_account(row) for row in conn.execute(select(accounts).order_by(accounts.c.id)).all()]
 
