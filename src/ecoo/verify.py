@@ -402,9 +402,11 @@ class Verifier:
         return verifier
 
     @classmethod
-    def for_registry(cls, registry: Registry, chain_id: int | None = None) -> Verifier:
+    def for_registry(cls, registry: Registry, chain_id: int | None = None, *, utilisation: bool = True) -> Verifier:
         """Trust ``registry`` only. ``chain_id`` avoids asking the node for it."""
-        return cls({(chain_id if chain_id is not None else registry.chain_id, registry.address): registry})
+        return cls(
+            {(chain_id if chain_id is not None else registry.chain_id, registry.address): registry}, utilisation=utilisation
+        )
 
     @property
     def trusted(self) -> frozenset[tuple[int, str]]:
