@@ -80,6 +80,32 @@ class ItemUsage:
         }
 
 
+def certificate_items(certificate: dict[str, Any]) -> list[tuple[int, str | None]]:
+    """(number, unit of quantity) of each item a certificate lists that the registry can name (1-65535)."""
+    found: list[tuple[int, str | None]] = []
+    for item in certificate.get("items") or []:
+        number = item.get("itemNumber") if isinstance(item, dict) else None
+        if isinstance(number, int) and not isinstance(number, bool) and 0 < number < 2**16:
+            quantity = item.get("quantity")
+            unit = quantity.get("unit") if isinstance(quantity, dict) else None
+            found.append((number, unit if isinstance(unit, str) else None))
+    return found
+
+
+def item_usages(items: list[tuple[int, str | None]], recorded: list[tuple[int, int]]) -> tuple[tuple[ItemUsage, ...], bool]:
+    """The items with a utilisation record, from the registry's (certified, utilised) of each item
+    in ``items`` (thousandths; certified 0: never recorded), and whether every item is used up."""
+    from .utilisation import from_units
+
+    usages = tuple(
+        ItemUsage(number, from_units(certified), from_units(utilised), from_units(max(certified - utilised, 0)), unit)
+        for (number, unit), (certified, utilised) in zip(items, recorded, strict=True)
+        if certified
+    )
+    fully = bool(items) and len(usages) == len(items) and all(c <= u for c, u in recorded)
+    return usages, fully
+
+
 @dataclass(frozen=True)
 class VerificationReport:
     """Immutable result of verifying one document."""

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from web3 import Web3
 
-from ecoo.anvil import ManagedAnvil
+from ecoo import verify as verify_module
+from ecoo.anvil import ManagedAnvil, free_port
 from ecoo.cli import main
 from ecoo.documents import hex_bytes
 from ecoo.registry import RevocationReason
@@ -137,7 +138,9 @@ def test_a_fully_utilised_certificate_stays_valid_and_says_so(
     )
 
 
-def test_one_more_eth_call_per_batch_and_only_after_the_chain_checks(counted: tuple[World, CountingProvider]) -> None:
+def test_one_more_eth_call_per_batch_and_only_after_the_chain_checks(
+    counted: tuple[World, CountingProvider], monkeypatch: pytest.MonkeyPatch
+) -> None:
     world, provider = counted
     documents = world.issue(*(certificate(f"RPC-{i}") for i in range(12)))
     Customs(world).utilise(documents[0], 1, "12000", "1")
@@ -154,6 +157,12 @@ def test_one_more_eth_call_per_batch_and_only_after_the_chain_checks(counted: tu
     provider.calls.clear()
     assert all(r.valid for r in small.verify_many(documents))
     assert provider.calls == {"eth_call": 6}  # 3 batches, 2 calls each
+    # Certificates listing many items together split the utilisation call (a node's gas cap).
+    monkeypatch.setattr(verify_module, "MAX_UTILISATION_ITEMS", 4)  # each certificate lists 2 items
+    provider.calls.clear()
+    assert [len(r.utilisation or ()) for r in verifier.verify_many(documents[:5])] == [1, 0, 0, 0, 0]
+    assert provider.calls == {"eth_call": 4}  # verifyCertificates, then 2 + 2 + 1 certificates
+    monkeypatch.undo()
     without = Verifier({(world.registry.chain_id, world.registry.address): world.registry}, utilisation=False)
     provider.calls.clear()
     assert without.verify(documents[0]).utilisation is None and provider.calls == {"eth_call": 1}
@@ -206,3 +215,49 @@ def test_a_registry_without_get_utilisations_still_verifies_and_says_utilisation
         assert exit_code == 0 and f"  utilisation: unknown: {OLDER_REGISTRY}" in out.splitlines()
     finally:
         node_rpc(anvil_node, "anvil_setCode", world.registry.address, "0x" + code.hex())
+
+
+def test_the_trust_list_path_reports_utilisation_and_an_older_registry(
+    counted: tuple[World, CountingProvider], anvil_node: ManagedAnvil, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Through a trust list (first node dead: failover), the utilisation comes from the node that
+    answered; a registry without getUtilisations is not a reason to try the next node."""
+    world, _ = counted
+    (document,) = world.issue(certificate("TRUST-1"))
+    Customs(world).utilise(document, 1, "12000", "8000")
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    dead = f"http://127.0.0.1:{free_port()}"
+    entry = {
+        "chainId": world.registry.chain_id,
+        "registry": world.registry.address,
+        "rpcUrls": [dead, anvil_node.url],
+        "authority": {"name": "Authority", "country": "VN"},
+        "validFrom": "2026-01-01",
+    }
+    trust = tmp_path / "trust.json"
+    trust.write_text(
+        json.dumps(
+            {
+                "format": "ecoo-trust-list/1",
+                "name": "Customs",
+                "sequence": 1,
+                "issued": "2026-12-01T00:00:00Z",
+                "entries": [entry],
+            }
+        ),
+        encoding="utf-8",
+    )
+    code, out = _cli(capsys, str(path), "--trust-list", str(trust), "--json")
+    data = json.loads(out)
+    assert code == 0 and data["verdict"] == "VALID" and data["fullyUtilised"] is False
+    assert data["utilisation"] == [{"item": 1, "certified": "12000", "utilised": "8000", "remaining": "4000", "unit": "SET"}]
+
+    code_before = bytes(world.w3.eth.get_code(world.registry.address))
+    node_rpc(anvil_node, "anvil_setCode", world.registry.address, "0x" + _without_get_utilisations(code_before).hex())
+    try:
+        code, out = _cli(capsys, str(path), "--trust-list", str(trust), "--json")
+    finally:
+        node_rpc(anvil_node, "anvil_setCode", world.registry.address, "0x" + code_before.hex())
+    data = json.loads(out)
+    assert code == 0 and data["verdict"] == "VALID" and data["utilisationUnknown"] == OLDER_REGISTRY

@@ -170,9 +170,10 @@ class ChainRepository:
     ) -> Projected:
         """Store ``events`` (read up to ``block``), move the cursor there, and project them, all in
         one transaction. ``documents``: batch id → certificate id → its issued document, for every
-        batch an event anchors; ``times``: the time of each block holding a customs record. With ``after`` (the block the events were read after), nothing is
-        stored unless the cursor is still there (CursorMovedError): a pass that lost its lease, or
-        raced a repair, never overwrites what another wrote."""
+        batch an event anchors; ``times``: the time of each block holding a customs record. With
+        ``after`` (the block the events were read after), nothing is stored unless the cursor is
+        still there (CursorMovedError): a pass that lost its lease, or raced a repair, never
+        overwrites what another wrote."""
         key = registry.lower()
         with self.db.transaction() as conn:
             if after is not None:
@@ -218,8 +219,9 @@ class ChainRepository:
         """Forget the events above ``block`` (a reorganisation removed them), put the cursor there,
         undo what those events completed (the newest intent of each certificate is reopened, for the
         worker to send again; a key rotation is undone; the customs records go with their events),
-        and project again; returns how many events were forgotten. With ``repair`` the events are only to be read again: nothing is undone or
-        projected now (the re-read projects what differs, so history is not rewritten)."""
+        and project again; returns how many events were forgotten. With ``repair`` the events are
+        only to be read again: nothing is undone or projected now (the re-read projects what
+        differs, so history is not rewritten; the customs records are read again with them)."""
         key = registry.lower()
         with self.db.transaction() as conn:
             gone = conn.execute(
