@@ -16,7 +16,7 @@ from ..files import safe_filename
 from ..protocol import CORE, redact, split_units
 from ..utilisation import RejectionCode, from_units
 from ..validation import parse_date
-from ..verdicts import ItemUsage, group_digits, iso_time
+from ..verdicts import ItemUsage, certificate_items, group_digits, iso_time
 from .http import ApiError, services
 from .status import CertificateStatus
 from .store import CertificateCustoms, CertificateRow, CustomsRecordRow, certificates
@@ -87,15 +87,9 @@ def public_view(document: dict[str, Any]) -> dict[str, Any]:
 # -- customs records ------------------------------------------------------------------------------
 
 
-def item_units(certificate: dict[str, Any]) -> dict[int, str]:
+def item_units(certificate: dict[str, Any]) -> dict[int, str | None]:
     """Each item's unit of quantity, by item number, as the certificate states it."""
-    items = certificate.get("items")
-    units: dict[int, str] = {}
-    for item in items if isinstance(items, list) else []:
-        quantity = item.get("quantity") if isinstance(item, dict) else None
-        if isinstance(quantity, dict) and isinstance(item.get("itemNumber"), int):
-            units[item["itemNumber"]] = str(quantity.get("unit", ""))
-    return units
+    return dict(certificate_items(certificate))
 
 
 def rejection_reason(code: int | None) -> str | None:
@@ -144,7 +138,7 @@ def customs_summary(certificate: dict[str, Any], customs: CertificateCustoms | N
     units = item_units(certificate)
     parts = ["received"] if customs.receipts else []
     for item in customs.items:
-        unit = units.get(item.item, "")
+        unit = units.get(item.item)
         label = f"item {item.item}: " if len(customs.items) > 1 else ""
         amount = f"{group_digits(from_units(item.utilised))} / {group_digits(from_units(item.certified))}"
         parts.append(f"{label}{amount}{f' {unit}' if unit else ''} utilised")
