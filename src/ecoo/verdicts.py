@@ -1,4 +1,5 @@
-"""The outcome of verifying an issued certificate: the verdict, the eight checks and the report.
+"""The outcome of verifying an issued certificate: the verdict, the eight checks, the utilisation
+customs recorded against it, and the report.
 
 The vocabulary shared by everything that shows a verification (the CLI, the API, the pages and
 the PDF) apart from the checks that produce it (``ecoo.verify``). Importing it loads no chain
@@ -46,6 +47,65 @@ class Check:
     message: str
 
 
+def group_digits(quantity: str) -> str:
+    """A decimal quantity with thousands separators: "12000" → "12,000", "1250.5" → "1,250.5"."""
+    whole, dot, part = quantity.partition(".")
+    return f"{int(whole):,}{dot}{part}"
+
+
+@dataclass(frozen=True)
+class ItemUsage:
+    """What customs utilised of one item, as the registry records it: decimal quantities in the
+    item's unit (the certificate's ``quantity.unit``)."""
+
+    item: int
+    certified: str
+    utilised: str
+    remaining: str
+    unit: str | None
+
+    @property
+    def text(self) -> str:
+        """E.g. "item 1: 8,000 of 12,000 SET utilised"."""
+        unit = f" {self.unit}" if self.unit else ""
+        return f"item {self.item}: {group_digits(self.utilised)} of {group_digits(self.certified)}{unit} utilised"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "item": self.item,
+            "certified": self.certified,
+            "utilised": self.utilised,
+            "remaining": self.remaining,
+            "unit": self.unit,
+        }
+
+
+def certificate_items(certificate: dict[str, Any]) -> list[tuple[int, str | None]]:
+    """(number, unit of quantity) of each item a certificate lists that the registry can name (1-65535)."""
+    found: list[tuple[int, str | None]] = []
+    for item in certificate.get("items") or []:
+        number = item.get("itemNumber") if isinstance(item, dict) else None
+        if isinstance(number, int) and not isinstance(number, bool) and 0 < number < 2**16:
+            quantity = item.get("quantity")
+            unit = quantity.get("unit") if isinstance(quantity, dict) else None
+            found.append((number, unit if isinstance(unit, str) else None))
+    return found
+
+
+def item_usages(items: list[tuple[int, str | None]], recorded: list[tuple[int, int]]) -> tuple[tuple[ItemUsage, ...], bool]:
+    """The items with a utilisation record, from the registry's (certified, utilised) of each item
+    in ``items`` (thousandths; certified 0: never recorded), and whether every item is used up."""
+    from .utilisation import from_units
+
+    usages = tuple(
+        ItemUsage(number, from_units(certified), from_units(utilised), from_units(max(certified - utilised, 0)), unit)
+        for (number, unit), (certified, utilised) in zip(items, recorded, strict=True)
+        if certified
+    )
+    fully = bool(items) and len(usages) == len(items) and all(c <= u for c, u in recorded)
+    return usages, fully
+
+
 @dataclass(frozen=True)
 class VerificationReport:
     """Immutable result of verifying one document."""
@@ -61,6 +121,25 @@ class VerificationReport:
     withheld: tuple[str, ...] = ()
     format_issues: tuple[Any, ...] = ()
     state: CertificateState | None = None
+    # Utilisation customs recorded, per item with a record (() when none is): None when the
+    # registry was not asked (an earlier check decided) or could not say (``utilisation_unknown``).
+    utilisation: tuple[ItemUsage, ...] | None = None
+    fully_utilised: bool | None = None  # every item utilised to its certified quantity; not a verdict
+    utilisation_unknown: str | None = None
+
+    @property
+    def utilisation_lines(self) -> list[str]:
+        """What to print about utilisation (nothing when the registry was not asked)."""
+        if self.utilisation_unknown is not None:
+            return [f"unknown: {self.utilisation_unknown}"]
+        if self.utilisation is None:
+            return []
+        if not self.utilisation:
+            return ["no utilisation recorded"]
+        lines = [usage.text for usage in self.utilisation]
+        if self.fully_utilised:
+            lines.append("fully utilised: authentic, but it covers no more goods")
+        return lines
 
     @property
     def failed_check(self) -> str | None:
@@ -109,6 +188,9 @@ class VerificationReport:
             "withheld": list(self.withheld),
             "formatIssues": [i.to_json() for i in self.format_issues],
             "registryView": registry_view,
+            "utilisation": [u.to_json() for u in self.utilisation] if self.utilisation is not None else None,
+            "fullyUtilised": self.fully_utilised,
+            "utilisationUnknown": self.utilisation_unknown,
         }
 
 

@@ -16,6 +16,14 @@ The first failing check decides the verdict; later ones are skipped. Checks 5-7 
 ``UNAVAILABLE`` — never REVOKED, NOT_ANCHORED or INVALID; for a list of documents, only those of
 that chain's registry (the others are asked concurrently, and a registry that is down is not asked
 again for its next batch).
+
+Utilisation: for the documents whose chain checks ran, the verifier asks the registry what customs
+recorded against their items, in one more ``eth_call`` per batch (``getUtilisations``): two calls
+per verification, or per batch of up to ``batch_size``, instead of one (a batch whose certificates
+list more than ``MAX_UTILISATION_ITEMS`` items together takes one more per that many;
+``Verifier(utilisation=False)`` makes none). It is reported beside the verdict, never as one: a fully utilised certificate is
+still authentic (VALID) and says so. A registry deployed before the customs records, or a node that
+stops answering after the chain checks, leaves the utilisation unknown and the verdict as it was.
 """
 
 from __future__ import annotations
@@ -31,15 +39,25 @@ from .errors import ChainUnavailableError, EcooError, ProtocolError
 from .hashing import checksum_address as to_checksum_address
 from .merkle import verify_proof
 from .protocol import certificate_digest, compute_leaf, recover_signer, typed_data
-from .registry import CertificateQuery, CertificateState, CertificateStatus, IssuerStatus, Registry, RevocationReason
+from .registry import (
+    CertificateQuery,
+    CertificateState,
+    CertificateStatus,
+    IssuerStatus,
+    ItemUtilisation,
+    Registry,
+    RevocationReason,
+    UtilisationQuery,
+)
 from .validation import parse_date
-from .verdicts import CHECKS, Check, CheckStatus, Verdict, VerificationReport, iso_time
+from .verdicts import CHECKS, Check, CheckStatus, ItemUsage, Verdict, VerificationReport, certificate_items, iso_time, item_usages
 
 __all__ = [  # the report vocabulary lives in ecoo.verdicts; ecoo.verify keeps offering it
     "BATCH_SIZE",
     "CHECKS",
     "Check",
     "CheckStatus",
+    "ItemUsage",
     "RegistryReader",
     "TrustPolicy",
     "VerificationReport",
@@ -55,11 +73,22 @@ BATCH_SIZE = 500
 MAX_CONCURRENT_REGISTRIES = 8
 
 
+#: Items per getUtilisations call: about 3,800 gas each (measured on Anvil), so a call stays near
+#: 15 M gas, under the eth_call gas caps of common nodes (Anvil 30 M, geth 50 M). A batch of 500
+#: certificates of up to 8 items is one call.
+MAX_UTILISATION_ITEMS = 4_000
+#: Why utilisation is unknown when the registry answered the chain checks but not getUtilisations.
+OLDER_REGISTRY = "the registry does not report utilisation (a deployment older than the customs records)"
+
+
 class RegistryReader(Protocol):
-    """What the verifier needs of a registry: its answer for a list of certificates, in one
-    ``eth_call`` (:class:`~ecoo.registry.Registry`, or a trust list's failover registry)."""
+    """What the verifier needs of a registry: its answer for a list of certificates, and the
+    utilisation of their items, each in one ``eth_call`` (:class:`~ecoo.registry.Registry`, or a
+    trust list's failover registry)."""
 
     def verify_certificates(self, queries: Sequence[CertificateQuery]) -> list[CertificateState]: ...
+
+    def get_utilisations(self, queries: Sequence[UtilisationQuery]) -> list[list[ItemUtilisation]]: ...
 
 
 @dataclass(frozen=True)
@@ -82,6 +111,9 @@ class _Context:
     checks: list[Check] = field(default_factory=list)
     issues: tuple[Any, ...] = ()
     verdict: Verdict | None = None  # set once a check decides
+    utilisation: tuple[ItemUsage, ...] | None = None  # once the registry said
+    fully_utilised: bool | None = None
+    utilisation_unknown: str | None = None
 
     @property
     def proof(self) -> Proof:
@@ -122,7 +154,21 @@ class _Context:
             withheld=tuple(sorted(self.proof.withheld)) if self.document else (),
             format_issues=self.issues,
             state=state,
+            utilisation=self.utilisation,
+            fully_utilised=self.fully_utilised,
+            utilisation_unknown=self.utilisation_unknown,
         )
+
+    def items(self) -> list[tuple[int, str | None]]:
+        return certificate_items(self.certificate)
+
+    def utilised(self, answer: list[ItemUtilisation]) -> None:
+        """Record the registry's utilisation of this certificate's items (in ``items()`` order)."""
+        items = self.items()
+        if len(answer) != len(items):
+            self.utilisation_unknown = f"the registry answered for {len(answer)} items, not {len(items)}"
+            return
+        self.utilisation, self.fully_utilised = item_usages(items, [(u.certified, u.utilised) for u in answer])
 
 
 def _check_format(ctx: _Context) -> None:
@@ -322,6 +368,7 @@ class Verifier:
         batch_size: int = BATCH_SIZE,
         policy: TrustPolicy | None = None,
         max_concurrent: int = MAX_CONCURRENT_REGISTRIES,
+        utilisation: bool = True,
     ) -> None:
         self._registries: dict[tuple[int, str], RegistryReader] = {
             (chain, str(to_checksum_address(address))): reg for (chain, address), reg in registries.items()
@@ -330,6 +377,7 @@ class Verifier:
         self.unavailable: str | None = None
         self.policy = policy  # with a trust list: what the registry check names, and why an entry is not in force
         self.max_concurrent = max(1, max_concurrent)
+        self.utilisation = utilisation  # ask getUtilisations after the chain checks (one more call per batch)
 
     @classmethod
     def offline(cls, reason: str) -> Verifier:
@@ -339,9 +387,11 @@ class Verifier:
         return verifier
 
     @classmethod
-    def for_registry(cls, registry: Registry, chain_id: int | None = None) -> Verifier:
+    def for_registry(cls, registry: Registry, chain_id: int | None = None, *, utilisation: bool = True) -> Verifier:
         """Trust ``registry`` only. ``chain_id`` avoids asking the node for it."""
-        return cls({(chain_id if chain_id is not None else registry.chain_id, registry.address): registry})
+        return cls(
+            {(chain_id if chain_id is not None else registry.chain_id, registry.address): registry}, utilisation=utilisation
+        )
 
     @property
     def trusted(self) -> frozenset[tuple[int, str]]:
@@ -351,7 +401,8 @@ class Verifier:
         return self.verify_many([document])[0]
 
     def verify_many(self, documents: Sequence[Any]) -> list[VerificationReport]:
-        """Verify a list: one ``eth_call`` per registry and ``batch_size`` certificates. Several
+        """Verify a list: one ``eth_call`` per registry and ``batch_size`` certificates (and one
+        more for their utilisation, unless ``utilisation`` is off). Several
         registries are asked at the same time (a thread each, its batches in turn); a registry
         whose chain does not answer makes only its own documents UNAVAILABLE."""
         contexts = [_Context(raw=doc) for doc in documents]
@@ -392,7 +443,44 @@ class Verifier:
             for ctx, state in zip(chunk, answers, strict=True):
                 states[id(ctx)] = state
                 _chain_checks(ctx, state)
+            if self.utilisation:
+                _ask_utilisation(registry, chunk)
         return states
+
+
+def _ask_utilisation(registry: RegistryReader, chunk: list[_Context]) -> None:
+    """The utilisation of the items of a batch whose chain checks ran: one ``eth_call`` (more only
+    past :data:`MAX_UTILISATION_ITEMS` items); when the registry cannot say, each document's
+    utilisation is unknown and its verdict stands."""
+    part: list[_Context] = []
+    items = 0
+    for ctx in chunk:
+        count = len(ctx.items())
+        if part and items + count > MAX_UTILISATION_ITEMS:
+            _ask_utilisation_once(registry, part)
+            part, items = [], 0
+        part.append(ctx)
+        items += count
+    if part:
+        _ask_utilisation_once(registry, part)
+
+
+def _ask_utilisation_once(registry: RegistryReader, chunk: list[_Context]) -> None:
+    queries = [UtilisationQuery(c.proof.issuer, c.proof.leaf, tuple(n for n, _ in c.items())) for c in chunk]
+    try:
+        answers = registry.get_utilisations(queries)
+    except ChainUnavailableError as exc:
+        reason = f"chain unavailable: {exc}"
+    except EcooError:  # a revert or an empty answer: no getUtilisations at this address
+        reason = OLDER_REGISTRY
+    else:
+        if len(answers) == len(chunk):
+            for ctx, answer in zip(chunk, answers, strict=True):
+                ctx.utilised(answer)
+            return
+        reason = f"the registry answered for {len(answers)} certificates, not {len(chunk)}"
+    for ctx in chunk:
+        ctx.utilisation_unknown = reason
 
 
 def verify(document: Any, verifier: Verifier | Registry) -> VerificationReport:

@@ -192,8 +192,10 @@ def test_one_run_routes_each_document_to_its_chain_with_one_call_per_registry_pe
 
     assert code == 0, result["verdicts"]
     assert result["count"] == MANY + 3 and result["verdicts"] == {"VALID": MANY + 3}
-    assert len(a.proxy.eth_calls()) == 2  # 501 documents: 500 + 1
-    assert len(b.proxy.eth_calls()) == 1
+    # 501 documents: 500 + 1, each batch one verifyCertificates and one getUtilisations call
+    assert len(a.proxy.eth_calls()) == 4
+    assert len(b.proxy.eth_calls()) == 2
+    assert {json.dumps(r["utilisation"]) for r in result["reports"]} == {"[]"}  # asked, and nothing recorded
     assert "sequence 1" in _check(result, CHAIN_A, "registry")
     # Concurrent: chain B's call ran while one of chain A's was under way (each takes 0.3 s at the proxy).
     (_, b_start, b_end), a_calls = b.proxy.eth_calls()[0], a.proxy.eth_calls()
@@ -289,7 +291,7 @@ def test_the_single_registry_options_still_work_for_a_directory(
     assert code == 1
     assert _verdicts(result, CHAIN_A) == {"VALID"} and _verdicts(result, CHAIN_B) == {"INVALID"}
     assert "is not one this verifier trusts" in _check(result, CHAIN_B, "registry")
-    assert len(a.proxy.eth_calls()) == 2
+    assert len(a.proxy.eth_calls()) == 4  # (500 + 1) × (verifyCertificates, getUtilisations)
 
     listed = tmp_path / "two.json"  # one file holding a list of documents
     listed.write_text(json.dumps([json.loads(p.read_text(encoding="utf-8")) for p in a.documents[:2]]), encoding="utf-8")

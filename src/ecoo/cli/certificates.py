@@ -418,6 +418,7 @@ def report_one(report: VerificationReport, trust_info: dict[str, Any] | None, tr
     lines.append(f"{report.verdict.value}: certificate {report.certificate_number or '?'}")
     for check in report.checks:
         lines.append(f"  [{check.status.value:<11}] {check.name:<9} {check.message}")
+    lines += [f"  utilisation: {line}" for line in report.utilisation_lines]
     data = report.to_json()
     if trust_info is not None:
         data["trustList"] = trust_info
@@ -435,6 +436,8 @@ def report_many(
         decided = next((c for c in report.checks if c.status.value in ("FAILED", "UNAVAILABLE")), None)
         if decided is not None:
             lines.append(f"  [{decided.status.value:<11}] {decided.name:<9} {decided.message}")
+        if report.utilisation or report.utilisation_unknown:  # a list names only what customs recorded
+            lines.append(f"  utilisation: {'; '.join(report.utilisation_lines)}")
     lines.append(f"{len(labelled)} certificate(s): " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
     data: dict[str, Any] = {
         "count": len(labelled),

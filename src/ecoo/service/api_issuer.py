@@ -13,7 +13,7 @@ from .http import ApiError, json_body, require_chamber, services
 from .issuance import MAX_BATCH, Change
 from .status import CertificateStatus
 from .store import CertificateRow, IntentRow
-from .views import ID, MAX_ID, STATUSES, download_name, is_date, is_number_filter
+from .views import ID, MAX_ID, STATUSES, customs_json, download_name, is_date, is_number_filter
 
 bp = Blueprint("issuer_api", __name__)
 
@@ -89,6 +89,8 @@ def summary(row: CertificateRow, *, full: bool = False, intent: IntentRow | None
                 "tx": batch["tx_hash"] if batch else None,
                 "block": batch["block_number"] if batch else None,
             }
+        # What customs recorded against it on the registry, as the chain follower read it.
+        out["customs"] = customs_json(row.data, services().store.customs_records.for_certificates([row.id]).get(row.id))
     return out
 
 

@@ -23,14 +23,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from ..chain import NETWORK_ERRORS
 from ..deploy import load_deployment
-from ..errors import EcooError
+from ..errors import ChainUnavailableError, EcooError
 from ..merkle import MerkleTree
 from ..protocol import Prepared, build_document
 from ..registry import CertificateQuery, Registry, RegistryEvent
 from .config import ServiceSettings
 from .store import CertificateRow, Store
 from .store.chain_repository import Projected
+from .store.customs_records import CUSTOMS_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ class FollowResult:
     changed: int = 0
     rewound: int = 0
     rotated: tuple[int, ...] = ()
+    customs: int = 0  # customs records (receipt, utilisation, rejection) of this service's certificates
 
 
 def prepared_of(row: CertificateRow) -> Prepared:
@@ -145,10 +148,11 @@ class ChainFollower:
             events, documents = self._anchored_batches(
                 registry, [e for e in registry.events(block + 1, to) if self._ours(e, known)]
             )
+            times = self._block_times(registry, events)
             if registry.block_hash(to) != to_hash or any(e.block_number == to and e.block_hash != to_hash for e in events):
                 log.warning("the chain reorganised while blocks %s..%s were read; reading again next pass", block + 1, to)
                 break
-            projected = chains.record(registry.address, events, to, to_hash, documents, after=block)
+            projected = chains.record(registry.address, events, to, to_hash, documents, after=block, times=times)
             # A long catch-up keeps its claim (the same owner renews it).
             chains.acquire_lease(registry.address, registry.chain_id, 0, self.owner, self.settings.lease_seconds)
             self._add(result, events, projected)
@@ -167,6 +171,19 @@ class ChainFollower:
         result.issued += projected.issued
         result.changed += projected.changed
         result.rotated += projected.rotated
+        result.customs += projected.customs
+
+    @staticmethod
+    def _block_times(registry: Registry, events: list[RegistryEvent]) -> dict[int, float]:
+        """The time of each block holding a customs record (what the chamber sees as "at"): one
+        request per such block, none for a range without customs records."""
+        times: dict[int, float] = {}
+        for number in sorted({e.block_number for e in events if e.name in CUSTOMS_EVENTS}):
+            try:
+                times[number] = float(registry.w3.eth.get_block(number)["timestamp"])
+            except NETWORK_ERRORS as exc:
+                raise ChainUnavailableError(registry.node.url, type(exc).__name__) from exc
+        return times
 
     def _fork_point(self, registry: Registry, cursor_block: int) -> tuple[int, str | None]:
         """The newest block at or below the cursor whose stored events are still on the chain; the

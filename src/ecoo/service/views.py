@@ -1,5 +1,6 @@
 """What the API blueprints and the pages both show of the service's certificates: the status
-vocabulary, the name of a downloaded file, and the public lookup of issued documents.
+vocabulary, the name of a downloaded file, the public lookup of issued documents, and what customs
+recorded against a certificate.
 
 Kept apart from the blueprints so that none of them imports another.
 """
@@ -13,10 +14,12 @@ from sqlalchemy import BigInteger
 
 from ..files import safe_filename
 from ..protocol import CORE, redact, split_units
+from ..utilisation import RejectionCode, from_units
 from ..validation import parse_date
+from ..verdicts import ItemUsage, certificate_items, group_digits, iso_time
 from .http import ApiError, services
 from .status import CertificateStatus
-from .store import CertificateRow, certificates
+from .store import CertificateCustoms, CertificateRow, CustomsRecordRow, certificates
 
 #: The largest id a certificate can have: what its column holds on both databases (PostgreSQL's
 #: ``integer`` is 32 bits; SQLite's, 64).
@@ -79,3 +82,72 @@ def public_view(document: dict[str, Any]) -> dict[str, Any]:
     """``document`` with every redactable part withheld (the leaf, and so the verdict, unchanged)."""
     units = [unit for unit in split_units(document["certificate"]) if unit != CORE]
     return redact(document, units) if units else document
+
+
+# -- customs records ------------------------------------------------------------------------------
+
+
+def item_units(certificate: dict[str, Any]) -> dict[int, str | None]:
+    """Each item's unit of quantity, by item number, as the certificate states it."""
+    return dict(certificate_items(certificate))
+
+
+def rejection_reason(code: int | None) -> str | None:
+    """The reason's name for a rejection code (``quantity_exceeded``); None for one ecoo does not name."""
+    try:
+        return RejectionCode(code).code if code is not None else None
+    except ValueError:
+        return None
+
+
+def _record_json(record: CustomsRecordRow) -> dict[str, Any]:
+    return {
+        "customs": record.customs,
+        "declarationHash": record.declaration_hash,
+        "block": record.block_number,
+        "tx": record.tx_hash,
+        "at": iso_time(record.at) if record.at is not None else None,
+    }
+
+
+def customs_json(certificate: dict[str, Any], customs: CertificateCustoms | None) -> dict[str, Any]:
+    """What customs recorded against the certificate, as the issuer API shows it: quantities as
+    decimals in the unit of the certificate's item (the registry counts thousandths)."""
+    customs = customs or CertificateCustoms()
+    units = item_units(certificate)
+    return {
+        "receipts": [_record_json(r) for r in customs.receipts],
+        "utilisation": [
+            {
+                "item": item.item,
+                "certified": from_units(item.certified),
+                "utilised": from_units(item.utilised),
+                "remaining": from_units(max(item.remaining, 0)),
+                "unit": units.get(item.item),
+            }
+            for item in customs.items
+        ],
+        "rejections": [{**_record_json(r), "code": r.code, "reason": rejection_reason(r.code)} for r in customs.rejections],
+    }
+
+
+def customs_summary(certificate: dict[str, Any], customs: CertificateCustoms | None) -> str:
+    """One line for the dashboard: "received · 8,000 / 12,000 SET utilised · 1 rejection" ("" for none)."""
+    if not customs:
+        return ""
+    units = item_units(certificate)
+    parts = ["received"] if customs.receipts else []
+    for item in customs.items:
+        unit = units.get(item.item)
+        label = f"item {item.item}: " if len(customs.items) > 1 else ""
+        amount = f"{group_digits(from_units(item.utilised))} / {group_digits(from_units(item.certified))}"
+        parts.append(f"{label}{amount}{f' {unit}' if unit else ''} utilised")
+    if customs.rejections:
+        count = len(customs.rejections)
+        parts.append(f"{count} rejection{'s' if count != 1 else ''}")
+    return " · ".join(parts)
+
+
+def item_lines(customs: dict[str, Any]) -> list[str]:
+    """Each utilised item of ``customs_json``'s answer as a line: "item 1: 8,000 of 12,000 SET utilised, 4,000 left"."""
+    return [f"{ItemUsage(**item).text}, {group_digits(item['remaining'])} left" for item in customs["utilisation"]]

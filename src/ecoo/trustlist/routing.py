@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import requests
 
@@ -25,7 +25,7 @@ from ..verify import RegistryReader, TrustPolicy, Verifier
 from .document import TrustEntry, TrustList, entry_period_problem
 
 if TYPE_CHECKING:
-    from ..registry import CertificateQuery, CertificateState, Registry
+    from ..registry import CertificateQuery, CertificateState, ItemUtilisation, Registry, UtilisationQuery
 
 __all__ = ["FailoverRegistry", "trust_list_verifier"]
 
@@ -36,6 +36,11 @@ RPC_TIMEOUT = 10.0
 #: What makes the next URL be tried: no answer, an HTTP error (a gateway before a dead node answers
 #: 502), a node of another chain, or an answer that is not the registry's. None of them is a verdict.
 NODE_FAILURES: tuple[type[BaseException], ...] = (EcooError, requests.RequestException)
+#: What makes the next URL be tried for the utilisation view: only no answer. A registry that answered
+#: the chain checks and reverts getUtilisations is older than the customs records on every node alike.
+NO_ANSWER: tuple[type[BaseException], ...] = (ChainUnavailableError, requests.RequestException)
+
+T = TypeVar("T")
 
 
 class FailoverRegistry:
@@ -62,19 +67,25 @@ class FailoverRegistry:
         return registry
 
     def verify_certificates(self, queries: Sequence[CertificateQuery]) -> list[CertificateState]:
+        return self._ask(lambda registry: registry.verify_certificates(queries), NODE_FAILURES)
+
+    def get_utilisations(self, queries: Sequence[UtilisationQuery]) -> list[list[ItemUtilisation]]:
+        return self._ask(lambda registry: registry.get_utilisations(queries), NO_ANSWER)
+
+    def _ask(self, call: Callable[[Registry], T], failures_to_skip: tuple[type[BaseException], ...]) -> T:
         with self._lock:  # one caller at a time: the failover state is per registry
             failures: list[str] = []
             if self._current is not None:
                 try:
-                    return self._current.verify_certificates(queries)
-                except NODE_FAILURES as exc:
+                    return call(self._current)
+                except failures_to_skip as exc:
                     failures.append(f"{redact_url(self._current.node.url)} ({_reason(exc)})")
                     self._current = None
             for url in self.entry.rpc_urls:
                 try:
                     registry = self._connect(url)
-                    answers = registry.verify_certificates(queries)
-                except NODE_FAILURES as exc:
+                    answers = call(registry)
+                except failures_to_skip as exc:
                     log.info("trust list: %s on chain %s: %s", redact_url(url), self.entry.chain_id, _reason(exc))
                     failures.append(f"{redact_url(url)} ({_reason(exc)})")
                     continue

@@ -1,6 +1,7 @@
 """The chamber dashboard (``/dashboard``): sign in with the chamber's API token, list and filter its
-certificates, issue one from pasted JSON, suspend, lift or revoke, and download the issued JSON or
-PDF. Every form carries the session's CSRF token (see :mod:`.security`)."""
+certificates (with what customs recorded against each), issue one from pasted JSON, suspend, lift
+or revoke, and download the issued JSON or PDF. Every form carries the session's CSRF token (see
+:mod:`.security`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from ...errors import ServiceError
 from ..http import ApiError, chamber_for, http_status, services
 from ..store import CertificateRow, Chamber, DuplicateCertificateError
-from ..views import ID, MAX_ID, STATUSES, download_name, is_date, is_number_filter
+from ..views import ID, MAX_ID, STATUSES, customs_json, customs_summary, download_name, is_date, is_number_filter, item_lines
 from .presented import allow_pasted_certificates, parse_presented
 from .security import check_csrf, end_session, signed_in, start_session
 
@@ -145,12 +146,19 @@ def _dashboard_page(chamber: Chamber, token_id: int, *, status: int = 200, **iss
         after_id=after_id,
     )
     counts = services().store.counts(chamber.id)
+    recorded = services().store.customs_records.for_certificates([row.id for row in rows])
+    customs: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        if row.id in recorded:
+            shown = customs_json(row.data, recorded[row.id])
+            customs[row.id] = {**shown, "summary": customs_summary(row.data, recorded[row.id]), "item_lines": item_lines(shown)}
     older = {**{k: v for k, v in filters.items() if v}, "after": rows[-1].id} if len(rows) == _PAGE_SIZE else None
     page = render_template(
         "dashboard.html",
         chamber=chamber,
         rows=rows,
         in_flight={i.certificate_id: i for i in services().store.intent_repository.open_intents(chamber.id)},
+        customs=customs,
         counts=[(s, counts.get(s, 0)) for s in STATUSES],
         total=sum(counts.values()),
         filters=filters,

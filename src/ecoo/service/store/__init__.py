@@ -7,11 +7,14 @@ Modules: :mod:`.schema` (tables, migrations), :mod:`.engine` (engine, connection
 (records), one repository per aggregate (:mod:`.chamber_repository` — chambers, keys, API tokens
 and the anchoring lease —, :mod:`.certificate_repository`, :mod:`.batch_repository`,
 :mod:`.audit_repository`, :mod:`.intent_repository` — changes asked of the registry —,
-:mod:`.chain_repository` — the chain follower's cursor, events and the projection), and :mod:`.facade` (`Store`, which keeps the methods callers use).
+:mod:`.chain_repository` — the chain follower's cursor, events and the projection —,
+:mod:`.customs_records` — what customs recorded against the certificates, projected by the
+follower), and :mod:`.facade` (`Store`, which keeps the methods callers use).
 """
 
 from __future__ import annotations
 
+from .customs_records import CertificateCustoms, CustomsRecordRow, ItemRecorded
 from .engine import Database, make_engine
 from .errors import DuplicateCertificateError, StoreError
 from .facade import Store
@@ -40,11 +43,14 @@ __all__ = [
     "MIGRATIONS",
     "AuditEvent",
     "BatchRow",
+    "CertificateCustoms",
     "CertificateRow",
     "Chamber",
     "ChamberKey",
     "Cursor",
+    "CustomsRecordRow",
     "IntentRow",
+    "ItemRecorded",
     "Database",
     "DuplicateCertificateError",
     "Store",

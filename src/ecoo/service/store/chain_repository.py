@@ -23,6 +23,7 @@ from ...registry import RegistryEvent, RevocationReason
 from ..faults import fault_point
 from ..status import BatchStatus, CertificateStatus, IntentKind, IntentState
 from .audit_repository import record_event
+from .customs_records import forget_customs_records, store_customs_records
 from .engine import Database
 from .errors import CursorMovedError
 from .intent_repository import complete_intents
@@ -45,6 +46,7 @@ class Projected:
     issued: int = 0  # certificates that became ISSUED
     changed: int = 0  # certificates whose status changed
     rotated: tuple[int, ...] = ()  # chambers whose new key the chain confirmed
+    customs: int = 0  # customs records stored (receipt, utilisation, rejection)
 
 
 def status_from_events(anchored: bool, leaf_events: Iterable[Any]) -> tuple[CertificateStatus, str | None, Any]:
@@ -164,12 +166,14 @@ class ChainRepository:
         documents: Mapping[int, Mapping[int, dict[str, Any]]],
         *,
         after: int | None = None,
+        times: Mapping[int, float] | None = None,
     ) -> Projected:
         """Store ``events`` (read up to ``block``), move the cursor there, and project them, all in
         one transaction. ``documents``: batch id → certificate id → its issued document, for every
-        batch an event anchors. With ``after`` (the block the events were read after), nothing is
-        stored unless the cursor is still there (CursorMovedError): a pass that lost its lease, or
-        raced a repair, never overwrites what another wrote."""
+        batch an event anchors; ``times``: the time of each block holding a customs record. With
+        ``after`` (the block the events were read after), nothing is stored unless the cursor is
+        still there (CursorMovedError): a pass that lost its lease, or raced a repair, never
+        overwrites what another wrote."""
         key = registry.lower()
         with self.db.transaction() as conn:
             if after is not None:
@@ -206,21 +210,25 @@ class ChainRepository:
                 .where(chain_cursor.c.registry == key)
                 .values(block_number=block, block_hash=block_hash, updated_at=time.time())
             )
+            customs = store_customs_records(conn, key, stored, times or {})
             fault_point("follow.before_commit", *(event.name for event in stored))  # test seam: see faults.py
-            return self._project_events(conn, key, stored, documents)
+            projected = self._project_events(conn, key, stored, documents)
+            return Projected(projected.issued, projected.changed, projected.rotated, customs)
 
     def rewind(self, registry: str, block: int, block_hash: str | None, *, repair: bool = False) -> int:
         """Forget the events above ``block`` (a reorganisation removed them), put the cursor there,
         undo what those events completed (the newest intent of each certificate is reopened, for the
-        worker to send again; a key rotation is undone), and project again; returns how many events
-        were forgotten. With ``repair`` the events are only to be read again: nothing is undone or
-        projected now (the re-read projects what differs, so history is not rewritten)."""
+        worker to send again; a key rotation is undone; the customs records go with their events),
+        and project again; returns how many events were forgotten. With ``repair`` the events are
+        only to be read again: nothing is undone or projected now (the re-read projects what
+        differs, so history is not rewritten; the customs records are read again with them)."""
         key = registry.lower()
         with self.db.transaction() as conn:
             gone = conn.execute(
                 select(chain_events).where(chain_events.c.registry == key, chain_events.c.block_number > block)
             ).all()
             conn.execute(delete(chain_events).where(chain_events.c.registry == key, chain_events.c.block_number > block))
+            forget_customs_records(conn, key, block)
             conn.execute(
                 update(chain_cursor)
                 .where(chain_cursor.c.registry == key)

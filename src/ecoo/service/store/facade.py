@@ -17,6 +17,7 @@ from .batch_repository import BatchRepository
 from .certificate_repository import CertificateRepository
 from .chain_repository import ChainRepository
 from .chamber_repository import ChamberRepository
+from .customs_records import CustomsRecordsRepository
 from .engine import Database
 from .intent_repository import IntentRepository
 from .rows import CertificateRow, Chamber, ChamberKey, TokenOwner
@@ -37,6 +38,7 @@ class Store:
         self.audit_repository = AuditRepository(self.database)
         self.intent_repository = IntentRepository(self.database)
         self.chain_repository = ChainRepository(self.database)
+        self.customs_records = CustomsRecordsRepository(self.database)
 
     @property
     def url(self) -> str:

@@ -208,6 +208,37 @@ chain_events = Table(
 )
 
 
+# What customs recorded on the registry against this service's certificates (receipt, utilisation
+# of an item's quantity, rejection), as the follower read it: keyed by (issuer = the key that
+# anchored it, leaf) as the registry keys it, and forgotten with the other events above a block a
+# reorganisation removed. Quantities are the registry's integers (thousandths of the item's unit,
+# uint128: kept as decimal text, which no integer column of both databases holds).
+customs_records = Table(
+    "customs_records",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("registry", String(42), nullable=False),
+    Column("kind", String(16), nullable=False),  # received, utilised, rejected
+    Column("issuer", String(42), nullable=False),
+    Column("leaf", String(66), nullable=False),
+    Column("customs", String(42), nullable=False),  # the customs key that recorded it
+    Column("item", Integer),  # utilised
+    Column("quantity", String(40)),  # utilised: this record's quantity
+    Column("utilised", String(40)),  # utilised: the item's total after this record
+    Column("certified", String(40)),  # utilised: the item's certified quantity
+    Column("code", Integer),  # rejected: an ecoo.utilisation.RejectionCode
+    Column("declaration_hash", String(66), nullable=False),
+    Column("block_number", Integer, nullable=False),
+    Column("block_hash", String(66), nullable=False),
+    Column("tx_hash", String(66), nullable=False),
+    Column("log_index", Integer, nullable=False),
+    Column("at", Float),  # the block's time
+    UniqueConstraint("registry", "block_hash", "log_index", name="uq_customs_records_log"),
+    Index("ix_customs_records_leaf", "leaf", "issuer"),
+    Index("ix_customs_records_block", "registry", "block_number"),
+)
+
+
 def migration_1_tables(conn: Connection) -> None:
     """Schema 1: every table."""
     metadata.create_all(conn, tables=[chambers, chamber_keys, api_tokens, batches, certificates, audit_events])
@@ -260,12 +291,20 @@ def migration_4_chain_projection(conn: Connection) -> None:
         )
 
 
+def migration_5_customs_records(conn: Connection) -> None:
+    """Schema 5: the customs records of this service's certificates (issue 10). The follower stores
+    those of the blocks it reads from now on; records made before the upgrade come in when the
+    registry is read again from its deployment (``ChainFollower.reread``)."""
+    customs_records.create(conn, checkfirst=True)
+
+
 #: Numbered schema migrations (number = position + 1); append, never edit a released one.
 MIGRATIONS: list[Callable[[Connection], None]] = [
     migration_1_tables,
     migration_2_list_index,
     migration_3_token_sessions,
     migration_4_chain_projection,
+    migration_5_customs_records,
 ]
 
 
