@@ -1,0 +1,15 @@
+"""Fixtures of the customs service's tests, defined in tests/support/customs.py:
+
+* ``issuing_chamber``: a chamber on a real Anvil of the test's own (``own_chain``) that issued and
+  anchored three certificates (TH → KR), with helpers to issue more, revoke, and fetch PDFs;
+* ``trust_list_file``: a trust list naming that chamber's registry;
+* ``customs``: the customs service on SQLite trusting that list, with an officer and an admin
+  (accounts and API tokens); ``customs_app`` is its Flask app;
+* ``customs_db``: the same on SQLite and on a real PostgreSQL (parametrised, ``database_url``).
+"""
+
+from __future__ import annotations
+
+from tests.support.customs import customs, customs_app, customs_db, issuing_chamber, trust_list_file
+
+__all__ = ["customs", "customs_app", "customs_db", "issuing_chamber", "trust_list_file"]
