@@ -9,9 +9,10 @@ sent (:mod:`.declaration_records`).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify, render_template, request
 
 from ..errors import ChainUnavailableError, EcooError
 from ..errors.base import DeclarationInputError
@@ -20,13 +21,14 @@ from ..registry import ItemUtilisation, UtilisationQuery
 from ..service.http import ApiError, json_body
 from ..utilisation import declaration_hash, new_salt
 from .accounts import OFFICER
-from .auth import audit, current_actor, objects, require_role
+from .auth import audit, current_actor, objects, page_role, require_role
 from .declaration_input import MAX_CERTIFICATES, Declaration, read_declaration
 from .declaration_records import LineRecord, record_kind, send_records
 from .declaration_repository import (
     LineRow,
     find_declaration,
     insert_declaration,
+    line_rows,
     list_declarations,
     update_answer,
     watch,
@@ -240,3 +242,29 @@ def declaration_detail(declaration_id: int) -> Any:
     if row is None:
         raise ApiError(404, "not_found", f"no declaration {declaration_id}")
     return jsonify(row.answer or {"id": row.id, "reference": row.reference, "outcome": row.outcome})
+
+
+# -- pages -----------------------------------------------------------------------------------------
+
+
+@bp.get("/declarations")
+@page_role(OFFICER)
+def declarations_page() -> Any:
+    """The declaration form (drag and drop, lines table; declarations.js posts it to the API) and
+    the recent declarations."""
+    built = objects()
+    with built.db.transaction() as conn:
+        recent = list_declarations(conn, limit=20)
+    today = datetime.now(UTC).date().isoformat()
+    return render_template("customs/declarations.html", recent=recent, today=today, records_signed=built.signer is not None)
+
+
+@bp.get("/declarations/<int:declaration_id>")
+@page_role(OFFICER)
+def declaration_page(declaration_id: int) -> Any:
+    with objects().db.transaction() as conn:
+        row = find_declaration(conn, declaration_id)
+        lines = line_rows(conn, declaration_id) if row is not None else []
+    if row is None:
+        raise ApiError(404, "not_found", f"no declaration {declaration_id}")
+    return render_template("customs/declaration.html", declaration=row, lines=lines, answer=row.answer)
