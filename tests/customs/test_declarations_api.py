@@ -199,3 +199,13 @@ def test_two_ports_racing_for_the_last_quantity(issuing_chamber: IssuingChamber,
     assert reason["code"] == "quantity_exceeded" and "another customs office recorded utilisation first" in reason["message"]
     assert loser["lines"][0]["record"]["kind"] == "rejection" and loser["lines"][0]["record"]["state"] == "confirmed"
     assert _utilised(issuing_chamber, document) == (12_000_000, 8_000_000)
+
+
+def test_declarations_are_stored_on_sqlite_and_postgresql(customs_db: CustomsHarness, issuing_chamber: IssuingChamber) -> None:
+    body = _declaration(_line(), _line(2, item=9), certificates=issuing_chamber.documents[:1])
+    answer = customs_db.client.post("/api/v1/declarations", json=body, headers=customs_db.officer).json or {}
+    assert answer["outcome"] == "partly_accepted"
+    assert [r["code"] for r in answer["lines"][1]["reasons"]] == ["no_such_item"]
+    assert customs_db.client.get(f"/api/v1/declarations/{answer['id']}", headers=customs_db.officer).json == answer
+    with customs_db.objects.db.transaction() as conn:
+        assert conn.execute(select(watched.c.leaf)).scalars().all() == [issuing_chamber.documents[0]["proof"]["leaf"]]

@@ -182,9 +182,19 @@ def create_declaration() -> Any:
             lines=[_row(d) for d in decisions],
         )
         log_verifications(conn, actor, reports, "declaration", declaration_id, documents=documents)
-        for decision in decisions:
+        detail = {"outcome": outcome(decisions), "lines": len(decisions), "certificates": len(presented)}
+        audit("declaration.create", f"declaration {declaration_id} {declaration.reference}", detail, conn)
+    try:
+        records = send_records(built.db, declaration_id, hashed, presented, decisions, built.signer, built.registries.sender)
+    except ChainUnavailableError as exc:  # stored: the lines stay not_sent and can be sent again
+        records = [LineRecord(record_kind(d), decision=d, error=str(exc)) for d in decisions]
+    answer = _answer(declaration_id, declaration, presented, decisions, records, usage, built.signer is not None)
+    with built.db.transaction() as conn:
+        update_answer(conn, declaration_id, answer["outcome"], answer)
+        # Watched from here on (the alerts follow it): the certificates with a line finally accepted.
+        for decision, record in zip(decisions, records, strict=True):
             found = decision.certificate
-            if decision.accepted and found is not None and found.certificate is not None:
+            if decision.accepted and not record.extra and found is not None and found.certificate is not None:
                 watch(
                     conn,
                     chain_id=int(found.report.chain_id or 0),
@@ -195,15 +205,6 @@ def create_declaration() -> Any:
                     chamber=found.report.state.issuer_name if found.report.state else None,
                     declaration_id=declaration_id,
                 )
-        detail = {"outcome": outcome(decisions), "lines": len(decisions), "certificates": len(presented)}
-        audit("declaration.create", f"declaration {declaration_id} {declaration.reference}", detail, conn)
-    try:
-        records = send_records(built.db, declaration_id, hashed, presented, decisions, built.signer, built.registries.sender)
-    except ChainUnavailableError as exc:  # stored: the lines stay not_sent and can be sent again
-        records = [LineRecord(record_kind(d), decision=d, error=str(exc)) for d in decisions]
-    answer = _answer(declaration_id, declaration, presented, decisions, records, usage, built.signer is not None)
-    with built.db.transaction() as conn:
-        update_answer(conn, declaration_id, answer["outcome"], answer)
         states: dict[str, int] = {}
         for record in records:
             if record.kind:
