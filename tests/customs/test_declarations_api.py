@@ -150,7 +150,9 @@ def test_a_hostile_declaration_is_a_400_naming_the_field(port: CustomsHarness, i
     body = _declaration(_line(quantity="-5"), certificates=issuing_chamber.documents[:1])
     response = port.client.post("/api/v1/declarations", json=body, headers=port.officer)
     assert response.status_code == 400
-    assert "/lines/0/quantity" in str(response.json)
+    refused = response.json or {}
+    assert refused["error"] == "invalid_declaration" and refused["details"] == {"field": "/lines/0/quantity"}
+    assert refused["message"].startswith("/lines/0/quantity: ")
     assert port.client.post("/api/v1/declarations", json=body).status_code == 401
 
 
@@ -209,3 +211,19 @@ def test_declarations_are_stored_on_sqlite_and_postgresql(customs_db: CustomsHar
     assert customs_db.client.get(f"/api/v1/declarations/{answer['id']}", headers=customs_db.officer).json == answer
     with customs_db.objects.db.transaction() as conn:
         assert conn.execute(select(watched.c.leaf)).scalars().all() == [issuing_chamber.documents[0]["proof"]["leaf"]]
+
+
+def test_a_certificate_of_a_registry_off_the_trust_list_is_rejected_and_nothing_is_recorded_there(
+    port: CustomsHarness, issuing_chamber: IssuingChamber
+) -> None:
+    import copy
+
+    document = copy.deepcopy(issuing_chamber.documents[0])
+    document["proof"]["registry"] = "0x000000000000000000000000000000000000dEaD"
+    answer = (
+        port.client.post("/api/v1/declarations", json=_declaration(_line(), certificates=[document]), headers=port.officer).json
+        or {}
+    )
+    assert answer["outcome"] == "rejected" and answer["lines"][0]["record"] is None
+    assert [r["code"] for r in answer["lines"][0]["reasons"]] == ["certificate_not_valid"]
+    assert answer["certificates"][0]["report"]["verdict"] != "VALID"

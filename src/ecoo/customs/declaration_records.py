@@ -46,13 +46,16 @@ class LineRecord:
     extra: list[Reason] = field(default_factory=list)
 
 
-def record_kind(decision: LineDecision) -> str | None:
+def record_kind(decision: LineDecision, trusted: Callable[[int, str], bool] | None = None) -> str | None:
     """utilisation (accepted), rejection (rejected, its certificate known and verified one way or
-    the other), or None: no certificate, or its chain could not be asked (no verdict to record)."""
+    the other), or None: no certificate, its chain could not be asked (no verdict to record), or its
+    registry is not ``trusted`` (not on the trust list: this administration records nothing there)."""
     found = decision.certificate
     if found is None or found.leaf is None or found.report.issuer is None or found.report.chain_id is None:
         return None
     if found.report.verdict is Verdict.UNAVAILABLE or found.report.registry is None:
+        return None
+    if trusted is not None and not trusted(found.report.chain_id, found.report.registry):
         return None
     return "utilisation" if decision.accepted else "rejection"
 
@@ -65,9 +68,10 @@ def send_records(
     decisions: Sequence[LineDecision],
     signer: Signer | None,
     sender: Callable[[int, str], Registry],
+    trusted: Callable[[int, str], bool] | None = None,
 ) -> list[LineRecord]:
     """Send the receipts and each line's record; the line records in the order of ``decisions``."""
-    records = [LineRecord(record_kind(d), decision=d) for d in decisions]
+    records = [LineRecord(record_kind(d, trusted), decision=d) for d in decisions]
     if signer is None:
         return records
     for found in presented:

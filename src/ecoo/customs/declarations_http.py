@@ -89,10 +89,14 @@ def _read_usage(declaration: Declaration, presented: list[Presented]) -> Usage:
     return usage
 
 
+def _on_trust_list(chain_id: int, registry: str) -> bool:
+    return objects().registries.entry(chain_id, registry) is not None
+
+
 def _row(decision: LineDecision) -> LineRow:
     line, found = decision.line, decision.certificate
     report = found.report if found is not None else None
-    kind = record_kind(decision)
+    kind = record_kind(decision, _on_trust_list)
     return LineRow(
         line_no=line.line,
         chain_id=report.chain_id if report else None,
@@ -185,9 +189,11 @@ def create_declaration() -> Any:
         detail = {"outcome": outcome(decisions), "lines": len(decisions), "certificates": len(presented)}
         audit("declaration.create", f"declaration {declaration_id} {declaration.reference}", detail, conn)
     try:
-        records = send_records(built.db, declaration_id, hashed, presented, decisions, built.signer, built.registries.sender)
+        records = send_records(
+            built.db, declaration_id, hashed, presented, decisions, built.signer, built.registries.sender, _on_trust_list
+        )
     except ChainUnavailableError as exc:  # stored: the lines stay not_sent and can be sent again
-        records = [LineRecord(record_kind(d), decision=d, error=str(exc)) for d in decisions]
+        records = [LineRecord(record_kind(d, _on_trust_list), decision=d, error=str(exc)) for d in decisions]
     answer = _answer(declaration_id, declaration, presented, decisions, records, usage, built.signer is not None)
     with built.db.transaction() as conn:
         update_answer(conn, declaration_id, answer["outcome"], answer)
