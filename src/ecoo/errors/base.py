@@ -141,3 +141,12 @@ class CursorMovedError(StoreError):
 
 class VaultError(EcooError):
     """A stored key cannot be decrypted (wrong master key or tampered row)."""
+
+
+class DeclarationInputError(InputError):
+    """A customs declaration (or a certificate presented with it) is not what it should be;
+    ``field`` points at the member (JSON Pointer, e.g. ``/lines/0/quantity``)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field, self.problem = field, problem
+        super().__init__(f"{field}: {problem}")

@@ -1,0 +1,250 @@
+"""The declarations' tables: ``customs_declarations``, ``customs_declaration_lines`` and
+``customs_watched`` (the certificates with an accepted line, which the alerts watcher follows).
+
+Durable first: a declaration and its lines are stored (records ``not_sent``) before anything is
+sent on chain; each record's transaction and state are written as they happen.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from .store import insert_id
+from .store.schema import declaration_lines, declarations, watched
+
+__all__ = [
+    "LineRow",
+    "StoredDeclaration",
+    "count_declarations",
+    "find_declaration",
+    "insert_declaration",
+    "line_rows",
+    "list_declarations",
+    "update_answer",
+    "update_line_record",
+    "watch",
+]
+
+
+@dataclass(frozen=True)
+class LineRow:
+    """A line as stored: what was declared, the decision, and its record on chain."""
+
+    line_no: int
+    chain_id: int | None
+    registry: str | None
+    issuer: str | None
+    leaf: str | None
+    item: int | None
+    hs_code: str | None
+    quantity: str | None
+    unit: str | None
+    preference: str | None
+    decision: str
+    reasons: list[dict[str, str]]
+    record_kind: str | None
+    record_tx: str | None = None
+    record_state: str | None = None
+    record_error: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredDeclaration:
+    id: int
+    reference: str
+    declaration_hash: str
+    declared_on: str
+    port_of_entry: str | None
+    created_at: float
+    actor: str
+    outcome: str
+    answer: dict[str, Any] | None
+
+
+def insert_declaration(
+    conn: Connection,
+    *,
+    reference: str,
+    salt: str,
+    declaration_hash: str,
+    importer: dict[str, Any],
+    port_of_entry: str,
+    declared_on: str,
+    actor: str,
+    outcome: str,
+    lines: Sequence[LineRow],
+) -> int:
+    """Store a declaration and its lines (their records not yet sent); its id."""
+    declaration_id = insert_id(
+        conn,
+        declarations.insert().values(
+            reference=reference,
+            salt=salt,
+            declaration_hash=declaration_hash,
+            importer=json.dumps(importer, ensure_ascii=False),
+            port_of_entry=port_of_entry,
+            declared_on=declared_on,
+            created_at=time.time(),
+            actor=actor,
+            outcome=outcome,
+        ),
+    )
+    if lines:
+        conn.execute(
+            declaration_lines.insert(),
+            [
+                {
+                    "declaration_id": declaration_id,
+                    "line_no": line.line_no,
+                    "chain_id": line.chain_id,
+                    "registry": line.registry,
+                    "issuer": line.issuer,
+                    "leaf": line.leaf,
+                    "item": line.item,
+                    "hs_code": line.hs_code,
+                    "quantity": line.quantity,
+                    "unit": line.unit,
+                    "preference": line.preference,
+                    "decision": line.decision,
+                    "reasons": json.dumps(line.reasons, ensure_ascii=False),
+                    "record_kind": line.record_kind,
+                    "record_state": line.record_state,
+                }
+                for line in lines
+            ],
+        )
+    return declaration_id
+
+
+def update_line_record(
+    conn: Connection,
+    declaration_id: int,
+    line_no: int,
+    *,
+    state: str,
+    tx: str | None = None,
+    error: str | None = None,
+    kind: str | None = None,
+    decision: str | None = None,
+    reasons: list[dict[str, str]] | None = None,
+) -> None:
+    """A line's record: its state (``sent``, ``confirmed``, ``failed``, ``not_sent``), transaction and
+    error; ``kind``, ``decision`` and ``reasons`` when the chain turned an acceptance into a rejection."""
+    values: dict[str, Any] = {"record_state": state, "record_error": error}
+    if tx is not None:
+        values["record_tx"] = tx
+    if kind is not None:
+        values["record_kind"] = kind
+    if decision is not None:
+        values["decision"] = decision
+    if reasons is not None:
+        values["reasons"] = json.dumps(reasons, ensure_ascii=False)
+    where = (declaration_lines.c.declaration_id == declaration_id) & (declaration_lines.c.line_no == line_no)
+    conn.execute(declaration_lines.update().where(where).values(**values))
+
+
+def update_answer(conn: Connection, declaration_id: int, outcome: str, answer: dict[str, Any]) -> None:
+    conn.execute(
+        declarations.update()
+        .where(declarations.c.id == declaration_id)
+        .values(outcome=outcome, answer=json.dumps(answer, ensure_ascii=False))
+    )
+
+
+def watch(
+    conn: Connection,
+    *,
+    chain_id: int,
+    registry: str,
+    issuer: str,
+    leaf: str,
+    certificate_number: str,
+    chamber: str | None,
+    declaration_id: int,
+) -> None:
+    """Put a certificate on the watch list (once: a later declaration leaves the first row)."""
+    exists = conn.execute(
+        select(watched.c.id).where((watched.c.chain_id == chain_id) & (watched.c.registry == registry) & (watched.c.leaf == leaf))
+    ).first()
+    if exists is not None:
+        return
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                watched.insert().values(
+                    chain_id=chain_id,
+                    registry=registry,
+                    issuer=issuer,
+                    leaf=leaf,
+                    certificate_number=certificate_number[:128],
+                    chamber=chamber[:256] if chamber else None,
+                    declaration_id=declaration_id,
+                    accepted_at=time.time(),
+                )
+            )
+    except IntegrityError:
+        pass  # another declaration put it there meanwhile
+
+
+def _stored(row: Any) -> StoredDeclaration:
+    return StoredDeclaration(
+        id=row.id,
+        reference=row.reference,
+        declaration_hash=row.declaration_hash,
+        declared_on=row.declared_on,
+        port_of_entry=row.port_of_entry,
+        created_at=row.created_at,
+        actor=row.actor,
+        outcome=row.outcome,
+        answer=json.loads(row.answer) if row.answer else None,
+    )
+
+
+def find_declaration(conn: Connection, declaration_id: int) -> StoredDeclaration | None:
+    row = conn.execute(select(declarations).where(declarations.c.id == declaration_id)).first()
+    return _stored(row) if row is not None else None
+
+
+def list_declarations(conn: Connection, *, before: int | None = None, limit: int = 50) -> list[StoredDeclaration]:
+    """The newest declarations first (``before``: an id, for the next page)."""
+    query = select(declarations).order_by(declarations.c.id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(declarations.c.id < before)
+    return [_stored(row) for row in conn.execute(query)]
+
+
+def count_declarations(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(declarations)).scalar() or 0)
+
+
+def line_rows(conn: Connection, declaration_id: int) -> list[LineRow]:
+    query = select(declaration_lines).where(declaration_lines.c.declaration_id == declaration_id)
+    return [
+        LineRow(
+            line_no=row.line_no,
+            chain_id=row.chain_id,
+            registry=row.registry,
+            issuer=row.issuer,
+            leaf=row.leaf,
+            item=row.item,
+            hs_code=row.hs_code,
+            quantity=row.quantity,
+            unit=row.unit,
+            preference=row.preference,
+            decision=row.decision,
+            reasons=json.loads(row.reasons) if row.reasons else [],
+            record_kind=row.record_kind,
+            record_tx=row.record_tx,
+            record_state=row.record_state,
+            record_error=row.record_error,
+        )
+        for row in conn.execute(query.order_by(declaration_lines.c.id))
+    ]
