@@ -123,6 +123,47 @@ class Alert:
             detail=json.loads(row.detail) if row.detail else {},
         )
 
+    @property
+    def message(self) -> str:
+        """The alert in one sentence, for officers."""
+        what = {
+            "revoked_fraud": "was revoked by its issuer for fraud",
+            "revoked_error": "was revoked by its issuer as issued in error",
+            "cancelled": "was cancelled by its issuer",
+            "superseded": f"was superseded by certificate {self.detail.get('successor') or '(not named)'}",
+            "suspended": "was suspended",
+            "issuer_suspended": f"stands on the accreditation of key {self.detail.get('suspendedKey')}, which the authority suspended",
+            "key_rotated": f"was signed by a key the authority retired (rotated to {self.detail.get('newKey')})",
+        }.get(self.kind, f"changed on the registry ({self.kind})")
+        by = f" ({self.chamber})" if self.chamber else ""
+        return f"Certificate {self.certificate_number or self.leaf}{by} {what}."
+
+    def to_json(self) -> dict[str, Any]:
+        """The alert as the feed and the webhooks give it."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "message": self.message,
+            "at": iso_time(self.at),
+            "certificate": {
+                "number": self.certificate_number,
+                "chamber": self.chamber,
+                "chainId": self.chain_id,
+                "registry": self.registry,
+                "issuer": self.issuer,
+                "leaf": self.leaf,
+            },
+            "declarationId": self.declaration_id,
+            "event": {
+                "name": self.detail.get("event"),
+                "block": self.block_number,
+                "blockHash": self.block_hash,
+                "tx": self.tx_hash,
+                "logIndex": self.log_index,
+            },
+            "detail": {k: v for k, v in self.detail.items() if k != "event"},
+        }
+
 
 def _cursor_of(row: Row[Any]) -> WatchCursor:
     return WatchCursor(
