@@ -10,8 +10,10 @@ import {
     CertificateStatus,
     Issuer,
     IssuerStatus,
+    ItemUtilisation,
     Query,
-    RevocationReason
+    RevocationReason,
+    UtilisationQuery
 } from "./EcooRegistryTypes.sol";
 import {IEcooRegistry} from "./IEcooRegistry.sol";
 import {IEcooRegistryErrors} from "./IEcooRegistryErrors.sol";
@@ -45,11 +47,19 @@ contract EcooRegistry is IEcooRegistry, IEcooRegistryErrors, AccessControl, EIP7
         address changedBy; // who made the last change
     }
 
+    /// @dev A customs administration's key. One slot: checking the caller of a record is one SLOAD.
+    struct CustomsKey {
+        bytes2 country; // ISO 3166-1 alpha-2 country of the administration
+        bool active; // holds the customs role now (a revoked key keeps its country)
+    }
+
     mapping(address issuer => Issuer) private _issuers;
     mapping(address issuer => AccreditationPeriod[]) private _periods;
     mapping(address issuer => mapping(bytes32 root => Anchor)) private _anchors;
     mapping(address issuer => mapping(bytes32 leaf => CertificateRecord)) private _certificates;
     mapping(address issuer => mapping(bytes32 leaf => bytes32 successor)) private _successors;
+    mapping(address customs => CustomsKey) private _customs;
+    mapping(address issuer => mapping(bytes32 leaf => mapping(uint16 item => ItemUtilisation))) private _utilisations;
 
     /// @param admin holds DEFAULT_ADMIN_ROLE: grants and revokes the authority role
     /// @param authority holds AUTHORITY_ROLE: accredits and suspends issuers
@@ -152,8 +162,11 @@ contract EcooRegistry is IEcooRegistry, IEcooRegistryErrors, AccessControl, EIP7
         Anchor storage record = _anchors[_msgSender()][root];
         // Anchoring twice would move the recorded time and so the accreditation check.
         if (record.anchoredBlock != 0) revert EcooRegistryRootAlreadyAnchored(_msgSender(), root);
-        record.anchoredAt = uint48(block.timestamp);
-        record.anchoredBlock = uint48(block.number);
+        // One SSTORE of the whole slot: anchoredAt (bytes 0-5), anchoredBlock (bytes 6-11).
+        uint256 packed = uint256(uint48(block.timestamp)) | (uint256(uint48(block.number)) << 48);
+        assembly ("memory-safe") {
+            sstore(record.slot, packed)
+        }
         emit BatchAnchored(_msgSender(), root);
     }
 
@@ -200,6 +213,72 @@ contract EcooRegistry is IEcooRegistry, IEcooRegistryErrors, AccessControl, EIP7
     }
 
     // ------------------------------------------------------------------------------------------
+    // Customs
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IEcooRegistry
+    function grantCustoms(address customs, bytes2 country) external onlyRole(AUTHORITY_ROLE) {
+        // The zero address is what ecrecover returns for a bad signature, and every record names a country.
+        if (customs == address(0) || country == bytes2(0)) revert EcooRegistryInvalidCustoms(customs, country);
+        // Changing an active key's country goes through a revocation, so the log shows both.
+        if (_customs[customs].active) revert EcooRegistryCustomsAlreadyGranted(customs);
+        _customs[customs] = CustomsKey({country: country, active: true});
+        emit CustomsGranted(customs, country);
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function revokeCustoms(address customs) external onlyRole(AUTHORITY_ROLE) {
+        // Revoking a key that cannot record would log a change that did not happen.
+        if (!_customs[customs].active) revert EcooRegistryNotCustoms(customs);
+        _customs[customs].active = false;
+        emit CustomsRevoked(customs);
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function recordReceipt(address issuer, bytes32 leaf, bytes32 declarationHash) external {
+        _requireCustoms();
+        emit CertificateReceived(issuer, leaf, _msgSender(), declarationHash);
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function recordUtilisation(
+        address issuer,
+        bytes32 leaf,
+        uint16 item,
+        uint128 certified,
+        uint128 quantity,
+        bytes32 declarationHash
+    ) external {
+        _requireCustoms();
+        // Items are numbered from 1 on the certificate; 0 is what an unset field holds.
+        if (item == 0) revert EcooRegistryInvalidItem(issuer, leaf, item);
+        // A zero quantity records nothing, and a zero certified quantity would look like "no record yet".
+        if (certified == 0 || quantity == 0) revert EcooRegistryInvalidQuantity(issuer, leaf, item, certified, quantity);
+        ItemUtilisation storage record = _utilisations[issuer][leaf][item];
+        uint128 recorded = record.certified;
+        uint128 utilised = record.utilised;
+        // The first record fixes the certified quantity: another figure means another reading of the certificate.
+        if (recorded != 0 && recorded != certified) {
+            revert EcooRegistryCertifiedQuantityMismatch(issuer, leaf, item, recorded, certified);
+        }
+        // Never beyond what the certificate certifies (utilised <= certified always holds, so no underflow).
+        if (quantity > certified - utilised) {
+            revert EcooRegistryUtilisationExceeded(issuer, leaf, item, certified, utilised, quantity);
+        }
+        utilised += quantity;
+        _writeUtilisation(record, certified, utilised);
+        emit CertificateUtilised(issuer, leaf, _msgSender(), item, quantity, utilised, certified, declarationHash);
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function recordRejection(address issuer, bytes32 leaf, uint16 reasonCode, bytes32 declarationHash) external {
+        _requireCustoms();
+        // A rejection always says why; 0 is what an unset field holds.
+        if (reasonCode == 0) revert EcooRegistryInvalidRejectionCode(reasonCode);
+        emit CertificateRejected(issuer, leaf, _msgSender(), reasonCode, declarationHash);
+    }
+
+    // ------------------------------------------------------------------------------------------
     // Views
     // ------------------------------------------------------------------------------------------
 
@@ -242,6 +321,33 @@ contract EcooRegistry is IEcooRegistry, IEcooRegistryErrors, AccessControl, EIP7
                 _readIssuerStrings(queries[i].issuer, state);
             }
             _fillCertificateState(queries[i], state);
+        }
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function getCustoms(address customs) external view returns (bytes2 country, bool active) {
+        CustomsKey storage record = _customs[customs];
+        return (record.country, record.active);
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function getUtilisation(address issuer, bytes32 leaf, uint16[] calldata items)
+        external
+        view
+        returns (ItemUtilisation[] memory)
+    {
+        return _readUtilisation(issuer, leaf, items);
+    }
+
+    /// @inheritdoc IEcooRegistry
+    function getUtilisations(UtilisationQuery[] calldata queries)
+        external
+        view
+        returns (ItemUtilisation[][] memory found)
+    {
+        found = new ItemUtilisation[][](queries.length);
+        for (uint256 i = 0; i < queries.length; ++i) {
+            found[i] = _readUtilisation(queries[i].issuer, queries[i].leaf, queries[i].items);
         }
     }
 
@@ -398,6 +504,34 @@ contract EcooRegistry is IEcooRegistry, IEcooRegistryErrors, AccessControl, EIP7
     ) private {
         uint256 packed = uint256(uint8(status)) | (uint256(uint8(reason)) << 8) | (byAuthority ? uint256(1) << 16 : 0)
             | (uint256(uint48(block.timestamp)) << 24) | (uint256(uint160(_msgSender())) << 72);
+        assembly ("memory-safe") {
+            sstore(record.slot, packed)
+        }
+    }
+
+    /// @dev Reverts unless the caller holds the customs role now (one SLOAD: country and flag share a slot).
+    function _requireCustoms() private view {
+        if (!_customs[_msgSender()].active) revert EcooRegistryNotCustoms(_msgSender());
+    }
+
+    /// @dev What was recorded against `items` of (issuer, leaf), in the order asked.
+    function _readUtilisation(address issuer, bytes32 leaf, uint16[] calldata items)
+        private
+        view
+        returns (ItemUtilisation[] memory found)
+    {
+        mapping(uint16 item => ItemUtilisation) storage recorded = _utilisations[issuer][leaf];
+        found = new ItemUtilisation[](items.length);
+        for (uint256 i = 0; i < items.length; ++i) {
+            found[i] = recorded[items[i]];
+        }
+    }
+
+    /// @dev Writes a whole ItemUtilisation in one SSTORE. Solidity lays the struct out from the
+    /// low-order end in declaration order: certified (bytes 0-15), utilised (bytes 16-31).
+    /// Assigning the two fields one by one reads and masks the slot for each.
+    function _writeUtilisation(ItemUtilisation storage record, uint128 certified, uint128 utilised) private {
+        uint256 packed = uint256(certified) | (uint256(utilised) << 128);
         assembly ("memory-safe") {
             sstore(record.slot, packed)
         }

@@ -80,3 +80,19 @@ struct CertificateState {
     uint48 chainTime; // block.timestamp of the block the view ran against
     uint48 chainBlock; // block.number of the block the view ran against
 }
+
+/// @notice What customs recorded against one item of one certificate. Quantities are integers in
+/// thousandths of the item's unit (1.5 kg is 1500), as every customs record states them.
+/// @dev One slot: `certified` in the low-order 16 bytes, `utilised` in the high-order 16, so a
+/// utilisation record is one SSTORE (EcooRegistry `_writeUtilisation` relies on this order).
+struct ItemUtilisation {
+    uint128 certified; // quantity the certificate certifies, fixed by the first utilisation (0 = none yet)
+    uint128 utilised; // cumulative quantity utilised so far, never above `certified`
+}
+
+/// @notice The items of one certificate (issuer = the key that anchored it, leaf) to look up.
+struct UtilisationQuery {
+    address issuer; // the key that anchored the certificate
+    bytes32 leaf; // the certificate's leaf
+    uint16[] items; // item numbers (1-based, as on the certificate)
+}

@@ -1,7 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.20;
 
-import {AccreditationPeriod, CertificateState, Issuer, Query, RevocationReason} from "./EcooRegistryTypes.sol";
+import {
+    AccreditationPeriod,
+    CertificateState,
+    Issuer,
+    ItemUtilisation,
+    Query,
+    RevocationReason,
+    UtilisationQuery
+} from "./EcooRegistryTypes.sol";
 
 /// @title IEcooRegistry
 /// @notice Registry of electronic certificates of origin (eCOs). Chambers of commerce (issuers)
@@ -44,6 +52,31 @@ interface IEcooRegistry {
     event CertificateSuspended(address indexed issuer, bytes32 indexed leaf, address by);
     /// @notice The suspension of a certificate of `issuer` was lifted by `by`.
     event CertificateSuspensionLifted(address indexed issuer, bytes32 indexed leaf, address by);
+    /// @notice The authority granted the customs role to `customs`, the key of the customs
+    /// administration of `country`.
+    event CustomsGranted(address indexed customs, bytes2 country);
+    /// @notice The authority revoked the customs role of `customs`.
+    event CustomsRevoked(address indexed customs);
+    /// @notice `customs` received the certificate `leaf` of `issuer` with the declaration whose salted
+    /// hash is `declarationHash`.
+    event CertificateReceived(address indexed issuer, bytes32 indexed leaf, address indexed customs, bytes32 declarationHash);
+    /// @notice `customs` utilised `quantity` of `item` of the certificate `leaf` of `issuer`, which
+    /// brings the item to `utilised` of its `certified` quantity (thousandths of the item's unit).
+    event CertificateUtilised(
+        address indexed issuer,
+        bytes32 indexed leaf,
+        address indexed customs,
+        uint16 item,
+        uint128 quantity,
+        uint128 utilised,
+        uint128 certified,
+        bytes32 declarationHash
+    );
+    /// @notice `customs` rejected the certificate `leaf` of `issuer` for the reason `reasonCode`
+    /// (ecoo's `RejectionCode`) in the declaration whose salted hash is `declarationHash`.
+    event CertificateRejected(
+        address indexed issuer, bytes32 indexed leaf, address indexed customs, uint16 reasonCode, bytes32 declarationHash
+    );
 
     // ------------------------------------------------------------------------------------------
     // Accreditation (authority only)
@@ -109,6 +142,50 @@ interface IEcooRegistry {
     function liftCertificateSuspensionFor(address issuer, bytes32 leaf) external;
 
     // ------------------------------------------------------------------------------------------
+    // Customs (receipt, utilisation and rejection notices)
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice Grants the customs role to `customs`, the key of the customs administration of
+    /// `country` (authority only).
+    /// @param customs the administration's signing key (not zero, not already an active customs key)
+    /// @param country ISO 3166-1 alpha-2 country of the administration (not zero)
+    function grantCustoms(address customs, bytes2 country) external;
+
+    /// @notice Revokes the customs role of `customs` (authority only). Its records stay.
+    function revokeCustoms(address customs) external;
+
+    /// @notice Records that the caller (an active customs key) received the certificate `leaf` of
+    /// `issuer` with a declaration.
+    /// @dev The registry does not check that `leaf` is anchored (it cannot without the proof):
+    /// customs verify the certificate first. Records are keyed by (issuer, leaf) like statuses.
+    /// @param issuer the key that anchored the certificate
+    /// @param leaf the certificate's leaf
+    /// @param declarationHash salted hash of the declaration's reference (nothing readable on chain)
+    function recordReceipt(address issuer, bytes32 leaf, bytes32 declarationHash) external;
+
+    /// @notice Records that the caller (an active customs key) utilised `quantity` of `item` of the
+    /// certificate `leaf` of `issuer`. Quantities are in thousandths of the item's unit.
+    /// @dev The first utilisation of an item fixes its certified quantity (which that customs
+    /// verified); later ones must state the same. The cumulative utilised quantity never exceeds
+    /// the certified one: of two records racing for the rest, the second reverts. One SSTORE and
+    /// one event, at most 60,000 gas (README, "Gas").
+    /// @param item the item number on the certificate, from 1
+    /// @param certified the item's certified quantity as the certificate states it (not zero)
+    /// @param quantity the quantity this declaration utilises (not zero)
+    function recordUtilisation(
+        address issuer,
+        bytes32 leaf,
+        uint16 item,
+        uint128 certified,
+        uint128 quantity,
+        bytes32 declarationHash
+    ) external;
+
+    /// @notice Records that the caller (an active customs key) rejected the certificate `leaf` of
+    /// `issuer` for the reason `reasonCode` (ecoo's `RejectionCode`, not zero).
+    function recordRejection(address issuer, bytes32 leaf, uint16 reasonCode, bytes32 declarationHash) external;
+
+    // ------------------------------------------------------------------------------------------
     // Views
     // ------------------------------------------------------------------------------------------
 
@@ -138,6 +215,22 @@ interface IEcooRegistry {
     /// limit), so ecoo's verifier sends at most 500 certificates per call (`ecoo.verify.BATCH_SIZE`,
     /// about 12M gas) and splits longer lists.
     function verifyCertificates(Query[] calldata queries) external view returns (CertificateState[] memory states);
+
+    /// @notice The country of the customs key `customs` and whether it holds the role now
+    /// (a revoked key keeps its country; an unknown key answers zero and false).
+    function getCustoms(address customs) external view returns (bytes2 country, bool active);
+
+    /// @notice What customs recorded against `items` of the certificate `leaf` of `issuer`, in the
+    /// order asked (zeros for an item nothing was recorded against).
+    function getUtilisation(address issuer, bytes32 leaf, uint16[] calldata items)
+        external
+        view
+        returns (ItemUtilisation[] memory);
+
+    /// @notice `getUtilisation` for many certificates in one call, one list per query.
+    /// @dev One cold storage read (2,100 gas) per item asked; ecoo asks at most 500 certificates
+    /// per call, as for `verifyCertificates`.
+    function getUtilisations(UtilisationQuery[] calldata queries) external view returns (ItemUtilisation[][] memory);
 
     /// @notice EIP-712 digest that the issuer signs for the certificate with leaf `leaf`.
     function hashCertificate(bytes32 leaf, string calldata certificateNumber) external view returns (bytes32);

@@ -49,4 +49,24 @@ interface IEcooRegistryErrors {
     error EcooRegistryInvalidReason(RevocationReason reason);
     /// @notice The certificate `leaf` cannot supersede itself.
     error EcooRegistrySelfSupersede(bytes32 leaf);
+    /// @notice The zero address or a zero `country` was given for the customs key `customs`.
+    error EcooRegistryInvalidCustoms(address customs, bytes2 country);
+    /// @notice `customs` already holds the customs role (revoke it first to change its country).
+    error EcooRegistryCustomsAlreadyGranted(address customs);
+    /// @notice `account` is not an active customs key: it may not record, nor be revoked as one.
+    error EcooRegistryNotCustoms(address account);
+    /// @notice Item 0 does not exist: items are numbered from 1 as on the certificate.
+    error EcooRegistryInvalidItem(address issuer, bytes32 leaf, uint16 item);
+    /// @notice A utilisation must state a non-zero `certified` quantity and a non-zero `quantity`.
+    error EcooRegistryInvalidQuantity(address issuer, bytes32 leaf, uint16 item, uint128 certified, uint128 quantity);
+    /// @notice The first utilisation of `item` recorded `recorded` as its certified quantity; this one
+    /// states `stated`.
+    error EcooRegistryCertifiedQuantityMismatch(address issuer, bytes32 leaf, uint16 item, uint128 recorded, uint128 stated);
+    /// @notice `requested` more of `item` would take its utilisation (`utilised` so far) beyond the
+    /// `certified` quantity.
+    error EcooRegistryUtilisationExceeded(
+        address issuer, bytes32 leaf, uint16 item, uint128 certified, uint128 utilised, uint128 requested
+    );
+    /// @notice Rejection code 0 means nothing: a rejection always says why.
+    error EcooRegistryInvalidRejectionCode(uint16 code);
 }

@@ -10,6 +10,7 @@ import pytest
 from web3 import Web3
 
 from ecoo import errors
+from ecoo.errors.registry import NotCustomsError
 from ecoo.registry import CertificateQuery, CertificateStatus, Registry, RevocationReason
 from tests.support.chain import Actors, accredit, new_signer, random_hash
 
@@ -70,6 +71,14 @@ EXPECTED: dict[str, dict[str, type[Exception] | None]] = {
         "suspended": UNAUTH,
         "stranger": UNAUTH,
     },
+    # The authority governs the customs role; only a customs key records, not even the authority
+    # ("other" is granted the role for the record functions, see _action).
+    "grantCustoms": {"admin": ROLE, "authority": OK, "issuer": ROLE, "other": ROLE, "suspended": ROLE, "stranger": ROLE},
+    "revokeCustoms": {"admin": ROLE, "authority": OK, "issuer": ROLE, "other": ROLE, "suspended": ROLE, "stranger": ROLE},
+    **{
+        record: {**dict.fromkeys(CALLERS, NotCustomsError), "other": OK}
+        for record in ("recordReceipt", "recordUtilisation", "recordRejection")
+    },
 }
 
 
@@ -116,6 +125,23 @@ def _action(name: str, registry: Registry, w3: Web3, actors: Actors) -> Callable
             return registry.lift_certificate_suspension(caller, leaf)
 
         return lift_own
+    if name == "grantCustoms":
+        return lambda caller: registry.grant_customs(caller, new_signer(w3, funder).address, "NL")
+    if name == "revokeCustoms":
+        granted = new_signer(w3, funder).address
+        registry.grant_customs(authority, granted, "NL")
+        return lambda caller: registry.revoke_customs(caller, granted)
+    if name.startswith("record"):
+        if not registry.get_customs(actors.other.address).active:
+            registry.grant_customs(authority, actors.other.address, "NL")
+        records: dict[str, Callable[[Any], Any]] = {
+            "recordReceipt": lambda caller: registry.record_receipt(caller, issuer.address, random_hash(), random_hash()),
+            "recordUtilisation": lambda caller: registry.record_utilisation(
+                caller, issuer.address, random_hash(), 1, 1000, 1000, random_hash()
+            ),
+            "recordRejection": lambda caller: registry.record_rejection(caller, issuer.address, random_hash(), 4, random_hash()),
+        }
+        return records[name]
     leaf = random_hash()
     if name == "revokeFor":
         return lambda caller: registry.transact(caller, fns.revokeFor(issuer.address, leaf, int(RevocationReason.ERROR)))

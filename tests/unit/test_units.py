@@ -32,7 +32,15 @@ def test_every_contract_error_has_a_typed_exception_and_unique_selector() -> Non
 
 @pytest.mark.parametrize("item", _error_items(), ids=lambda item: item["name"])
 def test_revert_data_decodes_by_selector(item: dict) -> None:  # type: ignore[type-arg]
-    samples = {"address": "0x" + "ab" * 20, "bytes32": b"\x11" * 32, "uint8": 3, "string": "too long", "bytes2": b"DE"}
+    samples = {
+        "address": "0x" + "ab" * 20,
+        "bytes32": b"\x11" * 32,
+        "uint8": 3,
+        "string": "too long",
+        "bytes2": b"DE",
+        "uint16": 7,
+        "uint128": 12_000,
+    }
     types = [inp["type"] for inp in item["inputs"]]
     data = keccak(text=f"{item['name']}({','.join(types)})")[:4] + encode(types, [samples[t] for t in types])
     decoded = RevertDecoder(ABI).decode("0x" + data.hex())

@@ -169,6 +169,76 @@ class StringTooLongError(RegistryRevert):
     solidity_name = "StringTooLong"
 
 
+# Customs records (quantities are integers in thousandths of the item's unit, ecoo.utilisation)
+
+
+class InvalidCustomsError(RegistryRevert, ValueError):
+    solidity_name = "EcooRegistryInvalidCustoms"
+    template = "the customs role needs a key and a country (got key {customs}, country {country})"
+
+
+class CustomsAlreadyGrantedError(RegistryRevert):
+    solidity_name = "EcooRegistryCustomsAlreadyGranted"
+    template = "{customs} already holds the customs role (revoke it first to change its country)"
+
+
+class NotCustomsError(RegistryRevert, PermissionError):
+    solidity_name = "EcooRegistryNotCustoms"
+    template = "{account} is not an active customs key of this registry"
+
+
+class InvalidItemError(RegistryRevert, ValueError):
+    solidity_name = "EcooRegistryInvalidItem"
+    template = "item {item} of certificate {leaf} of {issuer} does not exist: items are numbered from 1"
+
+
+class InvalidQuantityError(RegistryRevert, ValueError):
+    solidity_name = "EcooRegistryInvalidQuantity"
+    template = (
+        "item {item} of certificate {leaf} of {issuer}: the certified quantity ({certified}) and the quantity"
+        " ({quantity}) must both be above 0 (thousandths of the unit)"
+    )
+
+
+class CertifiedQuantityMismatchError(RegistryRevert):
+    solidity_name = "EcooRegistryCertifiedQuantityMismatch"
+    template = (
+        "item {item} of certificate {leaf} of {issuer}: the registry recorded {recorded} as its certified"
+        " quantity, this record states {stated} (thousandths of the unit)"
+    )
+
+
+class UtilisationExceededError(RegistryRevert):
+    """More of an item than remains of its certified quantity (another port may have been faster)."""
+
+    solidity_name = "EcooRegistryUtilisationExceeded"
+    template = (
+        "item {item} of certificate {leaf} of {issuer}: {requested} more would exceed the certified {certified}"
+        " ({utilised} already utilised; thousandths of the unit)"
+    )
+
+    @property
+    def certified(self) -> int:
+        return int(self.args_by_name["certified"])
+
+    @property
+    def utilised(self) -> int:
+        return int(self.args_by_name["utilised"])
+
+    @property
+    def requested(self) -> int:
+        return int(self.args_by_name["requested"])
+
+    @property
+    def remaining(self) -> int:
+        return self.certified - self.utilised
+
+
+class InvalidRejectionCodeError(RegistryRevert, ValueError):
+    solidity_name = "EcooRegistryInvalidRejectionCode"
+    template = "rejection code {code} does not exist: a rejection must say why (codes from 1)"
+
+
 #: One class per custom error in the registry's ABI (``ecoo.registry.RevertDecoder`` maps them by
 #: ``solidity_name``). The role-less bases ``ZeroAddressError``, ``ZeroHashError`` and
 #: ``InvalidMetadataError`` are not listed: they exist so callers can catch a family at once.
@@ -197,4 +267,12 @@ REVERT_TYPES: tuple[type[RegistryRevert], ...] = (
     BadConfirmationError,
     InvalidShortStringError,
     StringTooLongError,
+    InvalidCustomsError,
+    CustomsAlreadyGrantedError,
+    NotCustomsError,
+    InvalidItemError,
+    InvalidQuantityError,
+    CertifiedQuantityMismatchError,
+    UtilisationExceededError,
+    InvalidRejectionCodeError,
 )

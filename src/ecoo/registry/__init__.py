@@ -8,7 +8,8 @@ mapped by custom-error selector to the exceptions in :mod:`ecoo.errors`.
 - :mod:`.types`: status enums and immutable records (what the registry stores and answers);
 - :mod:`.reverts`: revert data to typed exceptions;
 - :mod:`.transactions`: nonces and sending;
-- :mod:`.events`: the events the service's chain follower reads;
+- :mod:`.events`: the events the service's chain follower reads (and the customs records);
+- :mod:`.customs`: argument checks and the hand-encoded utilisation views of the customs records;
 - :mod:`.client`: :class:`Registry`, including the hand-encoded verification views.
 
 What the embedded chain does differently is in :mod:`ecoo.embedded`, behind
@@ -34,10 +35,13 @@ from .types import (
     CertificateQuery,
     CertificateState,
     CertificateStatus,
+    CustomsRecord,
     Issuer,
     IssuerStatus,
+    ItemUtilisation,
     RevocationReason,
     TxResult,
+    UtilisationQuery,
 )
 
 __all__ = [
@@ -50,8 +54,10 @@ __all__ = [
     "CertificateQuery",
     "CertificateState",
     "CertificateStatus",
+    "CustomsRecord",
     "Issuer",
     "IssuerStatus",
+    "ItemUtilisation",
     "NonceManager",
     "Registry",
     "RegistryEvent",
@@ -59,6 +65,7 @@ __all__ = [
     "RevocationReason",
     "Transactor",
     "TxResult",
+    "UtilisationQuery",
     "read_events",
     "require_address",
     "require_country_code",

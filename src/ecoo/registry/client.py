@@ -6,7 +6,7 @@ the hot path, are encoded by hand and sent straight to the provider.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -22,6 +22,14 @@ from ..artifacts import load_artifact
 from ..errors import ConfigurationError, TransactionFailedError
 from ..hashing import checksum_address
 from ..signers import Signer
+from .customs import (
+    ITEM_UTILISATION_TYPE,
+    items_from_abi,
+    require_bytes32,
+    require_uint,
+    utilisation_call,
+    utilisations_call,
+)
 from .events import RegistryEvent, read_events
 from .transactions import Transactor
 from .types import (
@@ -29,10 +37,13 @@ from .types import (
     CertificateQuery,
     CertificateState,
     CertificateStatus,
+    CustomsRecord,
     Issuer,
     IssuerStatus,
+    ItemUtilisation,
     RevocationReason,
     TxResult,
+    UtilisationQuery,
 )
 
 
@@ -210,6 +221,83 @@ class Registry(Transactor):
         fn = fns.liftCertificateSuspension(leaf) if target is None else fns.liftCertificateSuspensionFor(target, leaf)
         return self.transact(signer, fn, on_sent)
 
+    # -- customs (receipt, utilisation and rejection records; quantities in thousandths) --------
+
+    def grant_customs(self, authority: Signer, customs: str, country: str) -> TxResult:
+        require_country_code(country)
+        fn = self.contract.functions.grantCustoms(require_address(customs, "customs key"), country.encode("ascii"))
+        return self.transact(authority, fn)
+
+    def revoke_customs(self, authority: Signer, customs: str) -> TxResult:
+        return self.transact(authority, self.contract.functions.revokeCustoms(require_address(customs, "customs key")))
+
+    def get_customs(self, customs: str) -> CustomsRecord:
+        country, active = self._rpc(self.contract.functions.getCustoms(require_address(customs, "customs key")).call)
+        return CustomsRecord(country=_country(country), active=bool(active))
+
+    def record_receipt(
+        self, customs: Signer, issuer: str, leaf: bytes, declaration_hash: bytes, *, on_sent: OnSent = None
+    ) -> TxResult:
+        fn = self.contract.functions.recordReceipt(
+            require_address(issuer, "issuer"),
+            require_bytes32(leaf, "leaf"),
+            require_bytes32(declaration_hash, "declaration hash"),
+        )
+        return self.transact(customs, fn, on_sent)
+
+    def record_utilisation(
+        self,
+        customs: Signer,
+        issuer: str,
+        leaf: bytes,
+        item: int,
+        certified: int,
+        quantity: int,
+        declaration_hash: bytes,
+        *,
+        on_sent: OnSent = None,
+    ) -> TxResult:
+        """Utilise ``quantity`` of ``item`` (certified: ``certified``); UtilisationExceededError when
+        less remains, CertifiedQuantityMismatchError when the first record stated another certified quantity."""
+        fn = self.contract.functions.recordUtilisation(
+            require_address(issuer, "issuer"),
+            require_bytes32(leaf, "leaf"),
+            require_uint(item, 16, "item"),
+            require_uint(certified, 128, "certified quantity"),
+            require_uint(quantity, 128, "quantity"),
+            require_bytes32(declaration_hash, "declaration hash"),
+        )
+        return self.transact(customs, fn, on_sent)
+
+    def record_rejection(
+        self, customs: Signer, issuer: str, leaf: bytes, code: int, declaration_hash: bytes, *, on_sent: OnSent = None
+    ) -> TxResult:
+        fn = self.contract.functions.recordRejection(
+            require_address(issuer, "issuer"),
+            require_bytes32(leaf, "leaf"),
+            require_uint(code, 16, "rejection code"),
+            require_bytes32(declaration_hash, "declaration hash"),
+        )
+        return self.transact(customs, fn, on_sent)
+
+    def get_utilisation(
+        self, issuer: str, leaf: bytes, items: Sequence[int], block: BlockIdentifier = "latest"
+    ) -> list[ItemUtilisation]:
+        """What customs recorded against ``items`` of one certificate, in one ``eth_call``."""
+        data = utilisation_call(require_address(issuer, "issuer"), leaf, items)
+        return items_from_abi(self._raw_call(data, [ITEM_UTILISATION_TYPE + "[]"], block))
+
+    def get_utilisations(
+        self, queries: Sequence[UtilisationQuery], block: BlockIdentifier = "latest"
+    ) -> list[list[ItemUtilisation]]:
+        """``get_utilisation`` for many certificates, in one ``eth_call`` (callers split at 500)."""
+        if not queries:
+            return []
+        for query in queries:
+            require_address(query.issuer, "issuer")
+        raw = self._raw_call(utilisations_call(queries), [ITEM_UTILISATION_TYPE + "[][]"], block)
+        return [items_from_abi(items) for items in raw]
+
     # -- views ---------------------------------------------------------------------------------
 
     def get_issuer(self, issuer: str) -> Issuer:
@@ -276,9 +364,10 @@ class Registry(Transactor):
         )
         return str(logs[0]["transactionHash"].to_0x_hex()) if logs else None
 
-    def events(self, from_block: int, to_block: int) -> list[RegistryEvent]:
-        """The registry's certificate and key events in blocks ``from_block..to_block``, in chain order."""
-        return self._rpc(lambda: read_events(self.w3, self.address, from_block, to_block))
+    def events(self, from_block: int, to_block: int, names: Iterable[str] | None = None) -> list[RegistryEvent]:
+        """The registry's certificate, key and customs events in blocks ``from_block..to_block``, in
+        chain order; only those called ``names`` when given."""
+        return self._rpc(lambda: read_events(self.w3, self.address, from_block, to_block, names))
 
     def head(self) -> tuple[int, str]:
         """The number and hash of the node's newest block."""

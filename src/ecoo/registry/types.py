@@ -106,3 +106,37 @@ class CertificateState:
             and self.issuer_status in (IssuerStatus.ACCREDITED, IssuerStatus.RETIRED)
             and self.current_key_status is IssuerStatus.ACCREDITED
         )
+
+
+@dataclass(frozen=True)
+class CustomsRecord:
+    """A customs key as the registry knows it: its administration's country and whether it holds
+    the customs role now (a revoked key keeps its country; an unknown key has country "")."""
+
+    country: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class ItemUtilisation:
+    """What customs recorded against one item of a certificate, in thousandths of the item's unit
+    (``ecoo.utilisation``). ``certified`` is 0 until the first utilisation fixes it."""
+
+    certified: int
+    utilised: int
+
+    @property
+    def remaining(self) -> int:
+        return self.certified - self.utilised
+
+
+@dataclass(frozen=True)
+class UtilisationQuery:
+    """Items of one certificate (issuer = the key that anchored it, leaf) to look up."""
+
+    issuer: str
+    leaf: bytes
+    items: tuple[int, ...]
+
+    def as_abi(self) -> tuple[str, bytes, list[int]]:
+        return (checksum_address(self.issuer), self.leaf, list(self.items))
