@@ -50,13 +50,36 @@ class IssuingChamber:
     registry: str
     documents: list[dict[str, Any]]  # issued and anchored, in the order of ``numbers``
     numbers: list[str]
+    ids: list[int]  # the certificates' ids in the chamber's service (its API: revoke, suspend, pdf ...)
 
     def issue(self, number: str) -> dict[str, Any]:
         """Issue and anchor one more certificate; its issued document."""
-        document = self.service.issue(number)
+        created = self.service.create(self.service.certificate(number))
+        assert self.service.anchor() == 1
+        document = self.document(created["id"])
         self.documents.append(document)
         self.numbers.append(number)
+        self.ids.append(created["id"])
         return document
+
+    def document(self, certificate_id: int) -> dict[str, Any]:
+        response = self.service.client.get(f"/api/v1/certificates/{certificate_id}/document", headers=self.service.auth)
+        assert response.status_code == 200, response.json
+        return dict(response.json or {})
+
+    def pdf(self, certificate_id: int) -> bytes:
+        """The certificate's PDF, as the exporter hands it to the importer."""
+        response = self.service.client.get(f"/api/v1/certificates/{certificate_id}/pdf", headers=self.service.auth)
+        assert response.status_code == 200 and response.data.startswith(b"%PDF"), response.status_code
+        return bytes(response.data)
+
+    def revoke(self, certificate_id: int, reason: str = "fraud") -> None:
+        """Revoke through the chamber's API and anchor the change (the registry records it)."""
+        response = self.service.client.post(
+            f"/api/v1/certificates/{certificate_id}/revoke", json={"reason": reason}, headers=self.service.auth
+        )
+        assert response.status_code in (200, 202), response.json
+        self.service.anchor()
 
 
 def make_issuing_chamber(made: list[ServiceHarness], tmp_path: Path, node: ManagedAnvil, count: int = 3) -> IssuingChamber:
@@ -64,15 +87,12 @@ def make_issuing_chamber(made: list[ServiceHarness], tmp_path: Path, node: Manag
     anchored ``count`` certificates (in one batch)."""
     harness = made_service(made, tmp_path / "chamber", node)
     numbers = [f"TH-RCEP-2026-{7000 + i}" for i in range(count)]
-    created = [harness.create(harness.certificate(number)) for number in numbers]
+    ids = [harness.create(harness.certificate(number))["id"] for number in numbers]
     assert harness.anchor() == count
-    documents = []
-    for item in created:
-        response = harness.client.get(f"/api/v1/certificates/{item['id']}/document", headers=harness.auth)
-        assert response.status_code == 200, response.json
-        documents.append(dict(response.json or {}))
     chain_id, registry = harness.app.extensions["ecoo"].chain.identity()
-    return IssuingChamber(node, harness, chain_id, registry, documents, numbers)
+    chamber = IssuingChamber(node, harness, chain_id, registry, [], numbers, ids)
+    chamber.documents.extend(chamber.document(certificate_id) for certificate_id in ids)
+    return chamber
 
 
 def trust_entry(chamber: IssuingChamber, **changes: Any) -> TrustEntry:
