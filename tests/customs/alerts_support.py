@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from web3 import Web3
 
 from ecoo.anvil import ManagedAnvil
+from ecoo.customs.alert_repository import AlertRepository, Finding
+from ecoo.customs.app import create_customs_app
+from ecoo.customs.config import CustomsSettings
 from ecoo.customs.store import CustomsDatabase
 from ecoo.customs.store.schema import watched
 from ecoo.customs.watch import Watcher
@@ -23,6 +26,7 @@ from ecoo.registry import Registry
 from ecoo.signers import LocalSigner, unlocked_signer
 from ecoo.trustlist import TrustEntry
 from tests.support.chain import accredit, new_signer, node_rpc
+from tests.support.customs import CustomsHarness, customs_env
 
 
 @dataclass
@@ -116,3 +120,72 @@ def customs_database(tmp_path: Path, url: str | None) -> CustomsDatabase:
     db = CustomsDatabase(url or f"sqlite:///{tmp_path / 'customs.db'}")
     db.migrate()
     return db
+
+
+def watch_document(db: CustomsDatabase, document: dict[str, Any], chamber: str | None = "Chamber of Commerce of Bangkok") -> None:
+    """Put an issued document's certificate on the watch list, as an accepted declaration does."""
+    proof = document["proof"]
+    with db.transaction() as conn:
+        conn.execute(
+            watched.insert().values(
+                chain_id=proof["chainId"],
+                registry=proof["registry"],
+                issuer=proof["issuer"],
+                leaf=proof["leaf"],
+                certificate_number=document["certificate"]["certificateNumber"],
+                chamber=chamber,
+                accepted_at=time.time(),
+            )
+        )
+
+
+def make_alerts(db: CustomsDatabase, count: int, kind: str = "revoked_fraud", chamber: str | None = "Chamber") -> list[int]:
+    """``count`` alerts without a chain: watched certificates of a made-up registry and findings
+    recorded for them the way the watcher records what it reads."""
+    registry, issuer = "0x" + "11" * 20, "0x" + "22" * 20
+    repository = AlertRepository(db)
+    leaves = ["0x" + os.urandom(32).hex() for _ in range(count)]
+    with db.transaction() as conn:
+        for i, leaf in enumerate(leaves):
+            conn.execute(
+                watched.insert().values(
+                    chain_id=4242,
+                    registry=Web3.to_checksum_address(registry),
+                    issuer=Web3.to_checksum_address(issuer),
+                    leaf=leaf,
+                    certificate_number=f"XX-{os.urandom(3).hex()}-{i}",
+                    chamber=chamber,
+                    accepted_at=time.time(),
+                )
+            )
+    cursor = repository.cursor(4242, registry)
+    if cursor is None:
+        assert repository.acquire_lease(4242, registry, 1, "tests", 1)
+        cursor = repository.cursor(4242, registry)
+        assert cursor is not None
+    findings = [
+        Finding(
+            kind=kind,
+            name="CertificateRevoked",
+            block_number=cursor.block_number + 1,
+            block_hash="0x" + "ab" * 32,
+            tx_hash="0x" + os.urandom(32).hex(),
+            log_index=i,
+            issuers=(issuer,),
+            leaf=leaf,
+            detail={"reason": "fraud"},
+        )
+        for i, leaf in enumerate(leaves)
+    ]
+    return repository.record(4242, registry, findings, cursor.block_number + 1, "0x" + "ab" * 32, after=cursor.block_number)
+
+
+def restart_customs(
+    customs: CustomsHarness, tmp_path: Path, trust_list: Path, database_url: str | None, **overrides: Any
+) -> CustomsHarness:
+    """A new customs service on ``customs``'s database (after ``customs.close()``: a restart), with
+    the same accounts and tokens."""
+    settings = CustomsSettings.from_env(customs_env(tmp_path, trust_list, database_url), **overrides)
+    app = create_customs_app(settings)
+    app.config["TESTING"] = True
+    return replace(customs, app=app, client=app.test_client(), settings=settings, closed=False)
