@@ -264,3 +264,27 @@ def test_alerts_are_unique_per_event_and_certificate(tmp_path: Path, chamber: Ch
     assert watcher.run_once()[0].alerts == []
     with world.db.transaction() as conn:
         assert len(conn.execute(select(alerts.c.id)).all()) == 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_suspended_issuer_alerts_the_certificates_of_its_key_and_of_the_keys_it_was_rotated_from(
+    chamber: Chamber, world: WatchWorld
+) -> None:
+    old_leaf, new_leaf_, other_leaf = new_leaf(), new_leaf(), new_leaf()
+    new_key, other = chamber.new_key(), chamber.new_key()
+    chamber.registry.accredit_issuer(chamber.authority, other.address, name="Other", country="VN", accreditation_code="X-2")
+    old = world.watch(chamber, old_leaf)
+    world.watch(chamber, other_leaf, issuer=other.address)
+    watcher = world.watcher()
+    watcher.run_once()
+    chamber.registry.rotate_issuer_key(chamber.authority, chamber.issuer.address, new_key.address)
+    new = world.watch(chamber, new_leaf_, issuer=new_key.address)
+    watcher.run_once()
+    assert kinds(world.db) == [("key_rotated", old)]
+
+    chamber.registry.suspend_issuer(chamber.authority, new_key.address)
+    watcher.run_once()
+    suspended = [a for a in AlertRepository(world.db).alerts_after(0, 10) if a.kind == "issuer_suspended"]
+    assert sorted(a.certificate_number or "" for a in suspended) == sorted([old, new])
+    assert {a.detail["suspendedKey"] for a in suspended} == {new_key.address}
+    assert len({(a.tx_hash, a.log_index) for a in suspended}) == 1  # one event, one alert per certificate
