@@ -288,3 +288,18 @@ def test_a_suspended_issuer_alerts_the_certificates_of_its_key_and_of_the_keys_i
     assert sorted(a.certificate_number or "" for a in suspended) == sorted([old, new])
     assert {a.detail["suspendedKey"] for a in suspended} == {new_key.address}
     assert len({(a.tx_hash, a.log_index) for a in suspended}) == 1  # one event, one alert per certificate
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_node_of_another_chain_on_the_list_is_skipped(chamber: Chamber, world: WatchWorld, second_chain: ManagedAnvil) -> None:
+    world.entries.add(chamber.entry(second_chain.url, chamber.node.url))
+    leaf = new_leaf()
+    world.watch(chamber, leaf)
+    watcher = world.watcher()
+    watcher.run_once()
+    chamber.registry.revoke(chamber.issuer, leaf, RevocationReason.FRAUD)
+    [result] = watcher.run_once()
+    assert result.error is None and len(result.alerts) == 1
+    world.entries.add(chamber.entry(second_chain.url))  # only the other chain's node: never asked for this one
+    [result] = watcher.run_once()
+    assert result.error is not None and "serves chain 31338" in result.error

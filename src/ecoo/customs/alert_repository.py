@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
@@ -339,6 +339,11 @@ class AlertRepository:
             at = conn.execute(select(watch_cursors.c.block_number).where(*self._key(chain_id, registry))).scalar()
             if at != after:
                 raise CursorMovedError(f"the watch cursor of {registry} on chain {chain_id} moved from {after} to {at}")
+            if findings and conn.dialect.name == "postgresql":
+                # Alert ids are the feed's cursor: a client that has seen id n must never find a
+                # smaller id later. PostgreSQL hands out ids before commit, so writers of alerts
+                # (one process per registry) take turns; SQLite's write lock does this already.
+                conn.execute(text("LOCK TABLE customs_alerts IN SHARE ROW EXCLUSIVE MODE"))
             hooks = conn.execute(select(webhooks.c.id).where(webhooks.c.disabled_at.is_(None))).scalars().all()
             for finding in findings:
                 for certificate in self._concerned(conn, chain_id, registry, finding):

@@ -113,9 +113,12 @@ class EntryNodes:
 
 def short_reason(exc: BaseException) -> str:
     """A node failure in a few words, without its URL's secrets (ChainUnavailableError's message
-    shows the URL redacted; requests' own messages repeat it whole)."""
+    shows the URL redacted, and a hint for developers left out here; requests' own messages
+    repeat the URL whole)."""
     if isinstance(exc, ChainUnavailableError):
-        return str(exc).split("; start one with", 1)[0]
+        text = str(exc).split("; start one with", 1)[0]
+        _, found, detail = text.partition(f"no Ethereum node answers at {redact_url(exc.url)}: ")
+        return detail if found and detail else text
     if isinstance(exc, NETWORK_ERRORS) or "://" in str(exc):
         return type(exc).__name__
     return str(exc) or type(exc).__name__
@@ -226,6 +229,7 @@ class Watcher:
         self.timeout = timeout
         self._nodes: dict[tuple[int, str], EntryNodes] = {}
         self._lock = threading.Lock()  # one pass at a time in this process
+        self._errors: dict[tuple[int, str], str] = {}  # the failure last logged, per registry
 
     def run_once(self) -> list[WatchResult]:
         """One pass over every watched registry; a registry that fails is noted and skipped."""
@@ -237,7 +241,7 @@ class Watcher:
         entry = self.entries.entry(chain_id, registry)
         if entry is None:
             result.error = f"registry {registry} on chain {chain_id} is not on the trust list"
-            log.warning("watch list: %s", result.error)
+            self._failed((chain_id, registry), result.error)
             return result
         nodes = self._nodes.get(entry.key)
         if nodes is None or nodes.entry != entry:  # new, or the trust list changed
@@ -255,14 +259,26 @@ class Watcher:
         except NODE_FAILURES as exc:
             nodes.drop()
             result.error = short_reason(exc)
-            log.warning("watch list: chain %s registry %s: %s", chain_id, registry, result.error)
         except Exception as exc:  # noqa: BLE001 - one registry's failure never stops the others
             nodes.drop()
             result.error = f"{type(exc).__name__}: {short_reason(exc)}"
             log.exception("watch list: chain %s registry %s", chain_id, registry)
+        self._failed((chain_id, registry), result.error)
         if result.error is not None:
             self.repository.note_error(chain_id, registry, result.error)
         return result
+
+    def _failed(self, key: tuple[int, str], error: str | None) -> None:
+        """Log a registry's failure when it starts or changes, and its recovery (not every pass)."""
+        before = self._errors.get(key)
+        if error == before:
+            return
+        if error is None:
+            log.info("watch list: chain %s registry %s answers again", *key)
+            self._errors.pop(key, None)
+        else:
+            log.warning("watch list: chain %s registry %s: %s", *key, error)
+            self._errors[key] = error
 
     def _watch(self, registry: Registry, result: WatchResult) -> None:
         repository, key = self.repository, (result.chain_id, result.registry)

@@ -137,15 +137,18 @@ def post(url: str, body: bytes, headers: dict[str, str], connect_timeout: float,
     timer = threading.Timer(total_timeout, stop)
     timer.daemon = True
     timer.start()
+    connected = False
     try:
         connection.connect()
+        connected = True
         assert connection.sock is not None
-        connection.sock.settimeout(total_timeout)  # each read; the timer bounds them all together
+        # Each read may wait until the deadline; the timer ends them all together at the deadline.
+        connection.sock.settimeout(total_timeout)
         connection.request("POST", target, body=body, headers={**headers, "Content-Length": str(len(body))})
         response = connection.getresponse()
         excerpt = response.read(RESPONSE_BYTES)
     except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
-        if cut_off.is_set():
+        if cut_off.is_set() or (connected and isinstance(exc, TimeoutError)):
             return Answer(None, f"no complete answer within {total_timeout:g} s")
         return Answer(None, f"no answer ({type(exc).__name__})")
     finally:
