@@ -284,3 +284,19 @@ def test_a_body_is_compact_sorted_json(db: CustomsDatabase) -> None:
 def test_only_plain_http_urls_are_webhooks(url: str) -> None:
     with pytest.raises(InputError):
         check_webhook_url(url)
+
+
+def test_the_receivers_snippet_in_the_docs_verifies_a_real_delivery(db: CustomsDatabase, receivers: list[Receiver]) -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "customs-alerts.md").read_text(encoding="utf-8")
+    snippet = text.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(snippet, "docs/customs-alerts.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    hook = receiver(receivers, 200)
+    secret = new_secret()
+    WebhookRepository(db).create_webhook(hook.url, secret)
+    make_alerts(db, 1)
+    Deliverer(WebhookRepository(db), max_attempts=1).run_once()
+    [received] = hook.received
+    assert namespace["verified"](secret, received.body, received.headers["X-Ecoo-Signature"])
+    assert not namespace["verified"](secret, received.body + b" ", received.headers["X-Ecoo-Signature"])
+    assert not namespace["verified"](new_secret(), received.body, received.headers["X-Ecoo-Signature"])
