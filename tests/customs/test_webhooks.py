@@ -22,7 +22,7 @@ from ecoo.customs.store import CustomsDatabase
 from ecoo.customs.webhook_repository import WebhookRepository
 from ecoo.customs.webhooks import Deliverer, backoff, body_of, check_webhook_url, new_secret, sign
 from ecoo.errors import InputError
-from tests.customs.alerts_support import customs_database, make_alerts
+from tests.customs.alerts_support import customs_database, make_alerts, restart_customs, watch_document
 from tests.support.customs import CustomsHarness
 
 
@@ -122,8 +122,9 @@ def receiver(receivers: list[Receiver], *answers: Any) -> Receiver:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[CustomsDatabase]:
-    database = customs_database(tmp_path, None)
+def db(tmp_path: Path, database_url: str | None) -> Iterator[CustomsDatabase]:
+    """A customs database without a service: SQLite, and a fresh one on a real PostgreSQL."""
+    database = customs_database(tmp_path, database_url)
     yield database
     database.close()
 
@@ -300,3 +301,28 @@ def test_the_receivers_snippet_in_the_docs_verifies_a_real_delivery(db: CustomsD
     assert namespace["verified"](secret, received.body, received.headers["X-Ecoo-Signature"])
     assert not namespace["verified"](secret, received.body + b" ", received.headers["X-Ecoo-Signature"])
     assert not namespace["verified"](new_secret(), received.body, received.headers["X-Ecoo-Signature"])
+
+
+def test_the_background_work_posts_a_revocation_after_clearance_to_the_webhook(
+    customs: CustomsHarness, receivers: list[Receiver], tmp_path: Path, trust_list_file: Path
+) -> None:
+    customs.close()
+    running = restart_customs(customs, tmp_path, trust_list_file, None, background=True, watch_interval=0.2)
+    try:
+        hook = receiver(receivers, 200)
+        created = running.client.post("/api/v1/webhooks", json={"url": hook.url}, headers=running.admin).json
+        chamber = running.chamber
+        watch_document(running.objects.db, chamber.documents[2])
+        time.sleep(0.5)  # the watcher has begun following the registry
+        chamber.revoke(chamber.ids[2], "error")
+        deadline = time.monotonic() + 30
+        while not hook.received and time.monotonic() < deadline:
+            time.sleep(0.1)
+        [received] = hook.received
+        payload = json.loads(received.body)
+        assert payload["alert"]["kind"] == "revoked_error" and payload["alert"]["certificate"]["number"] == chamber.numbers[2]
+        assert received.headers["X-Ecoo-Signature"] == sign(created["secret"], received.body)
+        time.sleep(1.5)  # more passes of both threads: nothing twice
+        assert len(hook.received) == 1
+    finally:
+        running.close()
