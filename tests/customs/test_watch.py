@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from ecoo.anvil import ManagedAnvil, free_port
 from ecoo.customs.alert_repository import AlertRepository
 from ecoo.customs.store import CustomsDatabase
 from ecoo.customs.store.schema import alerts
+from ecoo.customs.watch import Watcher
 from ecoo.registry import RevocationReason
 from tests.customs.alerts_support import Chamber, Entries, WatchWorld, chamber_on, customs_database, new_leaf
 from tests.support.chain import node_rpc
@@ -303,3 +305,30 @@ def test_a_node_of_another_chain_on_the_list_is_skipped(chamber: Chamber, world:
     world.entries.add(chamber.entry(second_chain.url))  # only the other chain's node: never asked for this one
     [result] = watcher.run_once()
     assert result.error is not None and "serves chain 31338" in result.error
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_reorganisation_below_the_cursor_during_a_pass_is_not_stepped_over(chamber: Chamber, world: WatchWorld) -> None:
+    world.watch(chamber, new_leaf())
+    timed = ReorganisingWatcher(world.db, world.entries, confirmations=1)
+    [first] = timed.run_once()
+    chamber.mine(2)
+    timed.reorganise = lambda: node_rpc(chamber.node, "anvil_reorg", 3, [])  # the cursor's block too
+    [second] = timed.run_once()
+    assert second.block == first.block and second.alerts == []  # the pass stopped where it was
+    [third] = timed.run_once()
+    assert third.rewound and third.block == chamber.registry.head()[0]
+
+
+class ReorganisingWatcher(Watcher):
+    """A watcher whose chain reorganises (for real, on Anvil) once, right after the pass has
+    checked its cursor and before it reads on: the moment a real reorganisation may come."""
+
+    reorganise: Any = None
+
+    def _look_back(self, registry: Any, cursor: Any) -> list[int] | None:
+        found = super()._look_back(registry, cursor)
+        if self.reorganise is not None:
+            self.reorganise()
+            self.reorganise = None
+        return found

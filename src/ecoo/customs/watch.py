@@ -296,7 +296,11 @@ class Watcher:
             if cursor is None:
                 result.error = "the node is behind the watch cursor"
                 return
-            result.alerts += self._look_back(registry, cursor)
+            looked_back = self._look_back(registry, cursor)
+            if looked_back is None:
+                result.block = cursor.block_number
+                return
+            result.alerts += looked_back
             result.block, alerts = self._read_forward(registry, cursor, confirmed)
             result.alerts += alerts
         finally:
@@ -341,9 +345,10 @@ class Watcher:
         """The watched events in blocks ``first..last``, in chain order."""
         return registry.events(first, last, names=WATCHED_EVENTS)  # the node filters by topic
 
-    def _look_back(self, registry: Registry, cursor: WatchCursor) -> list[int]:
+    def _look_back(self, registry: Registry, cursor: WatchCursor) -> list[int] | None:
         """Alerts for the certificates watched since the last pass, from events in the blocks the
-        cursor went past before they were watched (since a little before each was accepted)."""
+        cursor went past before they were watched (since a little before each was accepted);
+        None when the chain reorganised below the cursor meanwhile (the pass stops)."""
         new = self.repository.watched_since(cursor.chain_id, cursor.registry, cursor.watched_id)
         if not new:
             return []
@@ -356,7 +361,7 @@ class Watcher:
             findings += findings_of(registry, self._about(events, new))
         if cursor.block_hash is not None and registry.block_hash(cursor.block_number) != cursor.block_hash:
             log.warning("watch list: chain %s reorganised during a look back; next pass", cursor.chain_id)
-            return []
+            return None
         return self.repository.record(
             cursor.chain_id,
             cursor.registry,
@@ -378,11 +383,13 @@ class Watcher:
     def _read_forward(self, registry: Registry, cursor: WatchCursor, confirmed: int) -> tuple[int, list[int]]:
         """Read every confirmed block after the cursor, one range at a time, each range's alerts
         and the cursor's move in one transaction; returns the new cursor block and the alerts."""
-        block, created = cursor.block_number, []
+        block, block_hash, created = cursor.block_number, cursor.block_hash, []
         while block < confirmed:
             last = min(confirmed, block + BLOCK_RANGE)
             # The hash of the range's last block before and after reading its logs: a
             # reorganisation in between changes it, and the pass stops (the next one rewinds).
+            # The block the range starts after is checked too: a reorganisation that reaches
+            # below the range must not go unnoticed behind a cursor moved past it.
             last_hash = registry.block_hash(last)
             events = self._events(registry, block + 1, last)
             findings = findings_of(registry, events)
@@ -390,11 +397,12 @@ class Watcher:
                 last_hash is None
                 or registry.block_hash(last) != last_hash
                 or any(e.block_number == last and e.block_hash != last_hash for e in events)
+                or (block_hash is not None and registry.block_hash(block) != block_hash)
             ):
                 log.warning("watch list: chain %s reorganised while blocks %s..%s were read", cursor.chain_id, block + 1, last)
                 break
             created += self.repository.record(cursor.chain_id, cursor.registry, findings, last, last_hash, after=block)
             # A long catch-up keeps its claim (the same owner renews it).
             self.repository.acquire_lease(cursor.chain_id, cursor.registry, cursor.start_block, self.owner, self.lease_seconds)
-            block = last
+            block, block_hash = last, last_hash
         return block, created
