@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -128,15 +129,17 @@ def test_an_expired_entry_is_not_trusted_and_a_dead_node_is_unavailable(issuing_
         harness.close()
 
     dead = f"http://127.0.0.1:{free_port()}"
-    down = write_trust_list(tmp_path / "down.json", [trust_entry(issuing_chamber, rpc_urls=(dead,))])
+    live = trust_entry(issuing_chamber, registry=Account.create().address)  # another registry, on a node that answers
+    down = write_trust_list(tmp_path / "down.json", [trust_entry(issuing_chamber, rpc_urls=(dead,)), live])
     harness = make_customs(tmp_path / "down", issuing_chamber, down)
     try:
         answer = harness.client.post("/api/v1/verify", json=issuing_chamber.documents[0], headers=harness.officer)
         assert answer.status_code == 503 and answer.json["verdict"] == "UNAVAILABLE"
         health = harness.client.get("/api/v1/health").json
         assert health["status"] == "degraded"
-        entry = health["trustList"]["entries"][0]
+        entry, other = health["trustList"]["entries"]
         assert entry["reachable"] is False and entry["failures"] == [f"{dead}: ChainUnavailableError"]
+        assert other["reachable"] is True and other["node"] == issuing_chamber.node.url
         assert [r.verdict for r in logged(harness)] == ["UNAVAILABLE"]
     finally:
         harness.close()
@@ -161,6 +164,8 @@ def test_health_lists_every_entry_with_its_reachability(customs: CustomsHarness)
         (b'{"documents": {"not": "a list"}}', "application/json", 400, "invalid_body"),
         (b'{"documents": []}', "application/json", 400, "empty"),
         (b"certificate", "text/plain", 415, "unsupported_media_type"),
+        (json.dumps({"documents": [{}] * 1001}).encode(), "application/json", 400, "batch_too_large"),
+        (b" " * (11 * 1024 * 1024), "application/json", 413, "request_entity_too_large"),
     ],
 )
 def test_hostile_input_is_refused_cleanly(
@@ -276,6 +281,8 @@ def test_passwords_are_argon2id_and_wrong_password_says_the_same_as_unknown_user
         return page.get_data(as_text=True).split('data-testid="login-error">', 1)[1].split("<", 1)[0]
 
     assert error(wrong) == error(unknown) == "Wrong username or password."
+    hostile = harness.sign_in(harness.new_client(), "olivia\x00' OR 1=1", OFFICER_PASSWORD)
+    assert hostile.status_code == 401 and error(hostile) == "Wrong username or password."
 
     with harness.objects.db.transaction() as conn:
         disabled = create_account(conn, "dora", "disabled password", "officer")
@@ -285,6 +292,7 @@ def test_passwords_are_argon2id_and_wrong_password_says_the_same_as_unknown_user
     assert [(r.action, r.subject, r.detail) for r in actions(harness, "sign_in_refused")] == [
         ("sign_in_refused", OFFICER_NAME, {"reason": "wrong_credentials"}),
         ("sign_in_refused", "nobody", {"reason": "wrong_credentials"}),
+        ("sign_in_refused", "olivia?' OR 1=1", {"reason": "wrong_credentials"}),
         ("sign_in_refused", "dora", {"reason": "disabled"}),
     ]
     assert all(r.actor == "anonymous" for r in actions(harness, "sign_in_refused"))
@@ -312,6 +320,12 @@ def test_sign_in_pages_and_sign_out_ends_every_session(customs: CustomsHarness) 
     verify_page = first.get("/verify")
     assert verify_page.status_code == 200 and f"{OFFICER_NAME} (officer)" in verify_page.get_data(as_text=True)
     assert "script-src 'nonce-" in verify_page.headers["Content-Security-Policy"]
+    # The chamber service's stylesheet as it is, then customs' additions.
+    for sheet, first_line in (("/static/ecoo/ecoo.css", "/* ecoo pages"), ("/static/customs.css", "/* ecoo customs pages")):
+        assert f'href="{sheet}"' in verify_page.get_data(as_text=True)
+        served = first.get(sheet)
+        assert served.status_code == 200 and served.get_data(as_text=True).startswith(first_line)
+        served.close()
     # A session may use the API (the pages' scripts do), but changes only from this service's own pages.
     assert first.get("/api/v1/whoami").json["actor"] == {"kind": "account", "id": 1, "name": OFFICER_NAME, "role": "officer"}
     crossed = first.post("/api/v1/verify", json=customs.chamber.documents[0], headers={"Origin": "https://evil.example"})
@@ -375,6 +389,18 @@ def chamber_pdf(chamber: IssuingChamber) -> Any:
     import io
 
     return io.BytesIO(chamber.pdf(chamber.ids[0]))
+
+
+def test_a_session_ends_after_its_hours(issuing_chamber: IssuingChamber, trust_list_file: Path, tmp_path: Path) -> None:
+    harness = make_customs(tmp_path, issuing_chamber, trust_list_file, session_hours=1 / 3600)  # one second
+    try:
+        assert harness.sign_in().status_code == 303
+        assert harness.client.get("/api/v1/whoami").status_code == 200
+        time.sleep(1.5)
+        assert harness.client.get("/api/v1/whoami").status_code == 401
+        assert harness.client.get("/").headers["Location"] == "/login?next=/"
+    finally:
+        harness.close()
 
 
 # -- throttle --------------------------------------------------------------------------------------

@@ -9,17 +9,21 @@
   (passwords :data:`OFFICER_PASSWORD`, :data:`ADMIN_PASSWORD`) and an API token for each role.
   The background work is off: tests drive the watcher by hand.
 
-Fixtures over these are in ``tests/customs/conftest.py``.
+The fixtures over these (``issuing_chamber``, ``trust_list_file``, ``customs``, ``customs_app``,
+``customs_db``) are defined at the end of this module; ``tests/customs/conftest.py`` offers them to
+every test there, and a test elsewhere imports them from here.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -197,3 +201,41 @@ def make_customs(
         officer, officer_token = create_token(conn, "officer system", OFFICER)
         admin, admin_token = create_token(conn, "admin system", ADMIN)
     return CustomsHarness(app, app.test_client(), settings, chamber, officer_token, admin_token, officer.id, admin.id)
+
+
+# -- fixtures --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def issuing_chamber(own_chain: ManagedAnvil, made: list[Any], tmp_path: Path) -> IssuingChamber:
+    """A chamber on an Anvil of this test's own that issued and anchored three certificates (TH -> KR)."""
+    return make_issuing_chamber(made, tmp_path, own_chain)
+
+
+@pytest.fixture
+def trust_list_file(issuing_chamber: IssuingChamber, tmp_path: Path) -> Path:
+    """A trust list naming the issuing chamber's registry (unsigned)."""
+    return write_trust_list(tmp_path / "trust-list.json", [trust_entry(issuing_chamber)])
+
+
+@pytest.fixture
+def customs(issuing_chamber: IssuingChamber, trust_list_file: Path, tmp_path: Path) -> Iterator[CustomsHarness]:
+    """The customs service on SQLite, trusting the issuing chamber's registry."""
+    harness = make_customs(tmp_path, issuing_chamber, trust_list_file)
+    yield harness
+    harness.close()
+
+
+@pytest.fixture
+def customs_app(customs: CustomsHarness) -> Flask:
+    return customs.app
+
+
+@pytest.fixture
+def customs_db(
+    issuing_chamber: IssuingChamber, trust_list_file: Path, tmp_path: Path, database_url: str | None
+) -> Iterator[CustomsHarness]:
+    """:func:`customs` on SQLite and on a real PostgreSQL (parametrised by ``database_url``)."""
+    harness = make_customs(tmp_path, issuing_chamber, trust_list_file, database_url)
+    yield harness
+    harness.close()
