@@ -5,52 +5,31 @@ registry it watches; the page works under the service's CSP (no inline script or
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from werkzeug.serving import make_server
-
-from ecoo.anvil import ManagedAnvil
 from ecoo.customs.watch import Watcher
 from tests.browser.test_browser import page  # noqa: F401 - the Chromium tab fixture
+from tests.browser.test_customs_signin import served_customs  # noqa: F401 - the served customs service
 from tests.customs.alerts_support import watch_document
-from tests.support.customs import (
+from tests.support.customs import (  # noqa: F401 - fixtures
     OFFICER_NAME,
     OFFICER_PASSWORD,
     CustomsHarness,
-    make_customs,
-    make_issuing_chamber,
-    trust_entry,
-    write_trust_list,
+    customs,
+    issuing_chamber,
+    trust_list_file,
 )
 
 SCREENSHOT = Path("/tmp/ecoo-customs-alerts.png")
 
 
-@pytest.fixture
-def served(own_chain: ManagedAnvil, made: list[Any], tmp_path: Path) -> Iterator[tuple[CustomsHarness, str]]:
-    """A chamber that issued certificates, and the customs service trusting its registry, served
-    on a real HTTP port (threaded, like a deployment)."""
-    chamber = make_issuing_chamber(made, tmp_path, own_chain)
-    trust_list = write_trust_list(tmp_path / "trust-list.json", [trust_entry(chamber)])
-    customs = make_customs(tmp_path, chamber, trust_list)
-    server = make_server("127.0.0.1", 0, customs.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield customs, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-    customs.close()
-
-
 def test_an_officer_sees_a_revocation_after_clearance_on_the_alerts_page(
-    served: tuple[CustomsHarness, str],
+    served_customs: str,  # noqa: F811 - the imported fixture
+    customs: CustomsHarness,  # noqa: F811 - the imported fixture
     page: Any,  # noqa: F811 - the imported fixture
 ) -> None:
-    customs, base = served
+    base = served_customs
     chamber = customs.chamber
     problems: list[str] = []
     page.on(
