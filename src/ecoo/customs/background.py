@@ -1,16 +1,67 @@
-"""STUB (owner: engineer "alerts"; replace this docstring): the customs service's background work
-(the watcher of the trust list's registries and the webhook deliveries)."""
+"""The customs service's background work: the watcher of the trust list's registries (every
+``watch_interval`` seconds) and the webhook deliveries (every second), each in a thread of its own
+so that a slow receiver never delays an alert, nor a slow chain a delivery.
+
+:func:`start` is called by the app factory when ``settings.background`` is true; the function it
+returns stops both threads (each finishes the pass it is in; a pass is one transaction per range
+or delivery, so a stop in between loses nothing: the cursor and the delivery log say where to go on).
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from .watch import Watcher
+from .webhook_repository import WebhookRepository
+from .webhooks import Deliverer
+
+if TYPE_CHECKING:
+    from .wiring import CustomsObjects
+
+__all__ = ["DELIVERY_INTERVAL", "start"]
+
+log = logging.getLogger(__name__)
+
+#: Seconds between the passes over due webhook deliveries.
+DELIVERY_INTERVAL = 1.0
+#: Seconds a stop waits for each thread's pass to end.
+STOP_TIMEOUT = 30.0
 
 
-def start(objects: Any) -> Callable[[], None]:
-    """Start the background work for ``objects`` (CustomsObjects); returns the function that stops it."""
+def _loop(name: str, stopping: threading.Event, work: Callable[[], Any], interval: float) -> None:
+    while not stopping.is_set():
+        try:
+            work()
+        except Exception:  # noqa: BLE001 - the loop outlives any one pass (the next pass retries)
+            log.exception("%s: the pass failed", name)
+        stopping.wait(interval)
+
+
+def start(objects: CustomsObjects) -> Callable[[], None]:
+    """Start the watcher and the deliverer for ``objects``; returns the function that stops them."""
+    settings = objects.settings
+    watcher = Watcher(objects.db, objects.registries, confirmations=settings.confirmations, timeout=settings.rpc_timeout)
+    deliverer = Deliverer(WebhookRepository(objects.db), max_attempts=settings.webhook_max_attempts)
+    stopping = threading.Event()
+    threads = [
+        threading.Thread(
+            target=_loop, args=("watcher", stopping, watcher.run_once, settings.watch_interval), name="ecoo-customs-watcher"
+        ),
+        threading.Thread(
+            target=_loop, args=("webhooks", stopping, deliverer.run_once, DELIVERY_INTERVAL), name="ecoo-customs-webhooks"
+        ),
+    ]
+    for thread in threads:
+        thread.daemon = True  # never keeps the process alive; stop() ends them cleanly
+        thread.start()
 
     def stop() -> None:
-        return None
+        stopping.set()
+        for thread in threads:
+            if thread is not threading.current_thread():
+                thread.join(STOP_TIMEOUT)
 
     return stop

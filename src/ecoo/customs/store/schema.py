@@ -162,6 +162,10 @@ watch_cursors = Table(
     Column("updated_at", Float, nullable=False),
     Column("lease_owner", String(64)),
     Column("lease_until", Float),
+    Column("start_block", BigInteger, nullable=False),  # where watching began: a deep reorganisation rewinds here
+    Column("watched_id", Integer, nullable=False, default=0),  # newest customs_watched row already looked back for
+    Column("checked_at", Float),  # the last pass that reached the registry's nodes
+    Column("last_error", Text),  # why the last pass failed (no secrets: node URLs redacted), null when it did not
 )
 
 alerts = Table(
@@ -175,6 +179,8 @@ alerts = Table(
     Column("issuer", String(42), nullable=False),
     Column("leaf", String(66), nullable=False),
     Column("certificate_number", String(128)),
+    Column("chamber", String(256)),  # as the watched certificate names its issuer
+    Column("declaration_id", Integer),  # the declaration that put the certificate on the watch list
     Column("block_number", BigInteger, nullable=False),
     Column("block_hash", String(66), nullable=False),
     Column("tx_hash", String(66), nullable=False),
@@ -205,6 +211,8 @@ deliveries = Table(
     Column("last_status", Integer),
     Column("last_error", Text),
     Column("delivered_at", Float),
+    Column("created_at", Float, nullable=False),
+    Column("attempt_log", Text),  # JSON list of {at, status, error, ms}: one entry per attempt
     UniqueConstraint("webhook_id", "alert_id", name="customs_deliveries_once"),
 )
 Index("customs_deliveries_due", deliveries.c.state, deliveries.c.next_at)
