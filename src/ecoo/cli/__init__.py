@@ -2,10 +2,10 @@
 object on stdout; errors are one line on stderr (and an ``{"error", "message"}`` object with
 ``--json``) and a non-zero exit code, never a traceback.
 
-The commands live by subject: :mod:`.chain`, :mod:`.authority`, :mod:`.certificates` and
-:mod:`.service`. The service commands are imported only when one of them runs or ``ecoo --help``
-lists them, and that module imports the service itself (Flask, SQLAlchemy) only inside the command
-that needs it: ``ecoo validate`` and ``ecoo --help`` never load the web stack."""
+The commands live by subject: :mod:`.chain`, :mod:`.authority`, :mod:`.certificates`,
+:mod:`.service` and :mod:`.customs`. The service commands are imported only when one of them runs
+or ``ecoo --help`` lists them, and those modules import the service itself (Flask, SQLAlchemy) only
+inside the command that needs it: ``ecoo validate`` and ``ecoo --help`` never load the web stack."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ __all__ = ["cli", "main"]
 #: Commands imported on first use: name -> "module:attribute".
 LAZY_COMMANDS = {
     "chamber": "ecoo.cli.service:chamber_group",
+    "customs": "ecoo.cli.customs:customs_group",
     "demo": "ecoo.cli.service:demo_command",
     "reconcile": "ecoo.cli.reconcile:reconcile_command",
     "serve": "ecoo.cli.service:serve_command",

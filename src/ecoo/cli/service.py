@@ -137,14 +137,50 @@ def chamber_rotate_key(chamber_id: int, dev: bool, key_env: str, rpc_url: str | 
     Output(as_json).result({"chamber": chamber_id, "address": address}, lines)
 
 
+def customs_mode(flag: bool) -> bool:
+    """``--customs``, else ``ECOO_MODE`` (``customs`` or ``chamber``; unset: chamber)."""
+    mode = os.environ.get("ECOO_MODE", "").strip().lower()
+    if mode not in ("", "chamber", "customs"):
+        raise ConfigurationError(f"ECOO_MODE must be 'chamber' or 'customs', got {mode!r}")
+    return flag or mode == "customs"
+
+
+def serve_customs(host: str, port: int) -> None:
+    """``ecoo serve --customs``: the customs service (its trust list checked before it starts)."""
+    from ..customs.app import create_customs_app
+    from ..customs.config import CustomsSettings
+
+    settings = CustomsSettings.from_env()
+    app = create_customs_app(settings)
+    built = app.extensions["ecoo_customs"]
+    click.echo(
+        f"ecoo customs service ({settings.country}) on http://{host}:{port} (trust list {settings.trust_list}, "
+        f"sequence {built.trust_list.sequence}, {len(built.trust_list.entries)} entries; "
+        f"database {settings.database_url.split('://')[0]})"
+    )
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=5000, show_default=True)
 @click.option("--rpc-url", envvar="ECOO_RPC_URL", default=None)
 @click.option("--dev", is_flag=True, help="Create a local master key file in the data dir if none is configured.")
+@click.option(
+    "--customs",
+    is_flag=True,
+    help="Run the customs service (also ECOO_MODE=customs): verifier only, configured by ECOO_TRUST_LIST "
+    "and ECOO_CUSTOMS_COUNTRY; see docs/customs.md.",
+)
 @handle_errors
-def serve_command(host: str, port: int, rpc_url: str | None, dev: bool) -> None:
+def serve_command(host: str, port: int, rpc_url: str | None, dev: bool, customs: bool) -> None:
     """Run the service (development server; use gunicorn in production, see README)."""
+    if customs_mode(customs):
+        given = click.get_current_context().get_parameter_source
+        if dev or given("rpc_url") is click.core.ParameterSource.COMMANDLINE:
+            raise ConfigurationError("--rpc-url and --dev are the chamber service's: the customs trust list names its nodes")
+        serve_customs(host, port)
+        return
     from ..service.app import create_app
 
     settings = service_settings(rpc_url, dev)
