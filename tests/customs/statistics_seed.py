@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -18,6 +19,8 @@ from sqlalchemy.engine import Connection
 from ecoo.customs.statistics import Period
 from ecoo.customs.store import CustomsDatabase, insert_id
 from ecoo.customs.store.schema import alerts, declaration_lines, declarations, verifications
+from ecoo.trustlist import TrustEntry
+from tests.support.customs import CustomsHarness, make_customs, write_trust_list
 
 PERIOD = Period(date(2026, 11, 1), date(2026, 11, 30))
 HOSTILE_CHAMBER = "</text><script>alert(1)</script>"
@@ -283,3 +286,18 @@ EXPECTED = {
         for day in PERIOD.dates()
     ],
 }
+
+
+def statistics_customs(tmp_path: Path, database_url: str | None = None) -> CustomsHarness:
+    """The customs service with an officer and an admin (``tests.support.customs.make_customs``) on
+    a trust list whose one registry is never reached: statistics read the database alone."""
+    entry = TrustEntry(
+        chain_id=31337,
+        registry=REGISTRY,
+        rpc_urls=("http://127.0.0.1:9",),  # the discard port: nothing answers, nothing asks
+        authority_name="Ministry of Commerce, Thailand",
+        authority_country="TH",
+        valid_from="2026-01-01",
+    )
+    trust_list = write_trust_list(tmp_path / "trust-list.json", [entry])
+    return make_customs(tmp_path, None, trust_list, database_url)  # type: ignore[arg-type]  # no chamber: no chain

@@ -3,15 +3,22 @@ and the SVG charts (escaped labels, title and description, well-formed)."""
 
 from __future__ import annotations
 
+import csv
+import html
+import io
+import re
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from ecoo.customs.statistics import MAX_DAYS, TOP, Period, read_statistics
 from ecoo.customs.store import CustomsDatabase
+from ecoo.customs.store.schema import audit as audit_table
 from ecoo.customs.store.schema import declaration_lines
 from ecoo.customs.svg import Bar, Series, bar_chart, day_series, nice_ceiling
 from ecoo.errors import InputError
@@ -27,7 +34,9 @@ from tests.customs.statistics_seed import (
     at,
     reject,
     seed,
+    statistics_customs,
 )
+from tests.support.customs import CustomsHarness
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -220,3 +229,115 @@ def test_a_day_series_draws_each_series_over_every_day() -> None:
 )
 def test_the_axis_ends_on_a_round_number(value: int, ceiling: int) -> None:
     assert nice_ceiling(value) == ceiling
+
+
+# -- the API, the CSV and the page ------------------------------------------------------------------
+
+NOVEMBER = "from=2026-11-01&to=2026-11-30"
+
+
+@pytest.fixture
+def customs(database_url: str | None, tmp_path: Path) -> Iterator[CustomsHarness]:
+    harness = statistics_customs(tmp_path, database_url)
+    yield harness
+    harness.close()
+
+
+def test_the_api_answers_every_measure_to_an_officer(customs: CustomsHarness) -> None:
+    seed(customs.objects.db)
+    answer = customs.client.get(f"/api/v1/statistics?{NOVEMBER}", headers=customs.officer)
+    assert answer.status_code == 200 and answer.mimetype == "application/json"
+    assert answer.json == EXPECTED
+    assert customs.client.get(f"/api/v1/statistics?{NOVEMBER}", headers=customs.admin).json == EXPECTED
+
+
+def test_the_api_defaults_to_the_last_thirty_days(customs: CustomsHarness) -> None:
+    today = datetime.now(UTC).date()
+    with customs.objects.db.transaction() as conn:
+        add_verification(conn, time.time(), "VALID", "TH", "Today's Chamber")
+    answer = customs.client.get("/api/v1/statistics?from=&to=", headers=customs.officer).json or {}
+    assert answer["range"] == {"from": (today - timedelta(days=29)).isoformat(), "to": today.isoformat(), "days": 30}
+    assert answer["perDay"][-1] == {"date": today.isoformat(), "verifications": 1, "declarations": 0}
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("from=2026-11-31", "'from' is not a day of the calendar: '2026-11-31'"),
+        ("from=01/11/2026", "'from' must be a date as YYYY-MM-DD"),
+        ("to=2026-11-01&from=2026-11-02", "'from' (2026-11-02) is after 'to' (2026-11-01)"),
+        ("from=2024-01-01&to=2026-01-01", "at most 366"),
+    ],
+)
+def test_a_bad_range_is_a_clear_400(customs: CustomsHarness, query: str, message: str) -> None:
+    for path in ("/api/v1/statistics", "/api/v1/statistics.csv"):
+        refused = customs.client.get(f"{path}?{query}", headers=customs.officer)
+        assert refused.status_code == 400 and (refused.json or {})["error"] == "invalid_date_range"
+        assert message in (refused.json or {})["message"]
+    customs.sign_in()
+    page = customs.client.get(f"/statistics?{query}")
+    assert page.status_code == 400 and message in html.unescape(page.get_data(as_text=True))
+    assert 'data-testid="range-error"' in page.get_data(as_text=True) and "<svg" not in page.get_data(as_text=True)
+
+
+def test_statistics_need_a_signed_in_officer(customs: CustomsHarness) -> None:
+    client = customs.new_client()
+    for path in ("/api/v1/statistics", "/api/v1/statistics.csv"):
+        assert client.get(path).status_code == 401
+        assert client.get(path, headers={"Authorization": "Bearer nope"}).status_code == 401
+    page = client.get(f"/statistics?{NOVEMBER}")
+    assert page.status_code == 302 and page.headers["Location"].startswith("/login?next=")
+
+
+def test_the_csv_holds_the_same_numbers_in_measure_key_value_rows(customs: CustomsHarness) -> None:
+    seed(customs.objects.db)
+    with customs.objects.db.transaction() as conn:  # a chamber name that is a spreadsheet formula
+        add_verification(conn, at("2026-11-12"), "VALID", "TH", '=HYPERLINK("http://evil.example","x")')
+    answer = customs.client.get(f"/api/v1/statistics.csv?{NOVEMBER}", headers=customs.officer)
+    assert answer.status_code == 200 and answer.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert answer.headers["Content-Disposition"] == 'attachment; filename="ecoo-customs-statistics-2026-11-01-2026-11-30.csv"'
+    text = answer.get_data(as_text=True)
+    assert text.startswith("measure,key,value\r\n")
+    table = list(csv.reader(io.StringIO(text)))[1:]
+    assert all(len(row) == 3 for row in table)
+    values = {(measure, key): value for measure, key, value in table}
+    assert values[("range", "from")] == "2026-11-01" and values[("range", "days")] == "30"
+    assert values[("verifications", "total")] == "9" and values[("verifications_by_verdict", "VALID")] == "6"
+    assert values[("verifications_by_chamber", HOSTILE_CHAMBER)] == "1"
+    assert values[("verifications_by_chamber", '\'=HYPERLINK("http://evil.example","x")')] == "1"
+    assert values[("verifications_by_export_country", "")] == "1"  # not stated
+    assert values[("verifications_by_chamber_others", "")] == "0"
+    assert values[("preference_lines_by_scheme", "RCEP")] == "4" and values[("preference_accepted_by_scheme", "RCEP")] == "3"
+    assert values[("utilisation_quantity_by_unit", "KGM")] == "1250.625" and values[("utilisation", "certificates")] == "2"
+    assert values[("rejections", "lines")] == "4" and values[("rejections_by_reason", "certificate_not_valid")] == "2"
+    assert values[("alerts_by_kind", "revoked_fraud")] == "2"
+    assert values[("per_day_verifications", "2026-11-03")] == "3" and values[("per_day_declarations", "2026-11-20")] == "1"
+    assert sum(measure == "per_day_verifications" for measure, _, _ in table) == 30
+    assert len(values) == len(table)  # no (measure, key) twice
+    with customs.objects.db.transaction() as conn:
+        exported = conn.execute(
+            select(audit_table.c.actor, audit_table.c.subject).where(audit_table.c.action == "statistics_exported")
+        ).all()
+    assert [tuple(row) for row in exported] == [("token:1:officer system", "2026-11-01..2026-11-30")]
+
+
+def test_the_page_shows_each_measure_as_an_accessible_chart_and_table_without_script(customs: CustomsHarness) -> None:
+    seed(customs.objects.db, hostile_scheme=True)
+    customs.sign_in()
+    page = customs.client.get(f"/statistics?{NOVEMBER}")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert "<script" not in body and " style=" not in body and "<style" not in body
+    assert "script-src 'nonce-" in page.headers["Content-Security-Policy"]
+    assert "&lt;/text&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in body and "<b>FTA" not in body and "\x07" not in body
+    charts = re.findall(r"<svg .*?</svg>", body, re.S)
+    assert len(charts) == 9
+    for chart in charts:
+        root = ET.fromstring(chart)
+        title, desc = root.find(f"{SVG}title"), root.find(f"{SVG}desc")
+        assert title is not None and title.text and desc is not None and desc.text
+        assert root.get("aria-labelledby") == f"{title.get('id')} {desc.get('id')}"
+    assert 'data-testid="table-verdict"' in body and '<th scope="row">VALID</th><td class="num">5</td>' in body
+    assert '<th scope="row">KGM</th><td class="num">2</td><td class="num">1250.625</td>' in body
+    assert '<th scope="row">(not stated)</th>' in body
+    assert 'href="/api/v1/statistics.csv?from=2026-11-01&amp;to=2026-11-30"' in body
