@@ -2,7 +2,7 @@
 
 No library: the two charts need rectangles, a polyline and text, and every label must be escaped
 (they come from certificates, that is from anyone). Each chart is a self-contained inline ``<svg>``
-with ``role="img"``, a ``<title>`` and a ``<desc>`` it is labelled by; no script, no style element,
+with ``role="img"``, named by its ``<title>`` and described by its ``<desc>``; no script, no style element,
 no external reference (presentation attributes only, which a ``style-src 'self'`` CSP allows). The
 output is well-formed XML as well as HTML, so a test can parse it.
 
@@ -22,15 +22,15 @@ from datetime import date
 
 from markupsafe import Markup
 
-WIDTH = 400
+WIDTH = 360  # drawn at about its own size on a phone (the page caps it at 28rem on a wide screen)
 FONT = 'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif"'
 TEXT_COLOUR = "#1b1b1b"
 MUTED_COLOUR = "#595959"  # 7:1 on white
 BAR_COLOUR = "#1f5f8b"
 #: Series colours and dash patterns: the two lines differ in shape too, not in colour alone.
 SERIES_STYLES = (("#1f5f8b", ""), ("#b34700", "6 4"))
-LABEL_CHARS = 48
-ROW_HEIGHT = 38
+LABEL_CHARS = 42
+ROW_HEIGHT = 40
 
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 _ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
@@ -75,9 +75,9 @@ def bar_chart(chart_id: str, title: str, desc: str, bars: Sequence[Bar]) -> Mark
         top = index * ROW_HEIGHT + 4
         length = 0.0 if peak <= 0 else max(span * bar.value / peak, 1.0 if bar.value > 0 else 0.0)
         parts.append(f"<g><title>{escape(bar.label)}: {bar.value}</title>")
-        parts.append(_text(0, top + 13, shorten(bar.label), TEXT_COLOUR))
-        parts.append(f'<rect x="0" y="{top + 18}" width="{length:.1f}" height="14" fill="{BAR_COLOUR}"/>')
-        parts.append(_text(length + 6, top + 30, str(bar.value), TEXT_COLOUR))
+        parts.append(_text(0, top + 14, shorten(bar.label), TEXT_COLOUR))
+        parts.append(f'<rect x="0" y="{top + 20}" width="{length:.1f}" height="14" fill="{BAR_COLOUR}"/>')
+        parts.append(_text(length + 6, top + 32, str(bar.value), TEXT_COLOUR))
         parts.append("</g>")
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -96,7 +96,7 @@ def day_series(chart_id: str, title: str, desc: str, days: Sequence[date], serie
     # legend
     for index, one in enumerate(series):
         colour, dash = SERIES_STYLES[index % len(SERIES_STYLES)]
-        x = left + index * 170
+        x = left + index * 150
         parts.append(_line(x, 12, x + 24, 12, colour, dash, width=3))
         parts.append(_text(x + 30, 16, one.name, TEXT_COLOUR))
     # axes: zero, the ceiling, and the first and last day
@@ -149,7 +149,7 @@ def _open(chart_id: str, title: str, desc: str, height: int) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{chart_id}" viewBox="0 0 {WIDTH} {height}"'
         f' width="100%" preserveAspectRatio="xMinYMin meet" role="img"'
-        f' aria-labelledby="{chart_id}-title {chart_id}-desc" {FONT} font-size="13">'
+        f' aria-labelledby="{chart_id}-title" aria-describedby="{chart_id}-desc" {FONT} font-size="14">'
         f'<title id="{chart_id}-title">{escape(title)}</title><desc id="{chart_id}-desc">{escape(desc)}</desc>'
     )
 
