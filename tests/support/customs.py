@@ -9,17 +9,21 @@
   (passwords :data:`OFFICER_PASSWORD`, :data:`ADMIN_PASSWORD`) and an API token for each role.
   The background work is off: tests drive the watcher by hand.
 
-Fixtures over these are in ``tests/customs/conftest.py``.
+The fixtures over these (``issuing_chamber``, ``trust_list_file``, ``customs``, ``customs_app``,
+``customs_db``) are defined at the end of this module; ``tests/customs/conftest.py`` offers them to
+every test there, and a test elsewhere imports them from here.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -50,13 +54,36 @@ class IssuingChamber:
     registry: str
     documents: list[dict[str, Any]]  # issued and anchored, in the order of ``numbers``
     numbers: list[str]
+    ids: list[int]  # the certificates' ids in the chamber's service (its API: revoke, suspend, pdf ...)
 
     def issue(self, number: str) -> dict[str, Any]:
         """Issue and anchor one more certificate; its issued document."""
-        document = self.service.issue(number)
+        created = self.service.create(self.service.certificate(number))
+        assert self.service.anchor() == 1
+        document = self.document(created["id"])
         self.documents.append(document)
         self.numbers.append(number)
+        self.ids.append(created["id"])
         return document
+
+    def document(self, certificate_id: int) -> dict[str, Any]:
+        response = self.service.client.get(f"/api/v1/certificates/{certificate_id}/document", headers=self.service.auth)
+        assert response.status_code == 200, response.json
+        return dict(response.json or {})
+
+    def pdf(self, certificate_id: int) -> bytes:
+        """The certificate's PDF, as the exporter hands it to the importer."""
+        response = self.service.client.get(f"/api/v1/certificates/{certificate_id}/pdf", headers=self.service.auth)
+        assert response.status_code == 200 and response.data.startswith(b"%PDF"), response.status_code
+        return bytes(response.data)
+
+    def revoke(self, certificate_id: int, reason: str = "fraud") -> None:
+        """Revoke through the chamber's API and anchor the change (the registry records it)."""
+        response = self.service.client.post(
+            f"/api/v1/certificates/{certificate_id}/revoke", json={"reason": reason}, headers=self.service.auth
+        )
+        assert response.status_code in (200, 202), response.json
+        self.service.anchor()
 
 
 def make_issuing_chamber(made: list[ServiceHarness], tmp_path: Path, node: ManagedAnvil, count: int = 3) -> IssuingChamber:
@@ -64,15 +91,12 @@ def make_issuing_chamber(made: list[ServiceHarness], tmp_path: Path, node: Manag
     anchored ``count`` certificates (in one batch)."""
     harness = made_service(made, tmp_path / "chamber", node)
     numbers = [f"TH-RCEP-2026-{7000 + i}" for i in range(count)]
-    created = [harness.create(harness.certificate(number)) for number in numbers]
+    ids = [harness.create(harness.certificate(number))["id"] for number in numbers]
     assert harness.anchor() == count
-    documents = []
-    for item in created:
-        response = harness.client.get(f"/api/v1/certificates/{item['id']}/document", headers=harness.auth)
-        assert response.status_code == 200, response.json
-        documents.append(dict(response.json or {}))
     chain_id, registry = harness.app.extensions["ecoo"].chain.identity()
-    return IssuingChamber(node, harness, chain_id, registry, documents, numbers)
+    chamber = IssuingChamber(node, harness, chain_id, registry, [], numbers, ids)
+    chamber.documents.extend(chamber.document(certificate_id) for certificate_id in ids)
+    return chamber
 
 
 def trust_entry(chamber: IssuingChamber, **changes: Any) -> TrustEntry:
@@ -177,3 +201,41 @@ def make_customs(
         officer, officer_token = create_token(conn, "officer system", OFFICER)
         admin, admin_token = create_token(conn, "admin system", ADMIN)
     return CustomsHarness(app, app.test_client(), settings, chamber, officer_token, admin_token, officer.id, admin.id)
+
+
+# -- fixtures --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def issuing_chamber(own_chain: ManagedAnvil, made: list[Any], tmp_path: Path) -> IssuingChamber:
+    """A chamber on an Anvil of this test's own that issued and anchored three certificates (TH -> KR)."""
+    return make_issuing_chamber(made, tmp_path, own_chain)
+
+
+@pytest.fixture
+def trust_list_file(issuing_chamber: IssuingChamber, tmp_path: Path) -> Path:
+    """A trust list naming the issuing chamber's registry (unsigned)."""
+    return write_trust_list(tmp_path / "trust-list.json", [trust_entry(issuing_chamber)])
+
+
+@pytest.fixture
+def customs(issuing_chamber: IssuingChamber, trust_list_file: Path, tmp_path: Path) -> Iterator[CustomsHarness]:
+    """The customs service on SQLite, trusting the issuing chamber's registry."""
+    harness = make_customs(tmp_path, issuing_chamber, trust_list_file)
+    yield harness
+    harness.close()
+
+
+@pytest.fixture
+def customs_app(customs: CustomsHarness) -> Flask:
+    return customs.app
+
+
+@pytest.fixture
+def customs_db(
+    issuing_chamber: IssuingChamber, trust_list_file: Path, tmp_path: Path, database_url: str | None
+) -> Iterator[CustomsHarness]:
+    """:func:`customs` on SQLite and on a real PostgreSQL (parametrised by ``database_url``)."""
+    harness = make_customs(tmp_path, issuing_chamber, trust_list_file, database_url)
+    yield harness
+    harness.close()

@@ -99,6 +99,24 @@ def add_officer(username: str, password_stdin: bool, as_json: bool) -> None:
     _add_account(username, OFFICER, password_stdin, as_json)
 
 
+@customs_group.command("disable")
+@click.argument("username")
+@json_option
+@handle_errors
+def disable(username: str, as_json: bool) -> None:
+    """Disable account USERNAME: it cannot sign in, and its sessions end now."""
+    from ..customs.accounts import disable_account, find_username
+    from ..customs.audit import record
+
+    with _transaction() as conn:
+        account = find_username(conn, username)
+        if account is None:
+            raise ConfigurationError(f"no account named {username!r}")
+        disable_account(conn, account.id)
+        record(conn, CLI_ACTOR, "account_disabled", f"account:{username}")
+    Output(as_json).result({"id": account.id, "username": username, "disabled": True}, [f"account {username} disabled"])
+
+
 @customs_group.command("token")
 @click.argument("name")
 @click.option("--role", type=click.Choice(["officer", "admin"]), required=True, help="What the token may do.")

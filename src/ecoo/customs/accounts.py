@@ -162,6 +162,13 @@ def find_account(conn: Connection, account_id: int) -> Account | None:
     return _account(row) if row else None
 
 
+def find_username(conn: Connection, username: str) -> Account | None:
+    if _USERNAME.fullmatch(username) is None:
+        return None
+    row = conn.execute(select(accounts).where(accounts.c.username == username)).first()
+    return _account(row) if row else None
+
+
 def list_accounts(conn: Connection) -> list[Account]:
     return [_account(row) for row in conn.execute(select(accounts).order_by(accounts.c.id)).all()]
 
@@ -170,7 +177,9 @@ def authenticate(conn: Connection, username: str, password: str) -> Account | No
     """The account ``username`` if ``password`` is its password, else None — the same answer, and
     about the same time, for an unknown user and a wrong password. A disabled account is returned
     (the caller refuses it: only someone who knows the password learns that it is disabled)."""
-    row = conn.execute(select(accounts).where(accounts.c.username == username)).first() if len(password) <= MAX_PASSWORD else None
+    # A name that cannot be a username (a NUL, which PostgreSQL refuses in text, say) is never looked up.
+    possible = _USERNAME.fullmatch(username) is not None and len(password) <= MAX_PASSWORD
+    row = conn.execute(select(accounts).where(accounts.c.username == username)).first() if possible else None
     stored = row.password_hash if row else _unknown_user_hash()
     try:
         _hasher.verify(stored, password[:MAX_PASSWORD])

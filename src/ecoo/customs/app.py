@@ -12,7 +12,7 @@ import atexit
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Blueprint, Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -24,6 +24,8 @@ from .wiring import build_customs
 __all__ = ["create_customs_app"]
 
 HERE = Path(__file__).resolve().parent
+#: The chamber service's stylesheet, served as it is (``customs.css`` adds to it): one look, one file.
+SHARED_STATIC = HERE.parent / "service" / "static"
 
 
 def create_customs_app(settings: CustomsSettings | None = None, **overrides: Any) -> Flask:
@@ -61,6 +63,7 @@ def create_customs_app(settings: CustomsSettings | None = None, **overrides: Any
     app.register_blueprint(declarations_http.bp)
     app.register_blueprint(alerts_http.bp)
     app.register_blueprint(statistics_http.bp)
+    app.register_blueprint(Blueprint("ecoo_static", __name__, static_folder=SHARED_STATIC, static_url_path="/static/ecoo"))
     register_error_handlers(app)
     protect(app)  # security headers on every response, errors and the API included
 

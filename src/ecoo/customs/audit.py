@@ -20,6 +20,13 @@ from .store.schema import audit
 __all__ = ["AuditRow", "audit_rows", "record"]
 
 MAX_SUBJECT = 256
+MAX_ACTOR = 160
+
+
+def printable(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, each control character shown as ``?``: a subject may come
+    from a request (a path, a username typed at sign-in), and PostgreSQL refuses a NUL in text."""
+    return "".join(c if c.isprintable() else "?" for c in text[:limit])
 
 
 def record(conn: Connection, actor: Actor | str, action: str, subject: str = "", detail: dict[str, Any] | None = None) -> None:
@@ -27,9 +34,9 @@ def record(conn: Connection, actor: Actor | str, action: str, subject: str = "",
     conn.execute(
         audit.insert().values(
             at=time.time(),
-            actor=actor.label if isinstance(actor, Actor) else actor,
+            actor=printable(actor.label if isinstance(actor, Actor) else actor, MAX_ACTOR),
             action=action,
-            subject=subject[:MAX_SUBJECT],
+            subject=printable(subject, MAX_SUBJECT),
             detail=json.dumps(detail, sort_keys=True, default=str) if detail is not None else None,
         )
     )

@@ -7,8 +7,8 @@ action, and the throttle on failed sign-ins and refused tokens.
 * ``@page_role("officer")`` on pages: a signed-in session, else a redirect to ``/login?next=…``.
 * :func:`current_actor` inside such a view; :func:`audit` appends a row with it.
 
-The session cookie (signed by Flask with ``secret_key``) holds the account's id and its *session
-generation* when it signed in — never a password or token. Signing out bumps the generation: every
+The session cookie (signed by Flask with ``secret_key``) holds the account's id, its *session
+generation* and the time it signed in — never a password or token; it lasts ``session_hours``. Signing out bumps the generation: every
 session of that account ends, including copies of the cookie saved elsewhere.
 
 A session may call the API too (the pages' scripts do); an unsafe request with a session must then
@@ -18,18 +18,23 @@ come from this service's own pages (its ``Origin``), besides the cookie being ``
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, session, url_for
 from limits import parse as parse_limit
+from werkzeug.wrappers import Response
 
 from ..service.http import ApiError, bearer_token
 from ..service.pages.security import check_csrf, csrf_token
 from .accounts import ADMIN, OFFICER, ROLES, Account, Actor, end_sessions, role_allows, session_account, token_actor
 from .audit import record
 from .wiring import CustomsObjects
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 __all__ = [
     "ADMIN",
@@ -93,13 +98,17 @@ def start_session(account: Account) -> None:
     """Sign ``account`` in: a fresh session (and CSRF token) holding its id and session generation."""
     session.clear()
     session["account_id"], session["generation"] = account.id, account.session_generation
+    session["since"] = int(time.time())
 
 
 def session_actor() -> Actor | None:
     """The signed-in account's actor, or None; a session that may no longer act (signed out
     everywhere, account disabled or deleted) is cleared."""
-    account_id, generation = session.get("account_id"), session.get("generation")
-    if not (isinstance(account_id, int) and isinstance(generation, int)):
+    account_id, generation, since = session.get("account_id"), session.get("generation"), session.get("since")
+    if not (isinstance(account_id, int) and isinstance(generation, int) and isinstance(since, int)):
+        return None
+    if time.time() - since > objects().settings.session_hours * 3600:  # a stolen cookie does not last forever
+        session.clear()
         return None
     with objects().db.transaction() as conn:
         account = session_account(conn, account_id, generation)
@@ -160,15 +169,25 @@ def _api_actor() -> Actor:
     return actor
 
 
-def require_role(role: str) -> Callable[[F], F]:
-    """API views: a token or a signed-in session with ``role`` (admin includes officer)."""
+def _page_actor() -> Actor | Response:
+    """The signed-in account, else a redirect to the sign-in page (which comes back here)."""
+    actor = session_actor()
+    if actor is None:
+        return redirect(url_for("customs_pages.login", next=request.full_path.rstrip("?")))
+    return actor
+
+
+def _role_guard(role: str, identify: Callable[[], Actor | Response]) -> Callable[[F], F]:
+    """A decorator: ``identify`` the caller (or answer for it, with a redirect), then require ``role``."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            actor = _api_actor()
+            actor = identify()
+            if not isinstance(actor, Actor):
+                return actor
             if not role_allows(actor.role, role):
                 raise _forbidden(actor, role)
             g.customs_actor = actor
@@ -177,28 +196,17 @@ def require_role(role: str) -> Callable[[F], F]:
         return cast(F, wrapper)
 
     return decorate
+
+
+def require_role(role: str) -> Callable[[F], F]:
+    """API views: a token or a signed-in session with ``role`` (admin includes officer)."""
+    return _role_guard(role, _api_actor)
 
 
 def page_role(role: str) -> Callable[[F], F]:
     """Page views: a signed-in session with ``role``, else a redirect to the sign-in page (which
     comes back here); a signed-in account without the role gets 403."""
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}")
-
-    def decorate(view: F) -> F:
-        @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            actor = session_actor()
-            if actor is None:
-                return redirect(url_for("customs_pages.login", next=request.full_path.rstrip("?")))
-            if not role_allows(actor.role, role):
-                raise _forbidden(actor, role)
-            g.customs_actor = actor
-            return view(*args, **kwargs)
-
-        return cast(F, wrapper)
-
-    return decorate
+    return _role_guard(role, _page_actor)
 
 
 def current_actor() -> Actor:
@@ -213,7 +221,7 @@ def audit(
     action: str,
     subject: str = "",
     detail: dict[str, Any] | None = None,
-    conn: Any = None,
+    conn: Connection | None = None,
     *,
     actor: Actor | None = None,
 ) -> None:

@@ -51,6 +51,7 @@ class CustomsSettings(Settings):
     webhook_max_attempts: int = 8
     rpc_timeout: float = 10.0  # seconds a trust-list node has to answer before the next URL is tried
     login_limit: str = "10 per minute"  # sign-in attempts and refused API tokens, per client address
+    session_hours: float = 12.0  # a signed-in session ends this long after sign-in (a shift), whatever happens
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
@@ -83,6 +84,7 @@ class CustomsSettings(Settings):
             "background": env_value(env, "ECOO_WORKER", _flag, CustomsSettings.background),
             "webhook_max_attempts": env_value(env, "ECOO_WEBHOOK_MAX_ATTEMPTS", int, CustomsSettings.webhook_max_attempts),
             "login_limit": env.get("ECOO_LOGIN_LIMIT") or CustomsSettings.login_limit,
+            "session_hours": env_value(env, "ECOO_SESSION_HOURS", float, CustomsSettings.session_hours),
         }
 
     def check(self) -> None:
@@ -96,6 +98,14 @@ class CustomsSettings(Settings):
             ) from None
         if self.confirmations < 1:
             raise ConfigurationError("ECOO_CONFIRMATIONS must be >= 1")
+        try:
+            from limits import parse
+
+            parse(self.login_limit)
+        except ValueError:
+            raise ConfigurationError(f"ECOO_LOGIN_LIMIT {self.login_limit!r} is not a rate like '10 per minute'") from None
+        if self.session_hours <= 0:
+            raise ConfigurationError("ECOO_SESSION_HOURS must be > 0")
         if self.watch_interval <= 0 or self.webhook_max_attempts < 1:
             raise ConfigurationError("ECOO_WATCH_INTERVAL must be > 0 and ECOO_WEBHOOK_MAX_ATTEMPTS >= 1")
 
