@@ -21,7 +21,7 @@ from ecoo.customs.audit import audit_rows
 from ecoo.customs.registries import UnknownRegistryError
 from ecoo.customs.store.schema import accounts, tokens, verifications
 from ecoo.customs.verifications import log_verifications
-from ecoo.errors import ConfigurationError
+from ecoo.errors import ConfigurationError, TrustListRefusedError
 from ecoo.signers import LocalSigner
 from ecoo.verdicts import Verdict
 from tests.support.customs import (
@@ -450,3 +450,16 @@ def test_a_signed_list_is_required_when_a_publisher_is_configured(issuing_chambe
     (tmp_path / "altered.json").write_text(json.dumps(altered))
     with pytest.raises(ConfigurationError, match="the signature does not match the list"):
         make_customs(tmp_path / "c", issuing_chamber, tmp_path / "altered.json")
+
+
+def test_the_service_refuses_an_older_list_of_its_publisher(issuing_chamber: IssuingChamber, tmp_path: Path) -> None:
+    """No rollback: once the service accepted sequence 2, sequence 1 of the same publisher (which
+    still verifies, e.g. kept by someone who wants a removed registry back) does not start it."""
+    publisher = LocalSigner(Account.create())
+    newer = write_trust_list(tmp_path / "newer.json", [trust_entry(issuing_chamber)], publisher, sequence=2)
+    older = write_trust_list(tmp_path / "older.json", [trust_entry(issuing_chamber)], publisher, sequence=1)
+    make_customs(tmp_path, issuing_chamber, newer, trust_list_publisher=publisher.address).close()
+    with pytest.raises(TrustListRefusedError, match="sequence 1 is older than sequence 2"):
+        make_customs(tmp_path, issuing_chamber, older, trust_list_publisher=publisher.address)
+    # Another data directory has no pin: the same older list starts there (the pin is per service).
+    make_customs(tmp_path / "elsewhere", issuing_chamber, older, trust_list_publisher=publisher.address).close()

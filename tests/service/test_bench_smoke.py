@@ -77,7 +77,7 @@ def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
 
     # 3. verification: library (sequential, batches) and HTTP (three concurrencies, batch), RPC counted
     library = results["verification"]["library"]
-    assert library["sequential"]["rpc_per_verification"]["eth_call"] == 1
+    assert library["sequential"]["rpc_per_verification"]["eth_call"] == 2  # status checks + utilisation
     assert library["batches"]["rpc_per_certificate"]["eth_call"] < 1
     http = results["verification"]["http"]
     assert set(http["single"]) == {"1", "16", "64"}

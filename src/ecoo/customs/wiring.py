@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from ..errors import ConfigurationError, InputError
 from ..service.permissions import PRIVATE_DIR, tighten
 from ..trustlist import SignatureCheck, TrustList, read_trust_list, require_publisher
+from ..trustlist.pins import PINS_FILE, SequencePins
 from .config import CustomsSettings
 from .registries import CustomsRegistries
 from .store import CustomsDatabase
@@ -33,7 +34,8 @@ class CustomsObjects:
 
 def load_trust_list(settings: CustomsSettings) -> tuple[TrustList, SignatureCheck]:
     """The configured trust list, read and checked: ConfigurationError (one line) when it is missing,
-    not a valid list, altered, or — with a publisher configured — unsigned or signed by another."""
+    not a valid list, altered, or — with a publisher configured — unsigned, signed by another, or older
+    than a list of that publisher this service already accepted (TrustListRefusedError)."""
     path = settings.trust_list
     if not path.is_file():
         raise ConfigurationError(f"trust list {path} (ECOO_TRUST_LIST) does not exist or is not a file")
@@ -41,7 +43,10 @@ def load_trust_list(settings: CustomsSettings) -> tuple[TrustList, SignatureChec
         trust_list = read_trust_list(path)
     except InputError as exc:
         raise ConfigurationError(f"trust list refused: {exc}") from None
-    return trust_list, require_publisher(trust_list, str(path), settings.trust_list_publisher)
+    check = require_publisher(trust_list, str(path), settings.trust_list_publisher)
+    # No rollback: an older list of the configured publisher than one this service accepted is refused.
+    SequencePins(settings.data_dir / PINS_FILE).accept(trust_list, check, str(path))
+    return trust_list, check
 
 
 def open_database(settings: CustomsSettings | str) -> CustomsDatabase:

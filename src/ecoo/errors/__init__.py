@@ -11,11 +11,13 @@ Where callers expect a builtin, a class also inherits it (``ValueError``, ``Conn
     ├── ChainUnavailableError (ConnectionError), SendOutcomeUnknownError   never a verdict
     ├── DeploymentNotFoundError, TransactionFailedError, AnvilError, DataDirectoryInUseError
     ├── InputError (ValueError)              a file or body is not what it should be
+    │   └── DeclarationInputError            a customs declaration that cannot be read
     ├── CanonicalizationError, ProtocolError, PdfError (ValueError)
     ├── InvalidCertificatesError (ValueError)     the library refused a batch
     ├── RegistryRevert                       one subclass per custom error of the contract,
     │   ├── ZeroAddressError, ZeroHashError, InvalidMetadataError (ValueError) ...
-    │   └── IssuerNotAccreditedError, UnauthorizedError (PermissionError) ...
+    │   ├── IssuerNotAccreditedError, UnauthorizedError (PermissionError) ...
+    │   └── NotCustomsError, UtilisationExceededError, CertifiedQuantityMismatchError ...  customs records
     ├── ServiceError                         what the chamber's service refuses, with an API code
     │   ├── NoCertificatesError, BatchTooLargeError, RejectedCertificatesError ...
     │   └── FinalStatusError, NotSuspendedError, RegistryRefusedError ...
@@ -53,6 +55,9 @@ from .base import (
 )
 from .base import (
     DataDirectoryInUseError as DataDirectoryInUseError,
+)
+from .base import (
+    DeclarationInputError as DeclarationInputError,
 )
 from .base import (
     DeploymentNotFoundError as DeploymentNotFoundError,
@@ -109,6 +114,12 @@ from .registry import (
     CertificateNotSuspendedError as CertificateNotSuspendedError,
 )
 from .registry import (
+    CertifiedQuantityMismatchError as CertifiedQuantityMismatchError,
+)
+from .registry import (
+    CustomsAlreadyGrantedError as CustomsAlreadyGrantedError,
+)
+from .registry import (
     InvalidAccreditationCodeError as InvalidAccreditationCodeError,
 )
 from .registry import (
@@ -121,7 +132,13 @@ from .registry import (
     InvalidCountryError as InvalidCountryError,
 )
 from .registry import (
+    InvalidCustomsError as InvalidCustomsError,
+)
+from .registry import (
     InvalidIssuerError as InvalidIssuerError,
+)
+from .registry import (
+    InvalidItemError as InvalidItemError,
 )
 from .registry import (
     InvalidMetadataError as InvalidMetadataError,
@@ -133,7 +150,13 @@ from .registry import (
     InvalidNewKeyError as InvalidNewKeyError,
 )
 from .registry import (
+    InvalidQuantityError as InvalidQuantityError,
+)
+from .registry import (
     InvalidReasonError as InvalidReasonError,
+)
+from .registry import (
+    InvalidRejectionCodeError as InvalidRejectionCodeError,
 )
 from .registry import (
     InvalidRootError as InvalidRootError,
@@ -157,6 +180,9 @@ from .registry import (
     MissingRoleError as MissingRoleError,
 )
 from .registry import (
+    NotCustomsError as NotCustomsError,
+)
+from .registry import (
     RegistryRevert as RegistryRevert,
 )
 from .registry import (
@@ -173,6 +199,9 @@ from .registry import (
 )
 from .registry import (
     UnauthorizedError as UnauthorizedError,
+)
+from .registry import (
+    UtilisationExceededError as UtilisationExceededError,
 )
 from .registry import (
     ZeroAddressError as ZeroAddressError,

@@ -188,6 +188,7 @@ alerts = Table(
     Column("detail", Text),  # JSON
     UniqueConstraint("chain_id", "registry", "tx_hash", "log_index", "leaf", name="customs_alerts_once"),
 )
+Index("customs_alerts_at", alerts.c.at)  # the statistics' date range
 
 webhooks = Table(
     "customs_webhooks",
