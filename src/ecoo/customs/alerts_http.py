@@ -14,6 +14,7 @@ from ..service.http import ApiError, json_body
 from ..urls import redact_url
 from .alert_repository import AlertRepository, iso_time
 from .auth import ADMIN, OFFICER, audit, objects, page_role, require_role
+from .params import MAX_ID, int_arg
 from .watch import KINDS
 from .webhook_repository import WebhookRepository
 from .webhooks import check_webhook_url, new_secret
@@ -30,8 +31,6 @@ PAGE_SIZE = 50
 #: Entries of a delivery log per answer by default, and at most.
 LOG_LIMIT = 100
 MAX_LOG_LIMIT = 1000
-#: The largest id the databases' integer columns hold (PostgreSQL's integer).
-MAX_ID = 2_147_483_647
 #: How each kind reads on the page.
 KIND_LABELS = {
     "revoked_fraud": "Revoked: fraud",
@@ -43,15 +42,6 @@ KIND_LABELS = {
     "key_rotated": "Key rotated",
 }
 assert set(KIND_LABELS) == set(KINDS)
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    text = request.args.get(name)
-    if text is None or text == "":
-        return default
-    if not text.isascii() or not text.isdigit() or not low <= int(text) <= high:
-        raise ApiError(400, "invalid_parameter", f"{name} must be a whole number from {low} to {high}")
-    return int(text)
 
 
 def _alerts() -> AlertRepository:
@@ -70,8 +60,8 @@ def _webhooks() -> WebhookRepository:
 def feed() -> Any:
     """Alerts after the cursor ``after`` (none: from the first), oldest first; ``next`` is the cursor
     to ask with next time (the same when nothing is new): a client that keeps it misses none."""
-    after = _int_arg("after", 0, 0, MAX_ID)
-    limit = _int_arg("limit", FEED_LIMIT, 1, MAX_FEED_LIMIT)
+    after = int_arg("after", 0, 0, MAX_ID)
+    limit = int_arg("limit", FEED_LIMIT, 1, MAX_FEED_LIMIT)
     found = _alerts().alerts_after(after, limit)
     return jsonify({"alerts": [a.to_json() for a in found], "next": str(found[-1].id if found else after)})
 
@@ -166,5 +156,5 @@ def deliveries(webhook_id: int) -> Any:
     webhook = repository.webhook(webhook_id)
     if webhook is None:
         raise ApiError(404, "not_found", f"no webhook {webhook_id}")
-    limit = _int_arg("limit", LOG_LIMIT, 1, MAX_LOG_LIMIT)
+    limit = int_arg("limit", LOG_LIMIT, 1, MAX_LOG_LIMIT)
     return jsonify({"webhook": webhook.to_json(), "deliveries": [d.to_json() for d in repository.deliveries(webhook_id, limit)]})

@@ -34,6 +34,7 @@ from .declaration_repository import (
     watch,
 )
 from .declarations import LineDecision, Presented, check_lines, items_to_read, outcome, present, utilisation_summary
+from .params import MAX_ID, int_arg
 from .verifications import log_verifications
 from .verifying import report_json
 
@@ -222,8 +223,8 @@ def create_declaration() -> Any:
 @bp.get("/api/v1/declarations")
 @require_role(OFFICER)
 def declarations_index() -> Any:
-    before = request.args.get("before", type=int)
-    limit = min(max(request.args.get("limit", default=50, type=int) or 50, 1), 200)
+    before = int_arg("before", 0, 1, MAX_ID) or None
+    limit = int_arg("limit", 50, 1, 200)
     with objects().db.transaction() as conn:
         rows = list_declarations(conn, before=before, limit=limit)
     items = [
@@ -241,7 +242,7 @@ def declarations_index() -> Any:
     return jsonify({"declarations": items, "next": rows[-1].id if len(rows) == limit else None})
 
 
-@bp.get("/api/v1/declarations/<int:declaration_id>")
+@bp.get(f"/api/v1/declarations/<int(max={MAX_ID}):declaration_id>")
 @require_role(OFFICER)
 def declaration_detail(declaration_id: int) -> Any:
     with objects().db.transaction() as conn:
@@ -266,7 +267,7 @@ def declarations_page() -> Any:
     return render_template("customs/declarations.html", recent=recent, today=today, records_signed=built.signer is not None)
 
 
-@bp.get("/declarations/<int:declaration_id>")
+@bp.get(f"/declarations/<int(max={MAX_ID}):declaration_id>")
 @page_role(OFFICER)
 def declaration_page(declaration_id: int) -> Any:
     with objects().db.transaction() as conn:

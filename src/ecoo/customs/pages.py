@@ -44,8 +44,10 @@ def _signed_in() -> dict[str, Any]:
 
 
 def _local(target: str | None) -> str:
-    """``target`` if it is a path on this site (never another site: no open redirect), else ``/``."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target:
+    """``target`` if it is a path on this site (never another site: no open redirect), else ``/``.
+    Browsers drop tabs and line breaks from a Location (``/<TAB>/evil.example`` becomes
+    ``//evil.example``), so a target with any control character is refused too."""
+    if target and target.isprintable() and target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target:
         return target
     return "/"
 
