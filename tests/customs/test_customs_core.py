@@ -348,7 +348,13 @@ def test_sign_in_pages_and_sign_out_ends_every_session(customs: CustomsHarness) 
     assert first.get("/api/v1/whoami").json["actor"] == {"kind": "account", "id": 1, "name": OFFICER_NAME, "role": "officer"}
     crossed = first.post("/api/v1/verify", json=customs.chamber.documents[0], headers={"Origin": "https://evil.example"})
     assert crossed.status_code == 403 and crossed.json["error"] == "cross_origin"
-    same = first.post("/api/v1/verify", json=customs.chamber.documents[0], headers={"Origin": "http://localhost"})
+    page_token = csrf_of(verify_page.get_data(as_text=True))
+    for headers in ({"Origin": "http://localhost"}, {}, {"X-CSRF-Token": "guess", "Origin": "http://localhost"}):
+        unproven = first.post("/api/v1/verify", json=customs.chamber.documents[0], headers=headers)
+        assert unproven.status_code == 403 and unproven.json["error"] == "cross_origin", headers  # no session token
+    same = first.post(
+        "/api/v1/verify", json=customs.chamber.documents[0], headers={"Origin": "http://localhost", "X-CSRF-Token": page_token}
+    )
     assert same.status_code == 200 and same.json["verdict"] == "VALID"
 
     assert first.post("/logout", data={}).status_code == 400  # no CSRF token: refused
