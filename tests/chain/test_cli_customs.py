@@ -66,7 +66,7 @@ def test_grant_show_record_revoke(
     assert granted["customs"] == {"address": customs.address, "country": "KR", "active": True}
     assert granted["granted"]["block"] == granted["tx"]["block_number"]
     assert granted["granted"]["tx"] == granted["tx"]["tx_hash"] and granted["granted"]["country"] == "KR"
-    assert granted["granted"]["time"].endswith("Z") and granted["revoked"] is None and granted["error"] is None
+    assert granted["granted"]["time"].endswith("Z") and granted["revoked"] is None and granted["history_error"] is None
     assert authority.account.key.hex().removeprefix("0x") not in json.dumps(granted)
     assert registry.get_customs(customs.address) == CustomsRecord(country="KR", active=True)
 
@@ -110,7 +110,7 @@ def test_a_key_never_granted(env: None, capsys: pytest.CaptureFixture[str], w3: 
         "customs": {"address": stranger, "country": "", "active": False},
         "granted": None,
         "revoked": None,
-        "error": None,
+        "history_error": None,
     }
     assert main(["authority", "customs", stranger]) == 0
     assert "never granted the customs role" in capsys.readouterr().out
@@ -195,4 +195,4 @@ def test_the_history_is_left_out_when_the_node_does_not_answer(registry: Registr
     dead = Registry(Web3(Web3.HTTPProvider(f"http://127.0.0.1:{free_port()}")), registry.address)
     history = role_history(dead, registry.address)
     assert history["granted"] is None and history["revoked"] is None
-    assert history["error"] == "the node did not answer the log query (ConnectionError)"
+    assert history["history_error"] == "the node did not answer the log query (ConnectionError)"

@@ -52,7 +52,7 @@ def _role_event(registry: Registry, log: Any) -> dict[str, Any]:
 
 def role_history(registry: Registry, address: str) -> dict[str, Any]:
     """The key's last grant and, if it came after that grant, its revocation (None for either
-    that did not happen), or ``error`` when the node would not answer the log query."""
+    that did not happen), or ``history_error`` when the node would not answer the log query."""
     from web3.exceptions import Web3Exception
 
     try:
@@ -71,10 +71,11 @@ def role_history(registry: Registry, address: str) -> dict[str, Any]:
         return {
             "granted": _role_event(registry, last_grant) if last_grant is not None else None,
             "revoked": _role_event(registry, revoked) if revoked is not None else None,
-            "error": None,
+            "history_error": None,
         }
     except (Web3Exception, OSError, ValueError) as exc:  # a refused log query costs the history, not the record
-        return {"granted": None, "revoked": None, "error": f"the node did not answer the log query ({type(exc).__name__})"}
+        refused = f"the node did not answer the log query ({type(exc).__name__})"
+        return {"granted": None, "revoked": None, "history_error": refused}
 
 
 def show_customs(registry: Registry, address: str) -> Shown:
@@ -94,8 +95,8 @@ def show_customs(registry: Registry, address: str) -> Shown:
         event = history[what]
         if event is not None:
             lines.append(f"  {what} in block {event['block']} at {event['time']}, tx {event['tx']}")
-    if history["error"]:
-        lines.append(f"  when granted: unknown, {history['error']}")
+    if history["history_error"]:
+        lines.append(f"  when granted: unknown, {history['history_error']}")
     data = {
         "customs": {"address": address, "country": record.country, "active": record.active},
         **history,
@@ -107,15 +108,15 @@ def show_customs(registry: Registry, address: str) -> Shown:
 @click.argument("customs")
 @click.option("--country", required=True, help="ISO 3166-1 alpha-2 country of the customs administration, e.g. KR.")
 def grant_customs(registry: Registry, authority: Signer, customs: str, country: str) -> tuple[TxResult, str]:
-    """Grant the customs role to CUSTOMS (a customs administration's key) for its country. The key
-    may then record receipts, utilisations and rejections. Signed by the accreditation authority."""
+    """Grant CUSTOMS the customs role for its --country. CUSTOMS is a customs administration's key;
+    it may then record receipts, utilisations and rejections. Signed by the accreditation authority."""
     return registry.grant_customs(authority, customs, country), customs
 
 
 @authority_command("revoke-customs", show=show_customs)
 @click.argument("customs")
 def revoke_customs(registry: Registry, authority: Signer, customs: str) -> tuple[TxResult, str]:
-    """Revoke the customs role of CUSTOMS: it can no longer record; what it recorded stays."""
+    """Revoke the customs role of CUSTOMS. It can no longer record; what it recorded stays."""
     return registry.revoke_customs(authority, customs), customs
 
 
@@ -127,8 +128,8 @@ def revoke_customs(registry: Registry, authority: Signer, customs: str) -> tuple
 @click.pass_obj
 @handle_errors
 def customs_command(settings: Settings, address: str, rpc_url: str | None, registry: str | None, as_json: bool) -> None:
-    """Show the customs key ADDRESS: its country, whether it holds the customs role, and when it was
-    granted (and revoked)."""
+    """Show a customs key. ADDRESS's country, whether it holds the customs role now, and when it
+    was granted (and revoked)."""
     reg = open_registry(settings, connect(settings, rpc_url), registry)
     Output(as_json).result(*show_customs(reg, address))
 
