@@ -2,7 +2,8 @@
 object on stdout; errors are one line on stderr (and an ``{"error", "message"}`` object with
 ``--json``) and a non-zero exit code, never a traceback.
 
-The commands live by subject: :mod:`.chain`, :mod:`.authority`, :mod:`.certificates`,
+The commands live by subject: :mod:`.chain`, :mod:`.authority` (with :mod:`.authority_customs`,
+the ``ecoo authority`` group), :mod:`.certificates`,
 :mod:`.service` and :mod:`.customs`. The service commands are imported only when one of them runs
 or ``ecoo --help`` lists them, and those modules import the service itself (Flask, SQLAlchemy) only
 inside the command that needs it: ``ecoo validate`` and ``ecoo --help`` never load the web stack."""
@@ -17,7 +18,7 @@ from typing import Any
 import click
 
 from ..settings import Settings
-from . import authority, certificates, chain
+from . import authority, authority_customs, certificates, chain
 from .output import EXIT_ERROR
 
 __all__ = ["cli", "main"]
@@ -70,6 +71,9 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 
 for _command in (*chain.COMMANDS, *authority.COMMANDS, *certificates.COMMANDS):
     cli.add_command(_command)
+for _command in authority_customs.COMMANDS:
+    authority.authority_group.add_command(_command)
+cli.add_command(authority.authority_group)
 
 
 def main(argv: list[str] | None = None) -> int:

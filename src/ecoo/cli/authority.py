@@ -1,5 +1,6 @@
 """Commands of the accreditation authority (accredit, suspend, reinstate and rotate issuer keys),
-and ``ecoo issuer`` to read an issuer's record."""
+and ``ecoo issuer`` to read an issuer's record. They are top-level commands (``ecoo accredit``) and
+also make up the ``ecoo authority`` group, with the customs role of :mod:`.authority_customs`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from eth_utils.crypto import keccak
 
+from ..errors import MissingRoleError
 from ..settings import Settings
 from .options import connect, key_options, open_registry, registry_and_signer, registry_option, rpc_option
 from .output import Output, handle_errors, json_option
@@ -19,8 +22,15 @@ if TYPE_CHECKING:
     from ..signers import Signer
 
 #: An authority action: given the registry and the authority's signer (and the command's own
-#: arguments), send the transaction and return it with the address of the issuer to show.
+#: arguments), send the transaction and return it with the address of the key to show.
 AuthorityAction = Callable[..., "tuple[TxResult, str]"]
+#: What a command shows of a key: the data for ``--json`` and the readable lines.
+Shown = tuple[dict[str, Any], list[str]]
+#: Reads what to show of the key at an address, after the transaction.
+Show = Callable[["Registry", str], Shown]
+
+#: The registry's AUTHORITY_ROLE (keccak256("ECOO_AUTHORITY_ROLE"), as the contract declares it).
+AUTHORITY_ROLE = keccak(text="ECOO_AUTHORITY_ROLE")
 
 
 def issuer_lines(issuer: Issuer, periods: list[AccreditationPeriod]) -> list[str]:
@@ -39,9 +49,32 @@ def issuer_lines(issuer: Issuer, periods: list[AccreditationPeriod]) -> list[str
     return lines
 
 
-def authority_command(name: str) -> Callable[[AuthorityAction], click.Command]:
+def show_issuer(registry: Registry, address: str) -> Shown:
+    """An issuer's record and accreditation periods."""
+    issuer = registry.get_issuer(address)
+    periods = registry.get_accreditation_periods(address)
+    return {"issuer": issuer, "periods": periods}, issuer_lines(issuer, periods)
+
+
+def not_the_authority(exc: MissingRoleError, command: str, key_env: str) -> MissingRoleError:
+    """``exc`` with a message that says what the caller lacks, when the role is AUTHORITY_ROLE
+    (OpenZeppelin's error names the role by its hash alone)."""
+    if exc.args_by_name.get("neededRole") != AUTHORITY_ROLE:
+        return exc
+    account = exc.args_by_name.get("account")
+    clear = MissingRoleError(**exc.args_by_name)
+    clear.args = (
+        f"{account} is not the registry's accreditation authority (it lacks AUTHORITY_ROLE), so it cannot"
+        f" {command}: sign with the authority's key (${key_env}, --keystore or --key-env)",
+    )
+    return clear
+
+
+def authority_command(name: str, show: Show = show_issuer) -> Callable[[AuthorityAction], click.Command]:
     """Make a command the authority signs from ``action``: connect, open the registry, act, then
-    print the transaction and the issuer's record. The command's help is ``action``'s docstring."""
+    print the transaction and what ``show`` reads of the key ``action`` returns (the issuer's
+    record by default). The command's help is ``action``'s docstring. A caller without the
+    authority role gets a :class:`MissingRoleError` that says so."""
 
     def decorate(action: AuthorityAction) -> click.Command:
         @functools.wraps(action)  # keeps the docstring and the arguments declared on ``action``
@@ -57,13 +90,12 @@ def authority_command(name: str) -> Callable[[AuthorityAction], click.Command]:
             **params: Any,
         ) -> None:
             reg, authority = registry_and_signer(settings, rpc_url, registry, key_env, keystore, unlocked)
-            tx, shown = action(reg, authority, **params)
-            issuer = reg.get_issuer(shown)
-            periods = reg.get_accreditation_periods(shown)
-            Output(as_json).result(
-                {"tx": tx, "issuer": issuer, "periods": periods},
-                [f"{name}: tx {tx.tx_hash} (block {tx.block_number})", *issuer_lines(issuer, periods)],
-            )
+            try:
+                tx, address = action(reg, authority, **params)
+            except MissingRoleError as exc:
+                raise not_the_authority(exc, name, key_env) from None
+            data, lines = show(reg, address)
+            Output(as_json).result({"tx": tx, **data}, [f"{name}: tx {tx.tx_hash} (block {tx.block_number})", *lines])
 
         options = click.pass_obj(
             json_option(key_options("ECOO_AUTHORITY_KEY")(registry_option(rpc_option(handle_errors(command)))))
@@ -120,9 +152,16 @@ def rotate_issuer(registry: Registry, authority: Signer, old_key: str, new_key: 
 def issuer_command(settings: Settings, address: str, rpc_url: str | None, registry: str | None, as_json: bool) -> None:
     """Show the accreditation record and history of the issuer key ADDRESS."""
     reg = open_registry(settings, connect(settings, rpc_url), registry)
-    issuer = reg.get_issuer(address)
-    periods = reg.get_accreditation_periods(address)
-    Output(as_json).result({"issuer": issuer, "periods": periods}, issuer_lines(issuer, periods))
+    Output(as_json).result(*show_issuer(reg, address))
 
 
 COMMANDS = (accredit, suspend_issuer, reinstate_issuer, rotate_issuer, issuer_command)
+
+
+@click.group("authority")
+def authority_group() -> None:
+    """The accreditation authority: issuer keys (also top-level: ecoo accredit ...) and customs keys."""
+
+
+for _command in COMMANDS:
+    authority_group.add_command(_command)
