@@ -95,6 +95,11 @@ def utilisations(registry: Registry) -> list[tuple[str, str | None, int | None, 
     return [(e.subject, e.customs, e.item, e.quantity) for e in registry.events(0, "latest", ["CertificateUtilised"])]
 
 
+def receipts(registry: Registry) -> list[tuple[str, str | None]]:
+    """Every CertificateReceived event of ``registry``: (leaf, customs key)."""
+    return [(e.subject, e.customs) for e in registry.events(0, "latest", ["CertificateReceived"])]
+
+
 # -- alerts ------------------------------------------------------------------------------------------
 
 
@@ -168,6 +173,8 @@ def test_two_chains_two_registries_two_administrations(two_chains: TwoChains, re
         (th_kr["proof"]["leaf"], kr_key, 2, 2_400),
         (th_jp["proof"]["leaf"], jp_key, 1, 700_000),
     ]
+    assert receipts(registry_a) == [(vn_kr["proof"]["leaf"], kr_key), (vn_jp["proof"]["leaf"], jp_key)]
+    assert receipts(registry_b) == [(th_kr["proof"]["leaf"], kr_key), (th_jp["proof"]["leaf"], jp_key)]
     assert utilised(registry_a, vn_kr) == (12_000_000, 2_000_000) and utilised(registry_b, th_kr) == (12_000_000, 3_000_000)
     assert utilised(registry_b, th_kr, 2) == (8_400, 2_400) and utilised(registry_b, th_jp) == (12_000_000, 700_000)
     assert utilised(registry_a, th_kr) == (0, 0) and utilised(registry_b, vn_kr) == (0, 0)
