@@ -33,8 +33,9 @@ from ecoo.customs.alert_repository import AlertRepository
 from ecoo.errors.registry import UtilisationExceededError
 from ecoo.registry import Registry
 from tests.browser.test_browser import page  # noqa: F401 - the Chromium tab fixture (asked for in step 6)
+from tests.browser.test_customs_signin import sign_in
 from tests.support.chain import node_rpc
-from tests.support.customs import OFFICER_NAME, OFFICER_PASSWORD, IssuingChamber
+from tests.support.customs import OFFICER_PASSWORD, IssuingChamber
 from tests.support.two_chains import CHAIN_A, CHAIN_B, CONSIGNEES, THAILAND, VIET_NAM, Administration, TwoChains, served
 
 pytestmark = [pytest.mark.anvil, pytest.mark.postgres, pytest.mark.browser, pytest.mark.slow]
@@ -256,9 +257,7 @@ def test_two_chains_two_registries_two_administrations(two_chains: TwoChains, re
     with served(jp.harness) as base:
         tab.goto(f"{base}/alerts")
         assert tab.url == f"{base}/login?next=/alerts"
-        tab.get_by_label("Username").fill(OFFICER_NAME)
-        tab.get_by_label("Password").fill(OFFICER_PASSWORD)
-        tab.get_by_role("button", name="Sign in").click()
+        sign_in(tab, OFFICER_PASSWORD)
         tab.wait_for_url(f"{base}/alerts")
         rows = tab.get_by_test_id("alerts").locator("tbody tr")
         assert rows.count() == 2

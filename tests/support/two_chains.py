@@ -24,6 +24,7 @@ nodes' unlocked account is Anvil's public development account.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -86,31 +87,20 @@ VIET_NAM = ExportingCountry(
     },
     port_of_loading="VNHPH",
 )
+#: The example certificate's own parties (Thailand to Korea): every other customs test's.
+_EXAMPLE = example_certificate("RCEP")
 THAILAND = ExportingCountry(
     chamber=CHAMBER,  # the chamber of every other customs test
     authority="Ministry of Commerce, Thailand",
     number_prefix="TH-RCEP-2026-",
-    issue_place="Nonthaburi",
-    exporter={
-        "name": "Siam Auto Parts Co., Ltd.",
-        "address": "700/412 Amata City Chonburi, Bang Pakong, Chachoengsao 24180",
-        "country": "TH",
-        "identifier": {"scheme": "TIN", "value": "0105558123456"},
-    },
-    port_of_loading="THLCH",
+    issue_place=_EXAMPLE["issuePlace"],
+    exporter=_EXAMPLE["exporter"],
+    port_of_loading=_EXAMPLE["transport"]["portOfLoading"],
 )
 
 #: The consignee (and importer) of the certificates for each importing country, and its port.
 CONSIGNEES: dict[str, tuple[dict[str, Any], str]] = {
-    "KR": (
-        {
-            "name": "Hanbit Motors Co., Ltd.",
-            "address": "55 Jungang-daero, Dong-gu, Busan 48821",
-            "country": "KR",
-            "identifier": {"scheme": "BRN", "value": "6068112345"},
-        },
-        "KRPUS",
-    ),
+    "KR": (_EXAMPLE["consignee"], _EXAMPLE["transport"]["portOfDischarge"]),
     "JP": (
         {
             "name": "Kansai Brake Systems K.K.",
@@ -133,9 +123,9 @@ def rcep_certificate(country: ExportingCountry, number: str, import_country: str
         certificateNumber=number,
         issuer={"name": name, "country": code_country, "accreditationCode": code},
         issuePlace=country.issue_place,
-        exporter=dict(country.exporter),
-        producer=dict(country.exporter) | {"identifier": None},
-        consignee=dict(consignee),
+        exporter=copy.deepcopy(country.exporter),
+        producer=copy.deepcopy(country.exporter) | {"identifier": None},
+        consignee=copy.deepcopy(consignee),
         exportCountry=code_country,
         importCountry=import_country,
     )
