@@ -6,10 +6,18 @@
 * ``customs``: the customs service on SQLite trusting that list, with an officer and an admin
   (accounts and API tokens); ``customs_app`` is its Flask app;
 * ``customs_db``: the same on SQLite and on a real PostgreSQL (parametrised, ``database_url``).
+
+Defined in tests/support/two_chains.py:
+
+* ``chain_b``: a second Anvil of the test's own, chain id 1337 (``own_chain`` is 31337);
+* ``two_chains``: a chamber and a registry with its own authority on each chain, a signed trust
+  list naming both, and two administrations (KR on SQLite, JP on PostgreSQL) with customs keys
+  granted on both registries.
 """
 
 from __future__ import annotations
 
 from tests.support.customs import customs, customs_app, customs_db, issuing_chamber, trust_list_file
+from tests.support.two_chains import chain_b, two_chains
 
-__all__ = ["customs", "customs_app", "customs_db", "issuing_chamber", "trust_list_file"]
+__all__ = ["chain_b", "customs", "customs_app", "customs_db", "issuing_chamber", "trust_list_file", "two_chains"]

@@ -64,7 +64,16 @@ class ServiceHarness:
         return dict(response.json or {})
 
 
-def make_service(tmp_path: Path, anvil: ManagedAnvil, database_url: str | None = None, **overrides: Any) -> ServiceHarness:
+def make_service(
+    tmp_path: Path,
+    anvil: ManagedAnvil,
+    database_url: str | None = None,
+    *,
+    chamber: tuple[str, str, str] = CHAMBER,
+    **overrides: Any,
+) -> ServiceHarness:
+    """The service on a registry deployed for it, with one ``chamber`` (name, country, accreditation
+    code) funded and accredited by the node's unlocked account."""
     w3 = Web3(Web3.HTTPProvider(anvil.url))
     deploy_registry(w3, unlocked_signer(w3), deployments_dir=tmp_path / "deployments", reuse=False)
     env = {
@@ -78,7 +87,7 @@ def make_service(tmp_path: Path, anvil: ManagedAnvil, database_url: str | None =
     if database_url:
         env["DATABASE_URL"] = database_url
     settings = ServiceSettings.from_env(env, **overrides)
-    created = create_chamber(settings, *CHAMBER, dev=True)
+    created = create_chamber(settings, *chamber, dev=True)
     app = create_app(settings)
     app.config["TESTING"] = True
     return ServiceHarness(app, app.test_client(), settings, created["token"], created["chamber"], created["address"])
