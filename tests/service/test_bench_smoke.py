@@ -102,3 +102,38 @@ def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
 
     # targets are evaluated (met or not), never asserted
     assert results["targets"] and all(isinstance(t["met"], bool) and _number(t["measured"]) for t in results["targets"])
+
+    _assert_customs_figures(results)
+    assert "### Customs" in run.stdout
+
+
+# -- customs (issue #10): a declaration of N certificates from 3 registries ----------------------
+
+
+def _assert_customs_figures(results: dict[str, Any]) -> None:
+    customs = results["customs"]
+    size = results["plan"]["customs_certificates"]
+    assert customs["certificates_per_declaration"] == size == customs["lines_per_declaration"]
+    registries = customs["registries"]
+    assert len(registries) == 3 and len({r["chain_id"] for r in registries}) == 3
+    assert sum(r["certificates_per_declaration"] for r in registries) == size
+    labels = {r["label"] for r in registries}
+    for mode in ("without_key", "with_key"):
+        row = customs[mode]
+        assert row["declarations"] == customs["declarations_per_repeat"] * customs["repeats"] >= 1
+        for key in ("per_second", "p50", "p95", "p99"):
+            assert _spread(row[key]) and row[key]["median"] > 0, (mode, key)
+        assert set(row["rpc_per_declaration_by_registry"]) == labels
+        # every registry is asked: its chain checks (batched: far fewer calls than certificates)
+        for counts in row["rpc_per_declaration_by_registry"].values():
+            assert 1 <= counts["eth_call"] < size
+    unsigned, signed = customs["without_key"]["rpc_per_declaration"], customs["with_key"]["rpc_per_declaration"]
+    assert "eth_sendRawTransaction" not in unsigned
+    # with the key: a receipt per certificate and a utilisation per line, each one transaction
+    assert signed["eth_sendRawTransaction"] == customs["records"]["transactions_per_declaration"] == 2 * size
+    records = customs["records"]
+    assert records["rpc_per_declaration"]["total"] == round(signed["total"] - unsigned["total"], 2) > 0
+    assert _number(records["p50_ms"]) and _number(records["p50_share"])
+    profile = customs["profile_with_key"]
+    assert profile["certificates"] == size and profile["total_seconds"] > 0 and profile["top_own_time"]
+    assert all(_number(v) for v in profile["named_cumulative_share"].values())
