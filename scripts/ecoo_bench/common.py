@@ -45,6 +45,7 @@ class Plan:
     # customs (issue #10): declarations of this many certificates (one line each) from 3 registries
     customs_certificates: int = 50
     customs_declarations: int = 20  # declarations per repeat, one after the other
+    customs_block_time: float | None = None  # Anvil --block-time of the customs nodes (None: automine)
 
 
 FULL = Plan(

@@ -88,15 +88,19 @@ def for_import(sample: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def customs_chains(tmp: Path, samples: list[tuple[str, dict[str, Any]]], customs: str) -> Iterator[list[CustomsChain]]:
-    """One Anvil per sample (chain ids :data:`CHAIN_IDS`), a registry on each, the sample's chamber
-    accredited and ``customs`` granted the customs role of :data:`COUNTRY` (and funded)."""
+def customs_chains(
+    tmp: Path, samples: list[tuple[str, dict[str, Any]]], customs: str, block_time: float | None = None
+) -> Iterator[list[CustomsChain]]:
+    """One Anvil per sample (chain ids :data:`CHAIN_IDS`; a block every ``block_time`` seconds, else
+    one per transaction), a registry on each, the sample's chamber accredited and ``customs``
+    granted the customs role of :data:`COUNTRY` (and funded)."""
+    mining = ("--block-time", f"{block_time:g}") if block_time else ()
     tmp.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         chains = []
         for chain_id, (label, sample) in zip(CHAIN_IDS, samples, strict=False):
             log_file = tmp / f"anvil-{chain_id}.log"
-            node = stack.enter_context(ManagedAnvil(None, log_file=log_file, chain_id=chain_id))
+            node = stack.enter_context(ManagedAnvil(None, log_file=log_file, chain_id=chain_id, extra_args=mining))
             w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 120}))
             dev_signer, dev = unlocked_signer(w3), w3.eth.accounts[0]
             deployment, _ = deploy_registry(w3, dev_signer, deployments_dir=tmp / f"deployments-{chain_id}", reuse=False)
@@ -382,7 +386,7 @@ def bench_customs(tmp: Path, samples: list[tuple[str, dict[str, Any]]], plan: Pl
     # Every declaration once in each mode (+1 warm-up), +2 for the profile (and its warm-up): no
     # certificate is declared twice with the key, so every record is a certificate's first.
     wanted = count * repeats + 3
-    with customs_chains(tmp / "customs", samples, key.address) as chains:
+    with customs_chains(tmp / "customs", samples, key.address, plan.customs_block_time) as chains:
         t0 = time.perf_counter()
         per_chain = wanted * -(-size // len(chains))  # the first registries take one more when it does not divide
         pool = issue_pool(chains, per_chain)
@@ -418,6 +422,7 @@ def bench_customs(tmp: Path, samples: list[tuple[str, dict[str, Any]]], plan: Pl
         "declarations_per_repeat": count,
         "repeats": repeats,
         "concurrency": 1,
+        "block_time_seconds": plan.customs_block_time,  # None: Anvil mines each transaction at once
         "service": {
             "server": "gunicorn gthread",
             "workers": workers,

@@ -63,12 +63,20 @@ def main() -> int:
         default=None,
         help="run only this phase (customs: declarations through the customs service, its own three nodes)",
     )
+    parser.add_argument(
+        "--customs-block-time",
+        type=float,
+        default=None,
+        help="the customs phase's nodes mine a block every this many seconds (default: one per transaction, at once)",
+    )
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
     if args.repeats:
         plan = Plan(**{**asdict(plan), "repeats": args.repeats})
     if args.no_budget:
         plan = Plan(**{**asdict(plan), "issuance_budget": None})
+    if args.customs_block_time:
+        plan = Plan(**{**asdict(plan), "customs_block_time": args.customs_block_time})
 
     started = time.perf_counter()
     timings: dict[str, float] = {}

@@ -212,7 +212,12 @@ def customs_rows(results: dict[str, Any]) -> list[str]:
         "",
         f"### Customs: a declaration of {c['certificates_per_declaration']} certificates from {len(c['registries'])} registries "
         f"({spread}; a line each), `POST /api/v1/declarations` one at a time, {c['declarations_per_repeat']} per repeat "
-        f"— latency (ms) and per second, min / **median** / max",
+        f"— latency (ms) and per second, min / **median** / max; "
+        + (
+            f"nodes mine a block every {c['block_time_seconds']:g} s"
+            if c.get("block_time_seconds")
+            else "Anvil mines each transaction at once"
+        ),
         "",
         "| customs key | declarations/s | p50 | p95 | p99 | JSON-RPC requests per declaration |",
         "|---|---:|---:|---:|---:|---|",
