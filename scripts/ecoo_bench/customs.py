@@ -330,7 +330,9 @@ PROFILE_FUNCTIONS = (
     ("declarations_http.py", "create_declaration", "declarations_http.create_declaration (whole view)"),
     ("declaration_input.py", "read_declaration", "read_declaration (bounded parse)"),
     ("verify.py", "verify_many", "Verifier.verify_many (trust list, batched per registry)"),
-    ("registry/client.py", "verify_certificates", "Registry.verify_certificates (eth_call)"),
+    # Several registries are asked from a thread each, which cProfile (main thread only) does not
+    # see: this row is near 0 % and verify_many's share is the time waiting for those threads.
+    ("registry/client.py", "verify_certificates", "Registry.verify_certificates (eth_call; main thread only)"),
     ("declarations_http.py", "_read_usage", "_read_usage (getUtilisations per registry)"),
     ("declarations.py", "check_lines", "check_lines (the decisions)"),
     ("declaration_repository.py", "insert_declaration", "insert_declaration"),
