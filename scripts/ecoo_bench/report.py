@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .common import TARGETS
+from .gas import customs_gas_table
 from .library import LIBRARY_STAGES
 
 # -- the report --------------------------------------------------------------------------------
@@ -75,6 +76,15 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         add("verification, HTTP, concurrency 16, p99", "≤ 50 ms", p99, p99 <= 50, f"{p99 / 50:.1f}× too slow")
     rate = results["verification"]["http"]["batch"]["per_second"]["median"]
     add("verification, HTTP batch endpoint", "≥ 3,000/s", rate, rate >= 3_000, f"{3_000 / rate:.1f}× too slow")
+    check = results["gas"].get("customs", {}).get("utilisation_check")
+    if check:
+        add(
+            "gas of a customs utilisation record (first or later)",
+            f"≤ {check['limit']:,}",
+            check["max_measured"],
+            check["met"],
+            f"{check['max_measured'] - check['limit']:,} over",
+        )
     rss = results["memory"]["peak_rss_sum_mb"]
     add("service RSS under verification load", "≤ 200 MB", rss, rss <= 200, f"{rss - 200:.0f} MB over")
     return out
@@ -98,6 +108,13 @@ def render(results: dict[str, Any]) -> str:
             f"| {name} | {_mmm(row['ecoo'])} | {_fmt(row['floor_bare']['median'])} | {_fmt(row['floor_packed_event']['median'])} "
             f"| {row['ratio_to_bare']:.2f} | {row['ratio_to_packed_event']:.2f} |"
         )
+    if "customs" in results["gas"]:
+        lines += [
+            "",
+            "### Customs records: gas (receipts) beside the floor (intrinsic + calldata + the storage writes it must make)",
+            "",
+            *customs_gas_table(results["gas"]["customs"]),
+        ]
     lines += [
         "",
         "### Issuance (end to end: validate, hash, sign, batch, anchor, store) — certificates/s, min / **median** / max",
