@@ -42,6 +42,10 @@ class Plan:
     profile_size: int  # certificates / documents in each cProfile run
     batch_window: float | None = None  # ECOO_BATCH_WINDOW for the service (None: its default, 2 s)
     issuance_budget: float | None = None  # seconds per issuance path before repeats are cut (see Budget)
+    # customs (issue #10): declarations of this many certificates (one line each) from 3 registries
+    customs_certificates: int = 50
+    customs_declarations: int = 20  # declarations per repeat, one after the other
+    customs_block_time: float | None = None  # Anvil --block-time of the customs nodes (None: automine)
 
 
 FULL = Plan(
@@ -59,6 +63,8 @@ FULL = Plan(
     growth_seed=100,
     profile_size=300,
     issuance_budget=170.0,
+    customs_certificates=50,
+    customs_declarations=20,
 )
 
 QUICK = Plan(
@@ -76,6 +82,8 @@ QUICK = Plan(
     growth_seed=10,
     profile_size=10,
     batch_window=0.2,
+    customs_certificates=6,
+    customs_declarations=2,
 )
 
 #: The issue's targets (2-core machine, Anvil on loopback).

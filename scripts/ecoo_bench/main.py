@@ -25,12 +25,13 @@ from ecoo.registry import Registry
 from ecoo.signers import LocalSigner, unlocked_signer
 
 from .common import FULL, OPENATTESTATION, QUICK, ROOT, TARGETS, Plan, RpcCounter, code_state, log, machine_info, versions
+from .customs import bench_customs
 from .floor import compile_floor
 from .gas import bench_gas
 from .growth import bench_growth
 from .http import bench_http_issuance, bench_http_verification, create_service_chambers, profile_service, service_env
 from .library import Budget, bench_library_issuance, bench_library_verification, profile_library
-from .report import evaluate_targets, render
+from .report import evaluate_targets, render, render_customs
 from .service import RssSampler, ServiceProcess
 from .setup import Chamber, fund, load_samples
 
@@ -56,12 +57,26 @@ def main() -> int:
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (default 8)")
+    parser.add_argument(
+        "--only",
+        choices=["customs"],
+        default=None,
+        help="run only this phase (customs: declarations through the customs service, its own three nodes)",
+    )
+    parser.add_argument(
+        "--customs-block-time",
+        type=float,
+        default=None,
+        help="the customs phase's nodes mine a block every this many seconds (default: one per transaction, at once)",
+    )
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
     if args.repeats:
         plan = Plan(**{**asdict(plan), "repeats": args.repeats})
     if args.no_budget:
         plan = Plan(**{**asdict(plan), "issuance_budget": None})
+    if args.customs_block_time:
+        plan = Plan(**{**asdict(plan), "customs_block_time": args.customs_block_time})
 
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -83,6 +98,8 @@ def main() -> int:
         "openattestation_reference": OPENATTESTATION,
     }
     samples = load_samples()
+    if args.only == "customs":
+        return customs_only(args, plan, samples, results, timings, started)
     with tempfile.TemporaryDirectory(prefix="ecoo-bench-") as tmp_name:
         tmp = Path(tmp_name)
         with phase("compile floor contracts", timings):
@@ -168,6 +185,9 @@ def main() -> int:
                     tmp / "growth" / "ecoo.db",
                 )
 
+        with phase("customs declarations (three registries, their own nodes)", timings):
+            results["customs"] = bench_customs(tmp, samples, plan, args.workers, args.threads)
+
     results["issuance"] = {
         "library": library_issuance,
         "http": http_issuance,
@@ -183,6 +203,30 @@ def main() -> int:
         log("WARNING: " + results["warning"])
     results["wall_seconds"] = round(time.perf_counter() - started, 1)
     table = render(results)
+    results["table_markdown"] = table
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(table)
+    print(f"\nJSON: {args.json}")
+    return 0
+
+
+def customs_only(
+    args: argparse.Namespace,
+    plan: Plan,
+    samples: list[tuple[str, dict[str, Any]]],
+    results: dict[str, Any],
+    timings: dict[str, float],
+    started: float,
+) -> int:
+    """``--only customs``: the customs phase alone; the JSON and the report hold only it."""
+    results["versions"] = versions(None)
+    with tempfile.TemporaryDirectory(prefix="ecoo-bench-") as tmp_name:
+        with phase("customs declarations (three registries, their own nodes)", timings):
+            results["customs"] = bench_customs(Path(tmp_name), samples, plan, args.workers, args.threads)
+    results["phase_seconds"] = timings
+    results["wall_seconds"] = round(time.perf_counter() - started, 1)
+    table = render_customs(results)
     results["table_markdown"] = table
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .common import TARGETS
+from .gas import customs_gas_table
 from .library import LIBRARY_STAGES
 
 # -- the report --------------------------------------------------------------------------------
@@ -75,6 +76,15 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         add("verification, HTTP, concurrency 16, p99", "≤ 50 ms", p99, p99 <= 50, f"{p99 / 50:.1f}× too slow")
     rate = results["verification"]["http"]["batch"]["per_second"]["median"]
     add("verification, HTTP batch endpoint", "≥ 3,000/s", rate, rate >= 3_000, f"{3_000 / rate:.1f}× too slow")
+    check = results["gas"].get("customs", {}).get("utilisation_check")
+    if check:
+        add(
+            "gas of a customs utilisation record (first or later)",
+            f"≤ {check['limit']:,}",
+            check["max_measured"],
+            check["met"],
+            f"{check['max_measured'] - check['limit']:,} over",
+        )
     rss = results["memory"]["peak_rss_sum_mb"]
     add("service RSS under verification load", "≤ 200 MB", rss, rss <= 200, f"{rss - 200:.0f} MB over")
     return out
@@ -98,6 +108,13 @@ def render(results: dict[str, Any]) -> str:
             f"| {name} | {_mmm(row['ecoo'])} | {_fmt(row['floor_bare']['median'])} | {_fmt(row['floor_packed_event']['median'])} "
             f"| {row['ratio_to_bare']:.2f} | {row['ratio_to_packed_event']:.2f} |"
         )
+    if "customs" in results["gas"]:
+        lines += [
+            "",
+            "### Customs records: gas (receipts) beside the floor (intrinsic + calldata + the storage writes it must make)",
+            "",
+            *customs_gas_table(results["gas"]["customs"]),
+        ]
     lines += [
         "",
         "### Issuance (end to end: validate, hash, sign, batch, anchor, store) — certificates/s, min / **median** / max",
@@ -181,6 +198,7 @@ def render(results: dict[str, Any]) -> str:
     for name, by_size in growth["queries"].items():
         cells = " | ".join(f"{by_size[s]['p50']['median']:.2f}" for s in sizes)
         lines.append(f"| {name} | {cells} | {growth['p50_ratio_largest_to_smallest'][name]:.2f} |")
+    lines += customs_rows(results)
     lines += [
         "",
         "### Targets",
@@ -195,3 +213,72 @@ def render(results: dict[str, Any]) -> str:
     if results.get("warning"):
         lines.insert(0, f"**WARNING: {results['warning']}: these figures mix two versions.**\n")
     return "\n".join(lines)
+
+
+# -- customs (issue #10) -----------------------------------------------------------------------
+
+
+def customs_rows(results: dict[str, Any]) -> list[str]:
+    """The customs section: declarations through the customs service's API, with and without the
+    customs key, and their JSON-RPC requests by method and registry ([] when the phase did not run)."""
+    c = results.get("customs")
+    if not c:
+        return []
+    spread = ", ".join(f"{r['certificates_per_declaration']} on chain {r['label']}" for r in c["registries"])
+    lines = [
+        "",
+        f"### Customs: a declaration of {c['certificates_per_declaration']} certificates from {len(c['registries'])} registries "
+        f"({spread}; a line each), `POST /api/v1/declarations` one at a time, {c['declarations_per_repeat']} per repeat "
+        f"— latency (ms) and per second, min / **median** / max; "
+        + (
+            f"nodes mine a block every {c['block_time_seconds']:g} s"
+            if c.get("block_time_seconds")
+            else "Anvil mines each transaction at once"
+        ),
+        "",
+        "| customs key | declarations/s | p50 | p95 | p99 | JSON-RPC requests per declaration |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+
+    def rpc(counts: dict[str, float]) -> str:
+        return f"**{counts['total']:g}**: " + ", ".join(f"{k} {v:g}" for k, v in counts.items() if k != "total" and v)
+
+    for name, label in (("without_key", "none (verify, read utilisation, decide, store)"), ("with_key", "yes (+ records)")):
+        row = c[name]
+        lines.append(
+            f"| {label} | {_mmm(row['per_second'], 2)} | {_mmm(row['p50'])} | {_mmm(row['p95'])} | {_mmm(row['p99'])} "
+            f"| {rpc(row['rpc_per_declaration'])} |"
+        )
+    records = c["records"]
+    lines.append(
+        f"| the records alone (with − without) | | {records['p50_ms']:,.0f} ({records['p50_share']:.0%} of p50) | | "
+        f"| {rpc(records['rpc_per_declaration'])} ({records['transactions_per_declaration']} transactions) |"
+    )
+    lines += ["", "JSON-RPC requests per declaration by registry:", ""]
+    lines += ["| registry (chain id) | without key | with key |", "|---|---|---|"]
+    for label in c["without_key"]["rpc_per_declaration_by_registry"]:
+        lines.append(
+            f"| {label} | {rpc(c['without_key']['rpc_per_declaration_by_registry'][label])} "
+            f"| {rpc(c['with_key']['rpc_per_declaration_by_registry'][label])} |"
+        )
+    profile = c["profile_with_key"]
+    lines += [
+        "",
+        f"One declaration with the key, in process under cProfile ({profile['wall_seconds']:.2f} s wall; cumulative share):",
+        "",
+        "| function | share |",
+        "|---|---:|",
+    ]
+    lines += [f"| {name} | {share:.1%} |" for name, share in profile["named_cumulative_share"].items()]
+    return lines
+
+
+def render_customs(results: dict[str, Any]) -> str:
+    """The report of ``--only customs``: the machine and the customs section."""
+    m, v = results["machine"], results["versions"]
+    head = (
+        f"Machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['memory_gb']} GB, Linux {m['kernel']}; "
+        f"Python {v['python']}, web3 {v['packages']['web3']}, {v['anvil']}; ecoo {v['ecoo_commit']}; "
+        f"mode {results['mode']}, {results['plan']['repeats']} repeat(s); {results['wall_seconds']:.0f} s."
+    )
+    return "\n".join([head, *customs_rows(results)])

@@ -60,6 +60,8 @@ def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
     for row in operations.values():
         assert _spread(row["ecoo"]) and _spread(row["floor_bare"]) and _spread(row["floor_packed_event"])
         assert row["ecoo"]["median"] > 0 and _number(row["ratio_to_bare"]) and _number(row["ratio_to_packed_event"])
+    _assert_customs_gas(results["gas"]["customs"])
+    assert "### Customs records: gas" in run.stdout
 
     # 2. issuance: library and HTTP at two sizes, stage breakdown, the slowest stage named
     for path in ("library", "http"):
@@ -102,3 +104,109 @@ def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
 
     # targets are evaluated (met or not), never asserted
     assert results["targets"] and all(isinstance(t["met"], bool) and _number(t["measured"]) for t in results["targets"])
+
+    _assert_customs_figures(results)
+    assert "### Customs" in run.stdout
+
+
+# -- customs (issue #10): a declaration of N certificates from 3 registries ----------------------
+
+
+def _assert_customs_figures(results: dict[str, Any]) -> None:
+    customs = results["customs"]
+    size = results["plan"]["customs_certificates"]
+    assert customs["certificates_per_declaration"] == size == customs["lines_per_declaration"]
+    registries = customs["registries"]
+    assert len(registries) == 3 and len({r["chain_id"] for r in registries}) == 3
+    assert sum(r["certificates_per_declaration"] for r in registries) == size
+    labels = {r["label"] for r in registries}
+    for mode in ("without_key", "with_key"):
+        row = customs[mode]
+        assert row["declarations"] == customs["declarations_per_repeat"] * customs["repeats"] >= 1
+        for key in ("per_second", "p50", "p95", "p99"):
+            assert _spread(row[key]) and row[key]["median"] > 0, (mode, key)
+        assert set(row["rpc_per_declaration_by_registry"]) == labels
+        # every registry is asked: its chain checks (batched: far fewer calls than certificates)
+        for counts in row["rpc_per_declaration_by_registry"].values():
+            assert 1 <= counts["eth_call"] < size
+        by_registry = sum(c["total"] for c in row["rpc_per_declaration_by_registry"].values())
+        assert abs(by_registry - row["rpc_per_declaration"]["total"]) < 0.1  # rounded to 2 digits per registry
+    unsigned, signed = customs["without_key"]["rpc_per_declaration"], customs["with_key"]["rpc_per_declaration"]
+    assert "eth_sendRawTransaction" not in unsigned
+    # with the key: a receipt per certificate and a utilisation per line, each one transaction
+    assert signed["eth_sendRawTransaction"] == customs["records"]["transactions_per_declaration"] == 2 * size
+    records = customs["records"]
+    assert records["rpc_per_declaration"]["total"] == round(signed["total"] - unsigned["total"], 2) > 0
+    # bounded: without the key a few requests per registry whatever the number of certificates
+    # (batched), with it a few more per record transaction (nonce, fees, gas, send, receipt)
+    assert 0 < unsigned["total"] <= 8 * len(registries)
+    assert 0 < records["rpc_per_declaration"]["total"] <= 12 * records["transactions_per_declaration"]
+    assert _number(records["p50_ms"]) and _number(records["p50_share"])
+    profile = customs["profile_with_key"]
+    assert profile["certificates"] == size and profile["total_seconds"] > 0 and profile["top_own_time"]
+    assert all(_number(v) for v in profile["named_cumulative_share"].values())
+
+
+def test_bench_only_customs(tmp_path: Path) -> None:
+    """``--only customs --quick``: the customs phase alone, its JSON and its report."""
+    out = tmp_path / "customs.json"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--only", "customs", "--quick", "--json", str(out)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,  # a hang guard only
+    )
+    assert run.returncode == 0, run.stderr[-4000:]
+    results = json.loads(out.read_text())
+    assert "gas" not in results and "issuance" not in results  # only the customs phase ran
+    _assert_customs_figures(results)
+    assert "### Customs: a declaration of 6 certificates from 3 registries" in run.stdout
+    assert "JSON-RPC requests per declaration by registry" in run.stdout
+
+
+# -- customs records: gas beside the floor (issue #10) -------------------------------------------
+
+CUSTOMS_RECORDS = (
+    "grantCustoms",
+    "recordReceipt",
+    "recordUtilisation, first record of an item",
+    "recordUtilisation, a later record of the item",
+    "recordRejection",
+)
+
+
+def _assert_customs_gas(gas: dict[str, Any]) -> None:
+    records = gas["records"]
+    assert tuple(records) == CUSTOMS_RECORDS
+    for name, row in records.items():
+        assert _spread(row["ecoo"]) and _spread(row["floor"]), name
+        # nothing costs less than its floor: the floor is what the EVM charges whatever the code
+        assert 21_000 < row["intrinsic_calldata"] <= row["floor"]["median"] <= row["ecoo"]["min"], name
+        assert row["floor"]["median"] >= row["calldata_floor_eip7623"] > 21_000, name
+        assert row["ratio_to_floor"] >= 1 and row["over_floor"] >= 0 and row["event"] > 0, name
+    first, later = records[CUSTOMS_RECORDS[2]], records[CUSTOMS_RECORDS[3]]
+    assert first["storage_writes"] == 22_100 and later["storage_writes"] == 5_000
+    assert first["ecoo"]["median"] > later["ecoo"]["median"]  # a new slot costs more than a rewrite
+    # issue #10: a utilisation record <= 60,000 gas (gas is deterministic: this is a real limit)
+    check = gas["utilisation_check"]
+    assert check["limit"] == 60_000 and check["met"]
+    assert check["max_measured"] == max(first["ecoo"]["max"], later["ecoo"]["max"]) <= 60_000
+
+
+def test_gas_report_customs_rows(tmp_path: Path) -> None:
+    out = tmp_path / "gas.json"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gas_report.py"), "--repeats", "2", "--json", str(out)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,  # a hang guard only
+    )
+    assert run.returncode == 0, run.stderr[-4000:]
+    customs = json.loads(out.read_text())["customs"]
+    assert customs["repeats"] == 2
+    _assert_customs_gas(customs)
+    for name in CUSTOMS_RECORDS:
+        assert f"| {name} | " in run.stdout
+    assert "Utilisation record ≤ 60,000 gas (issue #10)" in run.stdout and "**met**" in run.stdout
