@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .declaration_records import sender_options
 from .record_recovery import RecordRecovery
 from .watch import Watcher
 from .webhook_repository import WebhookRepository
@@ -64,7 +65,7 @@ def start(objects: CustomsObjects) -> Callable[[], None]:
         ),
     ]
     if objects.signer is not None:
-        recovery = RecordRecovery(objects.db, objects.signer, objects.registries.sender)
+        recovery = RecordRecovery(objects.db, objects.signer, objects.registries.sender, **sender_options(settings))
         threads.append(
             threading.Thread(
                 target=_loop,

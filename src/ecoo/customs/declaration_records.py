@@ -57,14 +57,14 @@ from .record_repository import (
     unschedule,
     write_record,
 )
-from .store.schema import declaration_lines
 
 if TYPE_CHECKING:
     from ..registry import Registry
     from ..signers import Signer
+    from .config import CustomsSettings
     from .store import CustomsDatabase
 
-__all__ = ["CLAIM_SECONDS", "SETTLE_DEPTH", "LineRecord", "RecordSender", "record_kind", "send_records"]
+__all__ = ["CLAIM_SECONDS", "SETTLE_DEPTH", "LineRecord", "RecordSender", "record_kind", "send_records", "sender_options"]
 
 log = logging.getLogger(__name__)
 
@@ -153,17 +153,21 @@ class RecordSender:
         return float(min(self.backoff_cap, self.backoff_base * 2 ** max(attempts - 1, 0)))
 
     def advance(self, record: StoredRecord) -> bool:
-        """One step of ``record`` (see the module); False when another sender holds it."""
+        """One step of ``record`` (see the module) as it is once claimed; False when another sender
+        holds it, or moved it on since ``record`` was read (it is no longer due)."""
         now = self.clock()
         with self.db.transaction() as conn:
-            if not claim_record(conn, record, self.owner, now, now + self.claim_seconds):
-                return False
+            current = claim_record(conn, record, self.owner, now, now + self.claim_seconds)
+        if current is None:
+            return False
         try:
-            self._step(record)
+            due = current.next_at is not None and current.next_at <= now
+            if due:
+                self._step(current)
         finally:
             with self.db.transaction() as conn:
-                release_record(conn, record, self.owner)
-        return True
+                release_record(conn, current, self.owner)
+        return due
 
     def _write(self, record: StoredRecord, **values: Any) -> None:
         with self.db.transaction() as conn:
@@ -279,7 +283,7 @@ class RecordSender:
         now = self.clock()
         attempts = record.attempts + 1
         with self.db.transaction() as conn:
-            if not claim_record(conn, record, self.owner, now, now + self.claim_seconds):
+            if claim_record(conn, record, self.owner, now, now + self.claim_seconds) is None:
                 return  # our claim ran out and another sender has it now
             start = record.from_block if record.from_block is not None else max(head - SEARCH_MARGIN, 0)
             write_record(conn, record, record_from_block=start, record_attempts=attempts, record_error=None)
@@ -353,6 +357,13 @@ def _units(record: StoredRecord) -> int:
     return to_units(str(record.quantity))
 
 
+def sender_options(settings: CustomsSettings) -> dict[str, Any]:
+    """The :class:`RecordSender` options the service's settings give: claims of
+    ``ECOO_LEASE_SECONDS``, waits of at most ``ECOO_MAX_BACKOFF``."""
+    cap = settings.max_backoff
+    return {"claim_seconds": settings.lease_seconds, "recheck": min(RECHECK_SECONDS, cap), "backoff_cap": cap}
+
+
 def send_records(
     db: CustomsDatabase,
     declaration_id: int,
@@ -362,23 +373,19 @@ def send_records(
     signer: Signer | None,
     sender: Callable[[int, str], Registry],
     trusted: Callable[[int, str], bool] | None = None,
+    **options: Any,
 ) -> list[LineRecord]:
     """Send the declaration's stored receipts and line records (in the request that stored them,
-    which holds their claim); the line records as stored afterwards, in the order of ``decisions``."""
+    which holds their claim; ``options`` go to the :class:`RecordSender`); the line records as
+    stored afterwards, in the order of ``decisions``."""
     del declaration_hash, presented  # stored with the declaration: the stored records are what is sent
     records = [LineRecord(record_kind(d, trusted), decision=d) for d in decisions]
     with db.transaction() as conn:
         if signer is None:
             unschedule(conn, declaration_id)
             return records
-        for decision in decisions:  # what a utilisation states, for the recovery too
-            if decision.certified is not None:
-                where = (declaration_lines.c.declaration_id == declaration_id) & (
-                    declaration_lines.c.line_no == decision.line.line
-                )
-                conn.execute(declaration_lines.update().where(where).values(record_certified=str(decision.certified)))
         stored = declaration_records(conn, declaration_id)
-    sending = RecordSender(db, signer, sender, owner=request_owner(declaration_id))
+    sending = RecordSender(db, signer, sender, owner=request_owner(declaration_id), **options)
     for waiting in stored:
         if waiting.state != "confirmed":
             sending.advance(waiting)

@@ -36,7 +36,6 @@ __all__ = [
     "list_declarations",
     "request_owner",
     "update_answer",
-    "update_line_record",
     "watch",
 ]
 
@@ -100,6 +99,7 @@ def insert_declaration(
     actor: str,
     outcome: str,
     lines: Sequence[LineRow],
+    claim_seconds: float = REQUEST_CLAIM_SECONDS,
 ) -> int:
     """Store a declaration and its lines (their records not yet sent, held by this request, see
     :func:`request_owner`), and the receipt owed to each VALID certificate a recorded line names;
@@ -119,7 +119,7 @@ def insert_declaration(
         ),
     )
     now = time.time()
-    claim = {"record_claim": request_owner(declaration_id), "record_claim_until": now + REQUEST_CLAIM_SECONDS}
+    claim = {"record_claim": request_owner(declaration_id), "record_claim_until": now + claim_seconds}
     if lines:
         conn.execute(
             declaration_lines.insert(),
@@ -181,33 +181,6 @@ def _receipts_owed(lines: Sequence[LineRow]) -> list[tuple[int, str, str, str]]:
             continue
         owed.setdefault((line.chain_id, line.registry, line.issuer, line.leaf), None)
     return list(owed)
-
-
-def update_line_record(
-    conn: Connection,
-    declaration_id: int,
-    line_no: int,
-    *,
-    state: str,
-    tx: str | None = None,
-    error: str | None = None,
-    kind: str | None = None,
-    decision: str | None = None,
-    reasons: list[dict[str, str]] | None = None,
-) -> None:
-    """A line's record: its state (``sent``, ``confirmed``, ``failed``, ``not_sent``), transaction and
-    error; ``kind``, ``decision`` and ``reasons`` when the chain turned an acceptance into a rejection."""
-    values: dict[str, Any] = {"record_state": state, "record_error": error}
-    if tx is not None:
-        values["record_tx"] = tx
-    if kind is not None:
-        values["record_kind"] = kind
-    if decision is not None:
-        values["decision"] = decision
-    if reasons is not None:
-        values["reasons"] = json.dumps(reasons, ensure_ascii=False)
-    where = (declaration_lines.c.declaration_id == declaration_id) & (declaration_lines.c.line_no == line_no)
-    conn.execute(declaration_lines.update().where(where).values(**values))
 
 
 def update_answer(conn: Connection, declaration_id: int, outcome: str, answer: dict[str, Any]) -> None:

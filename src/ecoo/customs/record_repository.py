@@ -61,6 +61,7 @@ class StoredRecord:
     attempts: int
     from_block: int | None
     block: int | None
+    next_at: float | None = None  # when the recovery looks at it next (None: never)
     line_no: int | None = None
     item: int | None = None
     quantity: str | None = None
@@ -86,6 +87,7 @@ def _record(table: str, row: Any, reference: str, declaration_hash: str) -> Stor
         "attempts": int(row.record_attempts or 0),
         "from_block": row.record_from_block,
         "block": row.record_block,
+        "next_at": row.record_next_at,
     }
     if table == RECEIPT:
         return StoredRecord(kind="receipt", **common)
@@ -148,14 +150,20 @@ def sibling_transactions(conn: Connection, record: StoredRecord) -> set[str]:
     return taken
 
 
-def claim_record(conn: Connection, record: StoredRecord, owner: str, now: float, until: float) -> bool:
-    """Hold ``record`` for ``owner`` until ``until`` if nobody else holds it (or their claim expired)."""
+def claim_record(conn: Connection, record: StoredRecord, owner: str, now: float, until: float) -> StoredRecord | None:
+    """Hold ``record`` for ``owner`` until ``until`` if nobody else holds it (or their claim
+    expired); the record as it is now, after the claim, or None when another sender holds it. The
+    caller goes on with what it returns, never with the row it read before: another sender may have
+    moved the record on (sent it) in between."""
     table = _TABLES[record.table]
     free = or_(table.c.record_claim == owner, table.c.record_claim_until.is_(None), table.c.record_claim_until < now)
     result = conn.execute(
         table.update().where(table.c.id == record.id, free).values(record_claim=owner, record_claim_until=until)
     )
-    return bool(result.rowcount == 1)
+    if result.rowcount != 1:
+        return None
+    row = conn.execute(_query(table).where(table.c.id == record.id)).first()
+    return None if row is None else _record(record.table, row, row.reference, row.declaration_hash)
 
 
 def release_record(conn: Connection, record: StoredRecord, owner: str) -> None:

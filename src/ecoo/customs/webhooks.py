@@ -224,28 +224,24 @@ def post(
     resolver: Resolver = resolve,
 ) -> Answer:
     """POST ``body`` to ``url`` once: no redirect followed, no proxy, a deadline for the whole
-    exchange, at most :data:`RESPONSE_BYTES` of the answer read; unless ``allow_private``, only to
-    the host's addresses checked just now (see :func:`address_refusal`)."""
+    exchange, at most :data:`RESPONSE_BYTES` of the answer read; to the host's addresses looked up
+    once, just now, and (unless ``allow_private``) only if none is inside the network
+    (:func:`address_refusal`)."""
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    pinned: list[str] | None = None
-    if not allow_private:
-        try:
-            pinned, refusal = refused_addresses(host, _default_port(parts.scheme, port), resolver)
-        except (OSError, UnicodeError) as exc:
-            return Answer(None, f"no answer (the host does not resolve: {type(exc).__name__})")
-        if refusal is not None:
-            return Answer(None, f"not sent: {refusal}")
-    connection: http.client.HTTPConnection
+    try:
+        pinned, refusal = refused_addresses(host, _default_port(parts.scheme, port), resolver)
+    except (OSError, UnicodeError) as exc:
+        return Answer(None, f"no answer (the host does not resolve: {type(exc).__name__})")
+    if refusal is not None and not allow_private:
+        return Answer(None, f"not sent: {refusal}")
+    connection: _PinnedConnection
     if parts.scheme == "https":
-        kind: type[http.client.HTTPSConnection] = _PinnedHTTPSConnection if pinned is not None else http.client.HTTPSConnection
-        connection = kind(host, port, timeout=connect_timeout, context=ssl.create_default_context())
+        connection = _PinnedHTTPSConnection(host, port, timeout=connect_timeout, context=ssl.create_default_context())
     else:
-        plain = _PinnedConnection if pinned is not None else http.client.HTTPConnection
-        connection = plain(host, port, timeout=connect_timeout)
-    if pinned is not None and isinstance(connection, _PinnedConnection):
-        connection.pinned = tuple(pinned)
+        connection = _PinnedConnection(host, port, timeout=connect_timeout)
+    connection.pinned = tuple(pinned)
     cut_off = threading.Event()
 
     def stop() -> None:  # the deadline: unblocks whatever read or write waits on the socket
