@@ -6,10 +6,22 @@
 * ``customs``: the customs service on SQLite trusting that list, with an officer and an admin
   (accounts and API tokens); ``customs_app`` is its Flask app;
 * ``customs_db``: the same on SQLite and on a real PostgreSQL (parametrised, ``database_url``).
+
+The webhooks of these tests go to receivers on this machine (127.0.0.1), which the service refuses
+unless ``ECOO_WEBHOOK_ALLOW_PRIVATE=1``: every test here runs with it set; the tests of that guard
+unset it themselves.
 """
 
 from __future__ import annotations
 
+import pytest
+
+from ecoo.customs.config import ALLOW_PRIVATE_ENV
 from tests.support.customs import customs, customs_app, customs_db, issuing_chamber, trust_list_file
 
 __all__ = ["customs", "customs_app", "customs_db", "issuing_chamber", "trust_list_file"]
+
+
+@pytest.fixture(autouse=True)
+def local_webhook_receivers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ALLOW_PRIVATE_ENV, "1")

@@ -292,6 +292,7 @@ class RecordSender:
 
         def sent(tx_hash: str) -> None:
             progress.sent = True
+            fault_point("record.before_store", record.kind)  # the node has it, only the chain knows
             self._write(
                 record, record_state="sent", record_tx=tx_hash, record_error=None, record_next_at=self.clock() + self.recheck
             )
