@@ -38,7 +38,7 @@ __all__ = [
 #: Which table a record lives in.
 LINE, RECEIPT = "line", "receipt"
 
-_TABLES: dict[str, Table] = {LINE: declaration_lines, RECEIPT: declaration_receipts}
+_TABLES: dict[str, Table] = {RECEIPT: declaration_receipts, LINE: declaration_lines}  # receipts first
 
 
 @dataclass(frozen=True)
