@@ -3,7 +3,8 @@ recorded twice, on a real Anvil (the issuing chamber's node):
 
 * the node stops right after a declaration is stored: the answer says each record failed, the
   recovery keeps failing while the node is away, and once it is back sends each record once (a
-  second recovery that read the records before they were sent sends nothing);
+  second recovery that read the records before they were sent sends nothing); a confirmed record
+  stays confirmed when the node is away again;
 * the service process (``ecoo serve --customs``, a real subprocess) is killed with SIGKILL right
   after the node took the utilisation's transaction, its hash stored or not: the restarted
   service finds the record on the chain (its receipt, or the registry's events for the
@@ -195,6 +196,14 @@ def test_records_the_stopped_node_refused_are_sent_once_it_is_back(
         recovery.run_once()
     assert len(_records_on_chain(issuing_chamber, declaration_hash)) == 2
     assert _nonce(issuing_chamber, signer) == nonce + 2
+
+    # The node away again: a look that cannot be made leaves a confirmed record confirmed.
+    node.stop()
+    time.sleep(0.25)
+    assert recovery.run_once() == 2
+    after = _stored(port, declaration_id)
+    assert [(r.state, r.tx, r.attempts) for r in after] == [(r.state, r.tx, r.attempts) for r in (receipt, utilisation)]
+    assert all(r.error and "no Ethereum node answers" in r.error for r in after)
 
 
 # -- (b) the service killed after the node took the transaction ----------------------------------

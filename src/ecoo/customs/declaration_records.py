@@ -180,12 +180,15 @@ class RecordSender:
             if not self._resolved(registry, record):
                 self._send(registry, record, progress)
         except (EcooError, OSError) as exc:
-            attempts = record.attempts + (0 if progress.started else 1)  # a send counted its attempt
             log.warning("%s record of declaration %s: %s", record.kind, record.declaration_id, exc)
-            values: dict[str, Any] = {"record_error": str(exc)[:500], "record_attempts": attempts}
-            values["record_next_at"] = self.clock() + self.backoff(attempts)
-            if not progress.sent:  # else it stays "sent": the next step looks its transaction up
-                values["record_state"] = "failed"
+            attempts = record.attempts + 1  # a send that began counted this attempt already: the same number
+            values: dict[str, Any] = {"record_error": str(exc)[:500], "record_next_at": self.clock() + self.backoff(attempts)}
+            if progress.started or record.tx is None:  # a send failed, or the chain could not be asked before one
+                values["record_attempts"] = attempts
+                if not progress.sent:  # else it stays "sent": the next step looks its transaction up
+                    values["record_state"] = "failed"
+            # else a sent or confirmed record that could not be looked at now keeps its state: its
+            # transaction is looked up again after the backoff.
             self._write(record, **values)
 
     # -- 1 to 3: what the chain already has ------------------------------------------------------
