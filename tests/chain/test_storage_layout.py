@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from eth_abi import encode
 from eth_utils import keccak
+from web3 import Web3
 
 from ecoo.compiler import CompilerConfig, collect_sources, find_solc, standard_input
 from ecoo.registry import CertificateQuery, CertificateStatus, Registry, RevocationReason
-from tests.support.chain import ROOT, Actors, random_hash
+from tests.support.chain import ROOT, Actors, new_signer, random_hash
 
 pytestmark = pytest.mark.slow  # one solc run (solcjs: tens of seconds)
 
@@ -26,6 +27,8 @@ pytestmark = pytest.mark.slow  # one solc run (solcjs: tens of seconds)
 CERTIFICATE_RECORD = [("status", 0, 1), ("reason", 1, 1), ("byAuthority", 2, 1), ("changedAt", 3, 6), ("changedBy", 9, 20)]
 #: The anchor record: block time and block number share one slot.
 ANCHOR = [("anchoredAt", 0, 6), ("anchoredBlock", 6, 6)]
+#: An item's utilisation, as _writeUtilisation packs it: certified (low half), utilised (high half).
+ITEM_UTILISATION = [("certified", 0, 16), ("utilised", 16, 16)]
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +76,35 @@ def test_anchor_is_one_slot(layout: dict[str, Any]) -> None:
     anchor = _struct_of_nested_mapping(layout, "_anchors")
     assert anchor["label"] == "struct EcooRegistry.Anchor" and anchor["numberOfBytes"] == "32"
     assert _members(layout, anchor) == [(name, 0, offset, size) for name, offset, size in ANCHOR]
+
+
+def test_item_utilisation_is_one_slot_in_the_order_write_utilisation_packs(layout: dict[str, Any]) -> None:
+    types = layout["types"]
+    by_leaf = types[types[_variable(layout, "_utilisations")["type"]]["value"]]
+    by_item = types[by_leaf["value"]]
+    assert types[by_item["key"]]["label"] == "uint16"
+    item = types[by_item["value"]]
+    assert item["label"] == "struct ItemUtilisation" and item["numberOfBytes"] == "32"
+    assert _members(layout, item) == [(name, 0, offset, size) for name, offset, size in ITEM_UTILISATION]
+
+
+def test_packed_utilisation_reads_back_through_solcs_layout(
+    layout: dict[str, Any], w3: Web3, registry: Registry, actors: Actors
+) -> None:
+    """The word _writeUtilisation stored, decoded at solc's offsets, is what getUtilisation reports."""
+    customs = new_signer(w3, actors.admin)
+    registry.grant_customs(actors.authority, customs.address, "NL")
+    leaf, item = random_hash(), 3
+    registry.record_utilisation(customs, actors.issuer.address, leaf, item, 12_000_000, 8_000_000, random_hash())
+    base = int(_variable(layout, "_utilisations")["slot"])
+    by_issuer = keccak(encode(["address", "uint256"], [actors.issuer.address, base]))
+    by_leaf = keccak(leaf + by_issuer)
+    slot = keccak(encode(["uint16", "bytes32"], [item, by_leaf]))
+    word = int.from_bytes(registry.w3.eth.get_storage_at(registry.address, int.from_bytes(slot, "big")), "big")
+    fields = {name: (word >> (8 * offset)) & ((1 << (8 * size)) - 1) for name, offset, size in ITEM_UTILISATION}
+    (recorded,) = registry.get_utilisation(actors.issuer.address, leaf, [item])
+    assert fields == {"certified": 12_000_000, "utilised": 8_000_000}
+    assert (recorded.certified, recorded.utilised) == (fields["certified"], fields["utilised"])
 
 
 def test_packed_record_reads_back_through_solcs_layout(layout: dict[str, Any], registry: Registry, actors: Actors) -> None:
