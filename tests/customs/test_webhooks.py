@@ -1,7 +1,10 @@
 """Webhook deliveries to a real HTTP receiver on this machine (a thread): the signature checks out
 with the secret shown once, a receiver that fails twice then answers gets three attempts in the
 log, a receiver that always fails stops at the maximum, and hostile receivers (redirects, huge or
-endless answers) cost a bounded time and nothing else."""
+endless answers) cost a bounded time and nothing else. The address guard: loopback, private,
+link-local and metadata addresses (IPv4, IPv6, mapped, behind a host name) are refused when a
+webhook is made and again at each delivery, unless ECOO_WEBHOOK_ALLOW_PRIVATE=1 (which the
+receivers on 127.0.0.1 of the other tests need: tests/customs/conftest.py sets it)."""
 
 from __future__ import annotations
 
@@ -18,9 +21,19 @@ from typing import Any
 
 import pytest
 
+from ecoo.customs.config import ALLOW_PRIVATE_ENV, CustomsSettings, private_webhooks_allowed
 from ecoo.customs.store import CustomsDatabase
 from ecoo.customs.webhook_repository import WebhookRepository
-from ecoo.customs.webhooks import Deliverer, backoff, body_of, check_webhook_url, new_secret, sign
+from ecoo.customs.webhooks import (
+    Deliverer,
+    address_refusal,
+    backoff,
+    body_of,
+    check_webhook_url,
+    new_secret,
+    resolve,
+    sign,
+)
 from ecoo.errors import InputError
 from tests.customs.alerts_support import customs_database, make_alerts, restart_customs, watch_document
 from tests.support.customs import CustomsHarness
@@ -307,7 +320,9 @@ def test_the_background_work_posts_a_revocation_after_clearance_to_the_webhook(
     customs: CustomsHarness, receivers: list[Receiver], tmp_path: Path, trust_list_file: Path
 ) -> None:
     customs.close()
-    running = restart_customs(customs, tmp_path, trust_list_file, None, background=True, watch_interval=0.2)
+    running = restart_customs(
+        customs, tmp_path, trust_list_file, None, background=True, watch_interval=0.2, webhook_allow_private=True
+    )
     try:
         hook = receiver(receivers, 200)
         created = running.client.post("/api/v1/webhooks", json={"url": hook.url}, headers=running.admin).json
@@ -326,3 +341,161 @@ def test_the_background_work_posts_a_revocation_after_clearance_to_the_webhook(
         assert len(hook.received) == 1
     finally:
         running.close()
+
+
+# -- the address guard (SSRF) ----------------------------------------------------------------------
+
+REFUSED = [
+    ("127.0.0.1", "loopback"),
+    ("127.8.9.10", "loopback"),
+    ("10.1.2.3", "private"),
+    ("172.16.5.4", "private"),
+    ("192.168.0.1", "private"),
+    ("169.254.169.254", "cloud metadata"),
+    ("169.254.1.1", "link-local"),
+    ("0.0.0.0", "unspecified"),
+    ("224.0.0.251", "multicast"),
+    ("100.64.0.1", "not globally routable"),  # carrier-grade NAT (shared)
+    ("::1", "loopback"),
+    ("fe80::1", "link-local"),
+    ("fe80::1%eth0", "link-local"),
+    ("fd12:3456::1", "private"),
+    ("fd00:ec2::254", "cloud metadata"),
+    ("::ffff:127.0.0.1", "loopback"),  # an IPv4-mapped IPv6 address is its IPv4 address
+    ("::ffff:10.0.0.1", "private"),
+    ("64:ff9b::a00:1", "private"),  # NAT64 of 10.0.0.1
+    ("::", "unspecified"),
+]
+
+
+@pytest.mark.parametrize(("address", "label"), REFUSED)
+def test_addresses_inside_the_network_are_refused(address: str, label: str) -> None:
+    assert address_refusal(address) == label
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:93.184.216.34"])
+def test_public_addresses_are_allowed(address: str) -> None:
+    assert address_refusal(address) is None
+
+
+def _resolver(answers: dict[str, list[str]]) -> Any:
+    def lookup(host: str, port: int) -> list[str]:
+        if host not in answers:
+            raise OSError(f"{host} does not resolve")
+        return answers[host]
+
+    return lookup
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://[::1]/hook",
+        "https://10.0.0.5/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fe80::1]:9000/",
+        "http://[::ffff:192.168.1.1]/",
+        "http://localhost:9/hook",  # a name that resolves (here, really) to loopback
+    ],
+)
+def test_a_webhook_inside_the_network_is_refused_when_it_is_made(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ALLOW_PRIVATE_ENV)
+    with pytest.raises(InputError, match=ALLOW_PRIVATE_ENV) as refused:
+        check_webhook_url(url)
+    assert "public receivers only" in str(refused.value)
+
+
+def test_every_address_of_a_host_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ALLOW_PRIVATE_ENV)
+    mixed = _resolver({"hooks.example.org": ["93.184.216.34", "10.0.0.7"], "public.example.org": ["93.184.216.34"]})
+    with pytest.raises(InputError, match=r"hooks\.example\.org \(10\.0\.0\.7\) is a private address"):
+        check_webhook_url("https://hooks.example.org/x", resolver=mixed)
+    assert check_webhook_url("https://public.example.org/x", resolver=mixed) == "https://public.example.org/x"
+    # A host that does not resolve yet is accepted: each delivery resolves and checks it again.
+    assert check_webhook_url("https://later.example.org/x", resolver=mixed) == "https://later.example.org/x"
+
+
+def test_the_environment_lets_an_operator_allow_receivers_inside_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "http://127.0.0.1:8080/hook"
+    assert check_webhook_url(url) == url  # ECOO_WEBHOOK_ALLOW_PRIVATE=1 (this directory's conftest)
+    assert check_webhook_url(url, allow_private=True) == url
+    with pytest.raises(InputError):
+        check_webhook_url(url, allow_private=False)  # an explicit answer wins over the environment
+    for value, allowed in [("1", True), ("true", True), (" Yes ", True), ("on", True), ("0", False), ("", False), ("no", False)]:
+        monkeypatch.setenv(ALLOW_PRIVATE_ENV, value)
+        assert private_webhooks_allowed({ALLOW_PRIVATE_ENV: value}) is allowed
+        if allowed:
+            assert check_webhook_url(url) == url
+        else:
+            with pytest.raises(InputError):
+                check_webhook_url(url)
+    monkeypatch.delenv(ALLOW_PRIVATE_ENV)
+    with pytest.raises(InputError):
+        check_webhook_url(url)
+    assert private_webhooks_allowed({}) is False
+    env = {"ECOO_TRUST_LIST": "trust-list.json", "ECOO_CUSTOMS_COUNTRY": "KR"}
+    assert CustomsSettings.from_env(env).webhook_allow_private is False
+    assert CustomsSettings.from_env(env | {ALLOW_PRIVATE_ENV: "1"}).webhook_allow_private is True
+
+
+def test_the_api_refuses_a_webhook_inside_the_network(customs: CustomsHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ALLOW_PRIVATE_ENV)
+    refused = customs.client.post("/api/v1/webhooks", json={"url": "http://localhost:8080/hook"}, headers=customs.admin)
+    assert refused.status_code == 400 and refused.json["error"] == "invalid_url"
+    assert "loopback" in refused.json["message"] and ALLOW_PRIVATE_ENV in refused.json["message"]
+    assert customs.client.get("/api/v1/webhooks", headers=customs.admin).json["webhooks"] == []
+
+
+def test_a_delivery_to_an_address_inside_the_network_is_not_sent(db: CustomsDatabase, receivers: list[Receiver]) -> None:
+    hook = receiver(receivers, 200)
+    repository = WebhookRepository(db)
+    webhook_id = repository.create_webhook(hook.url, new_secret())  # made while it was allowed
+    make_alerts(db, 1)
+    Deliverer(repository, max_attempts=1, allow_private=False).run_once()
+    [delivery] = repository.deliveries(webhook_id)
+    assert hook.received == [] and delivery.state == "failed" and delivery.last_status is None
+    assert delivery.last_error is not None and delivery.last_error.startswith("not sent: the webhook host 127.0.0.1")
+    assert "loopback" in delivery.last_error
+
+
+def test_a_host_that_resolves_inside_the_network_at_delivery_gets_nothing(
+    db: CustomsDatabase, receivers: list[Receiver]
+) -> None:
+    """The DNS answered with a public address when the webhook was made, and with this machine's
+    address at delivery (DNS rebinding): the delivery checks again and sends nothing."""
+    hook = receiver(receivers, 200)
+    port = hook.url.split(":")[2].split("/")[0]
+    url = f"http://rebind.example.org:{port}/hooks/customs"
+    assert check_webhook_url(url, allow_private=False, resolver=_resolver({"rebind.example.org": ["93.184.216.34"]})) == url
+    repository = WebhookRepository(db)
+    webhook_id = repository.create_webhook(url, new_secret())
+    make_alerts(db, 1)
+    rebound = _resolver({"rebind.example.org": ["127.0.0.1"]})
+    Deliverer(repository, max_attempts=1, allow_private=False, resolver=rebound).run_once()
+    [delivery] = repository.deliveries(webhook_id)
+    assert hook.received == [] and delivery.state == "failed"
+    assert delivery.last_error is not None and "rebind.example.org (127.0.0.1) is a loopback address" in delivery.last_error
+
+
+def test_a_delivery_connects_to_the_addresses_it_checked(db: CustomsDatabase, receivers: list[Receiver]) -> None:
+    """The host is looked up once per delivery and the connection goes to that address: a name the
+    real DNS does not know reaches the receiver it was resolved to, with its own Host header."""
+    hook = receiver(receivers, 200)
+    port = hook.url.split(":")[2].split("/")[0]
+    repository = WebhookRepository(db)
+    webhook_id = repository.create_webhook(f"http://receiver.invalid:{port}/hooks/customs", new_secret())
+    make_alerts(db, 1)
+    with pytest.raises(OSError):
+        resolve("receiver.invalid", int(port))  # the real resolver does not know it
+    looked_up: list[str] = []
+
+    def once(host: str, port: int) -> list[str]:
+        looked_up.append(host)
+        return ["127.0.0.1"]
+
+    Deliverer(repository, max_attempts=1, allow_private=True, resolver=once).run_once()
+    [delivery] = repository.deliveries(webhook_id)
+    assert delivery.state == "delivered" and looked_up == ["receiver.invalid"]
+    [received] = hook.received
+    assert received.headers["Host"] == f"receiver.invalid:{port}"

@@ -1,10 +1,13 @@
 """The customs service's background work: the watcher of the trust list's registries (every
-``watch_interval`` seconds) and the webhook deliveries (every second), each in a thread of its own
-so that a slow receiver never delays an alert, nor a slow chain a delivery.
+``watch_interval`` seconds), the webhook deliveries (every second) and, with a customs key, the
+recovery of declarations' on-chain records (every ``watch_interval`` seconds,
+:mod:`.record_recovery`), each in a thread of its own so that a slow receiver never delays an
+alert, nor a slow chain a delivery.
 
 :func:`start` is called by the app factory when ``settings.background`` is true; the function it
-returns stops both threads (each finishes the pass it is in; a pass is one transaction per range
-or delivery, so a stop in between loses nothing: the cursor and the delivery log say where to go on).
+returns stops the threads (each finishes the pass it is in; a pass is one transaction per range,
+delivery or record step, so a stop in between loses nothing: the cursor, the delivery log and the
+records' states say where to go on).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .declaration_records import sender_options
+from .record_recovery import RecordRecovery
 from .watch import Watcher
 from .webhook_repository import WebhookRepository
 from .webhooks import Deliverer
@@ -41,10 +46,15 @@ def _loop(name: str, stopping: threading.Event, work: Callable[[], Any], interva
 
 
 def start(objects: CustomsObjects) -> Callable[[], None]:
-    """Start the watcher and the deliverer for ``objects``; returns the function that stops them."""
+    """Start the watcher, the deliverer and the records' recovery for ``objects``; returns the
+    function that stops them."""
     settings = objects.settings
     watcher = Watcher(objects.db, objects.registries, confirmations=settings.confirmations, timeout=settings.rpc_timeout)
-    deliverer = Deliverer(WebhookRepository(objects.db), max_attempts=settings.webhook_max_attempts)
+    deliverer = Deliverer(
+        WebhookRepository(objects.db),
+        max_attempts=settings.webhook_max_attempts,
+        allow_private=settings.webhook_allow_private,
+    )
     stopping = threading.Event()
     threads = [
         threading.Thread(
@@ -54,6 +64,15 @@ def start(objects: CustomsObjects) -> Callable[[], None]:
             target=_loop, args=("webhooks", stopping, deliverer.run_once, DELIVERY_INTERVAL), name="ecoo-customs-webhooks"
         ),
     ]
+    if objects.signer is not None:
+        recovery = RecordRecovery(objects.db, objects.signer, objects.registries.sender, **sender_options(settings))
+        threads.append(
+            threading.Thread(
+                target=_loop,
+                args=("records", stopping, recovery.run_once, settings.watch_interval),
+                name="ecoo-customs-records",
+            )
+        )
     for thread in threads:
         thread.daemon = True  # never keeps the process alive; stop() ends them cleanly
         thread.start()

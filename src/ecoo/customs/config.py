@@ -19,7 +19,7 @@ from ..errors import ConfigurationError
 from ..service.permissions import PRIVATE_FILE, tighten
 from ..settings import Settings, env_value
 
-__all__ = ["CustomsSettings", "customs_database_url", "load_customs_key"]
+__all__ = ["ALLOW_PRIVATE_ENV", "CustomsSettings", "customs_database_url", "load_customs_key", "private_webhooks_allowed"]
 
 #: The mode that says a service runs as customs (``ECOO_MODE=customs``, or ``ecoo serve --customs``).
 CUSTOMS_MODE = "customs"
@@ -30,6 +30,15 @@ def customs_database_url(env: Mapping[str, str]) -> str:
     customs service and the ``ecoo customs`` commands share (neither needs the trust list for it)."""
     data_dir = env_value(env, "ECOO_DATA_DIR", Path, Settings.data_dir)
     return env.get("DATABASE_URL") or f"sqlite:///{(data_dir / 'customs.db').as_posix()}"
+
+
+#: The variable that lets webhooks reach loopback, private and link-local hosts (tests, on-premise receivers).
+ALLOW_PRIVATE_ENV = "ECOO_WEBHOOK_ALLOW_PRIVATE"
+
+
+def private_webhooks_allowed(env: Mapping[str, str]) -> bool:
+    """Whether ``ECOO_WEBHOOK_ALLOW_PRIVATE`` says yes (1, true, yes, on); unset or anything else: no."""
+    return env.get(ALLOW_PRIVATE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _flag(text: str) -> bool:
@@ -49,6 +58,9 @@ class CustomsSettings(Settings):
     watch_interval: float = 2.0  # seconds between the watcher's passes over the trust list's registries
     background: bool = True  # run the watcher and the webhook deliveries in this process (tests drive them)
     webhook_max_attempts: int = 8
+    webhook_allow_private: bool = False  # ECOO_WEBHOOK_ALLOW_PRIVATE=1: webhooks may reach loopback/private hosts
+    lease_seconds: float = 120.0  # ECOO_LEASE_SECONDS: a sender's claim on a record expires after this (it died)
+    max_backoff: float = 900.0  # ECOO_MAX_BACKOFF: the longest wait before a record is looked at again
     rpc_timeout: float = 10.0  # seconds a trust-list node has to answer before the next URL is tried
     login_limit: str = "10 per minute"  # sign-in attempts and refused API tokens, per client address
     session_hours: float = 12.0  # a signed-in session ends this long after sign-in (a shift), whatever happens
@@ -83,6 +95,9 @@ class CustomsSettings(Settings):
             "watch_interval": env_value(env, "ECOO_WATCH_INTERVAL", float, CustomsSettings.watch_interval),
             "background": env_value(env, "ECOO_WORKER", _flag, CustomsSettings.background),
             "webhook_max_attempts": env_value(env, "ECOO_WEBHOOK_MAX_ATTEMPTS", int, CustomsSettings.webhook_max_attempts),
+            "webhook_allow_private": private_webhooks_allowed(env),
+            "lease_seconds": env_value(env, "ECOO_LEASE_SECONDS", float, CustomsSettings.lease_seconds),
+            "max_backoff": env_value(env, "ECOO_MAX_BACKOFF", float, CustomsSettings.max_backoff),
             "login_limit": env.get("ECOO_LOGIN_LIMIT") or CustomsSettings.login_limit,
             "session_hours": env_value(env, "ECOO_SESSION_HOURS", float, CustomsSettings.session_hours),
         }
@@ -108,6 +123,8 @@ class CustomsSettings(Settings):
             raise ConfigurationError("ECOO_SESSION_HOURS must be > 0")
         if self.watch_interval <= 0 or self.webhook_max_attempts < 1:
             raise ConfigurationError("ECOO_WATCH_INTERVAL must be > 0 and ECOO_WEBHOOK_MAX_ATTEMPTS >= 1")
+        if self.lease_seconds <= 0 or self.max_backoff <= 0:
+            raise ConfigurationError("ECOO_LEASE_SECONDS and ECOO_MAX_BACKOFF must be > 0")
 
 
 def load_customs_key(env: Mapping[str, str]) -> bytes | None:

@@ -1,8 +1,11 @@
 """The declarations' tables: ``customs_declarations``, ``customs_declaration_lines`` and
 ``customs_watched`` (the certificates with an accepted line, which the alerts watcher follows).
 
-Durable first: a declaration and its lines are stored (records ``not_sent``) before anything is
-sent on chain; each record's transaction and state are written as they happen.
+Durable first: a declaration and its lines are stored (records ``not_sent``), with the receipts
+owed to each certificate, before anything is sent on chain; each record's transaction and state
+are written as they happen (:mod:`.record_repository`). The request that stores a declaration
+holds its records (a claim, :data:`REQUEST_CLAIM_SECONDS`) while it sends them; when it dies, the
+claim expires and the recovery (:mod:`.record_recovery`) takes over.
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from ..utilisation import RejectionCode
+from .record_repository import overlay_answer
 from .store import insert_id
-from .store.schema import declaration_lines, declarations, watched
+from .store.schema import declaration_lines, declaration_receipts, declarations, watched
 
 __all__ = [
+    "REQUEST_CLAIM_SECONDS",
     "LineRow",
     "StoredDeclaration",
     "count_declarations",
@@ -28,10 +34,20 @@ __all__ = [
     "insert_declaration",
     "line_rows",
     "list_declarations",
+    "request_owner",
     "update_answer",
-    "update_line_record",
     "watch",
 ]
+
+
+#: How long the request that stored a declaration holds its records before the recovery may take
+#: them (renewed before each send, so only a request that died or hangs loses them).
+REQUEST_CLAIM_SECONDS = 120.0
+
+
+def request_owner(declaration_id: int) -> str:
+    """The claim the request that stored declaration ``declaration_id`` holds on its records."""
+    return f"request:{declaration_id}"
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,8 @@ class LineRow:
     record_tx: str | None = None
     record_state: str | None = None
     record_error: str | None = None
+    certified: int | None = None  # the item's certified quantity in thousandths (what a utilisation states)
+    record_attempts: int = 0
 
 
 @dataclass(frozen=True)
@@ -81,8 +99,11 @@ def insert_declaration(
     actor: str,
     outcome: str,
     lines: Sequence[LineRow],
+    claim_seconds: float = REQUEST_CLAIM_SECONDS,
 ) -> int:
-    """Store a declaration and its lines (their records not yet sent); its id."""
+    """Store a declaration and its lines (their records not yet sent, held by this request, see
+    :func:`request_owner`), and the receipt owed to each VALID certificate a recorded line names;
+    its id."""
     declaration_id = insert_id(
         conn,
         declarations.insert().values(
@@ -97,6 +118,8 @@ def insert_declaration(
             outcome=outcome,
         ),
     )
+    now = time.time()
+    claim = {"record_claim": request_owner(declaration_id), "record_claim_until": now + claim_seconds}
     if lines:
         conn.execute(
             declaration_lines.insert(),
@@ -117,41 +140,54 @@ def insert_declaration(
                     "reasons": json.dumps(line.reasons, ensure_ascii=False),
                     "record_kind": line.record_kind,
                     "record_state": line.record_state,
+                    "record_certified": str(line.certified) if line.certified is not None else None,
+                    "record_attempts": 0,
+                    "record_next_at": now if line.record_kind else None,
+                    **(claim if line.record_kind else {}),
                 }
                 for line in lines
+            ],
+        )
+    receipts = _receipts_owed(lines)
+    if receipts:
+        conn.execute(
+            declaration_receipts.insert(),
+            [
+                {
+                    "declaration_id": declaration_id,
+                    "chain_id": chain_id,
+                    "registry": registry,
+                    "issuer": issuer,
+                    "leaf": leaf,
+                    "record_state": "not_sent",
+                    "record_attempts": 0,
+                    "record_next_at": now,
+                    **claim,
+                }
+                for chain_id, registry, issuer, leaf in receipts
             ],
         )
     return declaration_id
 
 
-def update_line_record(
-    conn: Connection,
-    declaration_id: int,
-    line_no: int,
-    *,
-    state: str,
-    tx: str | None = None,
-    error: str | None = None,
-    kind: str | None = None,
-    decision: str | None = None,
-    reasons: list[dict[str, str]] | None = None,
-) -> None:
-    """A line's record: its state (``sent``, ``confirmed``, ``failed``, ``not_sent``), transaction and
-    error; ``kind``, ``decision`` and ``reasons`` when the chain turned an acceptance into a rejection."""
-    values: dict[str, Any] = {"record_state": state, "record_error": error}
-    if tx is not None:
-        values["record_tx"] = tx
-    if kind is not None:
-        values["record_kind"] = kind
-    if decision is not None:
-        values["decision"] = decision
-    if reasons is not None:
-        values["reasons"] = json.dumps(reasons, ensure_ascii=False)
-    where = (declaration_lines.c.declaration_id == declaration_id) & (declaration_lines.c.line_no == line_no)
-    conn.execute(declaration_lines.update().where(where).values(**values))
+def _receipts_owed(lines: Sequence[LineRow]) -> list[tuple[int, str, str, str]]:
+    """Each certificate that a recorded line names and that verified VALID (its lines' reasons, if
+    any, are not ``certificate_not_valid``): once, in the order of the lines."""
+    owed: dict[tuple[int, str, str, str], None] = {}
+    for line in lines:
+        if not line.record_kind or line.chain_id is None or not (line.registry and line.issuer and line.leaf):
+            continue
+        if any(reason.get("code") == RejectionCode.CERTIFICATE_NOT_VALID.code for reason in line.reasons):
+            continue
+        owed.setdefault((line.chain_id, line.registry, line.issuer, line.leaf), None)
+    return list(owed)
 
 
 def update_answer(conn: Connection, declaration_id: int, outcome: str, answer: dict[str, Any]) -> None:
+    """Store the declaration's answer, each line's record as stored now (the recovery may have
+    moved one on while the request built the answer)."""
+    answer = overlay_answer(conn, declaration_id, answer)
+    outcome = str(answer.get("outcome", outcome))
     conn.execute(
         declarations.update()
         .where(declarations.c.id == declaration_id)
@@ -245,6 +281,8 @@ def line_rows(conn: Connection, declaration_id: int) -> list[LineRow]:
             record_tx=row.record_tx,
             record_state=row.record_state,
             record_error=row.record_error,
+            certified=int(row.record_certified) if row.record_certified else None,
+            record_attempts=int(row.record_attempts or 0),
         )
         for row in conn.execute(query.order_by(declaration_lines.c.id))
     ]

@@ -23,7 +23,7 @@ from ..utilisation import declaration_hash, new_salt
 from .accounts import OFFICER
 from .auth import audit, current_actor, objects, page_role, require_role
 from .declaration_input import MAX_CERTIFICATES, Declaration, read_declaration
-from .declaration_records import LineRecord, record_kind, send_records
+from .declaration_records import LineRecord, record_kind, send_records, sender_options
 from .declaration_repository import (
     LineRow,
     find_declaration,
@@ -113,6 +113,7 @@ def _row(decision: LineDecision) -> LineRow:
         reasons=[r.to_json() for r in decision.reasons],
         record_kind=kind,
         record_state="not_sent" if kind else None,
+        certified=decision.certified,
     )
 
 
@@ -185,13 +186,22 @@ def create_declaration() -> Any:
             actor=actor.label,
             outcome=outcome(decisions),
             lines=[_row(d) for d in decisions],
+            claim_seconds=built.settings.lease_seconds,
         )
         log_verifications(conn, actor, reports, "declaration", declaration_id, documents=documents)
         detail = {"outcome": outcome(decisions), "lines": len(decisions), "certificates": len(presented)}
         audit("declaration.create", f"declaration {declaration_id} {declaration.reference}", detail, conn)
     try:
         records = send_records(
-            built.db, declaration_id, hashed, presented, decisions, built.signer, built.registries.sender, _on_trust_list
+            built.db,
+            declaration_id,
+            hashed,
+            presented,
+            decisions,
+            built.signer,
+            built.registries.sender,
+            _on_trust_list,
+            **sender_options(built.settings),
         )
     except ChainUnavailableError as exc:  # stored: the lines stay not_sent and can be sent again
         records = [LineRecord(record_kind(d, _on_trust_list), decision=d, error=str(exc)) for d in decisions]

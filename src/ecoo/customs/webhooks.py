@@ -11,6 +11,13 @@ A webhook's URL is hostile input like any other: only ``http``/``https`` without
 request goes straight to the host (no redirect is followed, no proxy from the environment), every
 attempt has a deadline for the whole exchange (a receiver that answers one byte at a time is cut
 off), and at most :data:`RESPONSE_BYTES` of the answer are read.
+
+Nor may a webhook reach into the service's own network (SSRF): a URL whose host is, or resolves to,
+a loopback, private, link-local (cloud metadata at 169.254.169.254), shared, multicast or otherwise
+not globally routable address, or a known cloud metadata address, is refused when the webhook is
+made, and again at every delivery (the DNS may answer differently by then): the delivery resolves
+the host, checks every address and connects to the checked addresses only (no second lookup).
+An operator whose receiver is inside the network sets ``ECOO_WEBHOOK_ALLOW_PRIVATE=1``.
 """
 
 from __future__ import annotations
@@ -18,8 +25,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import http.client
+import ipaddress
 import json
 import logging
+import os
 import random
 import secrets
 import socket
@@ -33,6 +42,7 @@ from urllib.parse import urlsplit
 from ..errors import InputError
 from ..urls import redact_url
 from .alert_repository import Alert
+from .config import ALLOW_PRIVATE_ENV, private_webhooks_allowed
 from .webhook_repository import WebhookRepository
 
 log = logging.getLogger(__name__)
@@ -66,8 +76,67 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
-def check_webhook_url(url: object) -> str:
-    """``url`` if it may be a webhook's: an absolute http(s) URL with a host and no credentials."""
+#: Addresses of cloud metadata services that are not caught as private or link-local (Azure's
+#: wire server is a public address; AWS's IPv6 one is unique-local, Alibaba's shared, caught anyway).
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200", "168.63.129.16")
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+#: Turns a host and port into the addresses to connect to (``socket.getaddrinfo``; tests inject one).
+Resolver = Callable[[str, int], list[str]]
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to (an IP literal: itself), each once, in the resolver's order."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def address_refusal(address: str) -> str | None:
+    """Why a webhook may not be sent to ``address`` ("loopback", "private" ...), None when it may."""
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):  # an IPv4 address inside an IPv6 one is that IPv4 address
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip in _NAT64:
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    checks = (
+        (ip in METADATA_ADDRESSES, "cloud metadata"),
+        (ip.is_loopback, "loopback"),
+        (ip.is_link_local, "link-local"),
+        (ip.is_unspecified, "unspecified"),
+        (ip.is_multicast, "multicast"),
+        (ip.is_private, "private"),
+        (not ip.is_global, "not globally routable"),
+    )
+    return next((label for refused, label in checks if refused), None)
+
+
+def refused_addresses(host: str, port: int, resolver: Resolver = resolve) -> tuple[list[str], str | None]:
+    """The addresses of ``host`` and, if one of them may not receive webhooks, why (a sentence);
+    OSError when the host does not resolve."""
+    addresses = resolver(host, port)
+    for address in addresses:
+        label = address_refusal(address)
+        if label is not None:
+            shown = host if host == address else f"{host} ({address})"
+            return addresses, (
+                f"the webhook host {shown} is a {label} address: webhooks go to public receivers only "
+                f"(an operator may set {ALLOW_PRIVATE_ENV}=1 for a receiver inside the network)"
+            )
+    return addresses, None
+
+
+def _default_port(scheme: str, port: int | None) -> int:
+    return port if port is not None else 443 if scheme == "https" else 80
+
+
+def check_webhook_url(url: object, *, allow_private: bool | None = None, resolver: Resolver = resolve) -> str:
+    """``url`` if it may be a webhook's: an absolute http(s) URL with a host and no credentials,
+    whose host is not (and does not resolve to) an address inside the network, unless
+    ``allow_private`` (default: ``ECOO_WEBHOOK_ALLOW_PRIVATE`` of the environment). A host that does
+    not resolve now is accepted: every delivery checks it again."""
     if not isinstance(url, str) or not url:
         raise InputError("a webhook needs a url (a string)")
     if len(url) > MAX_URL_LENGTH:
@@ -85,6 +154,15 @@ def check_webhook_url(url: object) -> str:
         raise InputError("the webhook url has no host")
     if parts.username is not None or parts.password is not None:
         raise InputError("a webhook url must not carry credentials (user:password@); the signature authenticates")
+    if allow_private is None:
+        allow_private = private_webhooks_allowed(os.environ)
+    if not allow_private:
+        try:
+            _, refusal = refused_addresses(parts.hostname, _default_port(parts.scheme, parts.port), resolver)
+        except (OSError, UnicodeError):
+            refusal = None  # not resolvable now: each delivery resolves and checks it
+        if refusal is not None:
+            raise InputError(refusal)
     return url
 
 
@@ -112,17 +190,58 @@ class Answer:
     error: str | None
 
 
-def post(url: str, body: bytes, headers: dict[str, str], connect_timeout: float, total_timeout: float) -> Answer:
+class _PinnedConnection(http.client.HTTPConnection):
+    """Connects to the addresses that were checked, in order, instead of looking the host up again
+    (the Host header, and for HTTPS the server name and certificate check, still use the host)."""
+
+    pinned: tuple[str, ...] = ()
+
+    def connect(self) -> None:
+        failure: OSError = OSError(f"{self.host} has no address")
+        for address in self.pinned:
+            try:
+                self.sock = socket.create_connection((address, self.port), self.timeout)
+            except OSError as exc:
+                failure = exc
+                continue
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return
+        raise failure
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection, _PinnedConnection):
+    """HTTPS over :class:`_PinnedConnection` (``HTTPSConnection.connect`` wraps what it connects)."""
+
+
+def post(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    connect_timeout: float,
+    total_timeout: float,
+    *,
+    allow_private: bool = False,
+    resolver: Resolver = resolve,
+) -> Answer:
     """POST ``body`` to ``url`` once: no redirect followed, no proxy, a deadline for the whole
-    exchange, at most :data:`RESPONSE_BYTES` of the answer read."""
+    exchange, at most :data:`RESPONSE_BYTES` of the answer read; to the host's addresses looked up
+    once, just now, and (unless ``allow_private``) only if none is inside the network
+    (:func:`address_refusal`)."""
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    connection: http.client.HTTPConnection
+    try:
+        pinned, refusal = refused_addresses(host, _default_port(parts.scheme, port), resolver)
+    except (OSError, UnicodeError) as exc:
+        return Answer(None, f"no answer (the host does not resolve: {type(exc).__name__})")
+    if refusal is not None and not allow_private:
+        return Answer(None, f"not sent: {refusal}")
+    connection: _PinnedConnection
     if parts.scheme == "https":
-        connection = http.client.HTTPSConnection(host, port, timeout=connect_timeout, context=ssl.create_default_context())
+        connection = _PinnedHTTPSConnection(host, port, timeout=connect_timeout, context=ssl.create_default_context())
     else:
-        connection = http.client.HTTPConnection(host, port, timeout=connect_timeout)
+        connection = _PinnedConnection(host, port, timeout=connect_timeout)
+    connection.pinned = tuple(pinned)
     cut_off = threading.Event()
 
     def stop() -> None:  # the deadline: unblocks whatever read or write waits on the socket
@@ -178,8 +297,13 @@ class Deliverer:
         total_timeout: float = TOTAL_TIMEOUT,
         jitter: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.time,
+        allow_private: bool | None = None,
+        resolver: Resolver = resolve,
     ) -> None:
         self.repository = repository
+        # None: ECOO_WEBHOOK_ALLOW_PRIVATE of the environment (the service passes its settings').
+        self.allow_private = private_webhooks_allowed(os.environ) if allow_private is None else allow_private
+        self.resolver = resolver
         self.max_attempts = max(1, max_attempts)
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
@@ -203,7 +327,15 @@ class Deliverer:
                 EVENT_HEADER: delivery.alert.kind,
             }
             started = time.monotonic()
-            answer = post(delivery.url, body, headers, self.connect_timeout, self.total_timeout)
+            answer = post(
+                delivery.url,
+                body,
+                headers,
+                self.connect_timeout,
+                self.total_timeout,
+                allow_private=self.allow_private,
+                resolver=self.resolver,
+            )
             ms = int((time.monotonic() - started) * 1000)
             failed = delivery.attempts + 1
             retry = answer.error is not None and failed < self.max_attempts

@@ -132,8 +132,42 @@ declaration_lines = Table(
     Column("record_tx", String(66)),
     Column("record_state", String(16)),  # not_sent | sent | confirmed | failed
     Column("record_error", Text),
+    # The record's recovery (declaration_records, record_recovery): the certified quantity a
+    # utilisation states (thousandths, decimal digits: a uint128), the transactions sent, when the
+    # recovery looks next (null: never: settled deep enough, or no key), who is sending it now (a
+    # claim that expires), the block to search its events from and the block that holds it.
+    Column("record_certified", String(40)),
+    Column("record_attempts", Integer, nullable=False, default=0),
+    Column("record_next_at", Float),
+    Column("record_claim", String(64)),
+    Column("record_claim_until", Float),
+    Column("record_from_block", BigInteger),
+    Column("record_block", BigInteger),
     UniqueConstraint("declaration_id", "line_no", name="customs_declaration_lines_once"),
 )
+Index("customs_declaration_lines_due", declaration_lines.c.record_next_at)
+
+declaration_receipts = Table(
+    "customs_declaration_receipts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("declaration_id", Integer, ForeignKey("customs_declarations.id"), nullable=False),
+    Column("chain_id", BigInteger, nullable=False),
+    Column("registry", String(42), nullable=False),
+    Column("issuer", String(42), nullable=False),
+    Column("leaf", String(66), nullable=False),
+    Column("record_tx", String(66)),
+    Column("record_state", String(16), nullable=False),  # not_sent | sent | confirmed | failed
+    Column("record_error", Text),
+    Column("record_attempts", Integer, nullable=False, default=0),
+    Column("record_next_at", Float),
+    Column("record_claim", String(64)),
+    Column("record_claim_until", Float),
+    Column("record_from_block", BigInteger),
+    Column("record_block", BigInteger),
+    UniqueConstraint("declaration_id", "chain_id", "registry", "leaf", name="customs_declaration_receipts_once"),
+)
+Index("customs_declaration_receipts_due", declaration_receipts.c.record_next_at)
 
 watched = Table(
     "customs_watched",
