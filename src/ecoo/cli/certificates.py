@@ -381,9 +381,10 @@ def verify_command(
     publisher: str | None,
     as_json: bool,
 ) -> None:
-    """Verify issued certificates (JSON or ecoo PDF files, lists, .jsonl or directories). Exit code 0 only when all are
-    VALID (1: another verdict, 3: UNAVAILABLE and no other verdict). With --trust-list, each is routed
-    to its chain and registry, and the registries are asked at the same time."""
+    """Verify issued certificates (JSON or ecoo PDF files, lists, .jsonl or directories). Exit code 0
+    only when all are VALID (1: another verdict, 3: UNAVAILABLE and no other verdict). With
+    --trust-list, each is routed to its chain and registry, and the registries are asked at the
+    same time."""
     from ..verify import Verifier
 
     single = len(sources) == 1 and not Path(sources[0]).is_dir() and not sources[0].endswith(".jsonl")
