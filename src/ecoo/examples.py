@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import copy
 import re
+import secrets
 from datetime import date, timedelta
 from typing import Any, Final
 
 from .errors import ConfigurationError
 
-__all__ = ["EXAMPLE_SCHEMES", "example_certificate"]
+__all__ = ["EXAMPLE_SCHEMES", "example_certificate", "fresh_certificate_number"]
 
 _NO_FLAGS: Final = {"issuedRetroactively": False, "exhibition": False, "cumulation": False, "deMinimis": False}
 
@@ -451,6 +452,18 @@ def example_certificate(scheme: str = "RCEP", *, issued_on: date | None = None) 
         shift = issued_on - date.fromisoformat(example["issueDate"])
         example = shift_dates(example, shift)
     return example
+
+
+#: Random digits in a fresh number: 10**8 numbers, so that two runs (a chamber's demo issuing a
+#: few hundred examples) practically never meet (birthday bound: ~0.05% after 300 numbers).
+FRESH_DIGITS = 8
+
+
+def fresh_certificate_number(number: str) -> str:
+    """``number`` (an example's) with its final digits replaced by :data:`FRESH_DIGITS` random ones:
+    a new number in the example's style each call ("TH-RCEP-2026-0048815" -> "TH-RCEP-2026-30517264")."""
+    stem = number.rstrip("0123456789")
+    return f"{stem}{secrets.randbelow(10**FRESH_DIGITS):0{FRESH_DIGITS}d}"
 
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

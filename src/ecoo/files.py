@@ -12,7 +12,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, PdfError
 
 #: Largest file ecoo reads (a certificate with 999 items is well under 2 MB).
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -209,16 +209,36 @@ def read_json(path: Path | str, limit: int = MAX_FILE_BYTES) -> Any:
     return parse_json(data, source)
 
 
-def read_certificates(path: Path | str) -> Iterator[tuple[str, Any]]:
+def read_document(path: Path | str, limit: int = MAX_FILE_BYTES) -> Any:
+    """What ``path`` (``-`` for stdin) presents as an issued document: its JSON, or, for a PDF
+    (``%PDF`` first, as the verification page and API tell them apart), the document an ecoo
+    certificate PDF carries, read by :func:`ecoo.pdf.reader.extract_document` with its limits.
+    Either way the JSON goes through :func:`parse_json`: there is no second parser."""
+    source = "stdin" if str(path) == "-" else str(path)
+    data = read_bytes(path, limit)
+    if data.startswith(b"%PDF"):
+        from .pdf.reader import extract_document  # pypdf loads with the first PDF, not with every command
+
+        try:
+            return extract_document(data)
+        except PdfError as exc:
+            raise PdfError(f"{source}: {exc}") from None
+    return parse_json(data, source)
+
+
+def read_certificates(path: Path | str, *, pdf: bool = False) -> Iterator[tuple[str, Any]]:
     """Certificates from a JSON file (one object or a list), JSON Lines (``.jsonl``), or a
-    directory of ``.json`` files. Yields ``(source, certificate)``."""
+    directory of ``.json`` files. Yields ``(source, certificate)``. With ``pdf``, for issued
+    documents, a file may also be an ecoo certificate PDF (see :func:`read_document`) and a
+    directory's ``.pdf`` files are read too."""
     path_obj = Path(path)
     if str(path) != "-" and path_obj.is_dir():
-        files = sorted(p for p in path_obj.iterdir() if p.suffix == ".json" and p.is_file())
+        suffixes = (".json", ".pdf") if pdf else (".json",)
+        files = sorted(p for p in path_obj.iterdir() if p.suffix in suffixes and p.is_file())
         if not files:
-            raise InputError(f"{path}: no .json files in this directory")
+            raise InputError(f"{path}: no {' or '.join(suffixes)} files in this directory")
         for file in files:
-            yield from read_certificates(file)
+            yield from read_certificates(file, pdf=pdf)
         return
     if path_obj.suffix == ".jsonl":
         text = read_bytes(path, limit=max(MAX_FILE_BYTES, 1024 * MAX_FILE_BYTES))
@@ -226,7 +246,7 @@ def read_certificates(path: Path | str) -> Iterator[tuple[str, Any]]:
             if line.strip():
                 yield f"{path}:{number}", parse_json(line, f"{path}, line {number}")
         return
-    value = read_json(path)
+    value = read_document(path) if pdf else read_json(path)
     if isinstance(value, list):
         for index, item in enumerate(value):
             yield f"{path}[{index}]", item

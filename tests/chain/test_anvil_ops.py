@@ -127,7 +127,7 @@ def test_concurrent_senders_never_collide_on_nonces(anvil_registry: tuple[Regist
 def test_unreachable_chain_is_unavailable_never_a_verdict(anvil_registry: tuple[Registry, Actors]) -> None:
     registry, actors = anvil_registry
     dead_url = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(errors.ChainUnavailableError, match="ecoo node"):
+    with pytest.raises(errors.ChainUnavailableError, match="ecoo up"):
         connect(dead_url)
     dead = Registry(Web3(Web3.HTTPProvider(dead_url, request_kwargs={"timeout": 2})), registry.address)
     with pytest.raises(errors.ChainUnavailableError):

@@ -82,7 +82,7 @@ def test_deploy_accredit_suspend_reinstate_rotate(
 def test_errors_are_one_line_and_never_a_traceback(env: dict[str, str], tmp_path: Path) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     cases = [
-        (["deploy", "--unlocked", "--rpc-url", dead], "ecoo node"),
+        (["deploy", "--unlocked", "--rpc-url", dead], "ecoo up"),
         (["deploy", "--rpc-url", env["ECOO_RPC_URL"]], "no key"),
         (["issuer", "0x" + "11" * 20], "ecoo deploy"),  # nothing deployed in this deployments dir
         (

@@ -406,6 +406,6 @@ def test_an_unreachable_remote_node_is_not_answered_with_a_dev_node_hint() -> No
     from ecoo.errors import ChainUnavailableError
 
     remote = str(ChainUnavailableError("https://user:secret@rpc.example.org/v1/KEY", "ConnectTimeout"))
-    assert "ecoo node" not in remote and "ask its operator" in remote
+    assert "ecoo up" not in remote and "ask its operator" in remote
     assert "secret" not in remote and "KEY" not in remote
-    assert "start one with `ecoo node`" in str(ChainUnavailableError("http://127.0.0.1:8545"))
+    assert "start one with `ecoo up`" in str(ChainUnavailableError("http://127.0.0.1:8545"))

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,7 +21,7 @@ import click
 
 from ..settings import Settings
 from . import authority, authority_customs, certificates, chain
-from .output import EXIT_ERROR
+from .output import EXIT_BROKEN_PIPE, EXIT_ERROR, OutputClosedError, broken_pipe_as_output_closed
 
 __all__ = ["cli", "main"]
 
@@ -54,6 +56,18 @@ class LazyGroup(click.Group):
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    # Help and every command write their output in these two; click would turn a broken pipe
+    # into a silent exit 1, so it is caught here first (see ecoo.cli.output.EXIT_BROKEN_PIPE).
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        with broken_pipe_as_output_closed():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with broken_pipe_as_output_closed():
+            return super().invoke(ctx)
+
 
 @click.group(
     cls=LazyGroup,
@@ -66,6 +80,8 @@ class LazyGroup(click.Group):
 def cli(ctx: click.Context, verbose: bool) -> None:
     """ecoo: electronic certificates of origin, anchored in an on-chain registry."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:  # pypdf warns of what it repairs in a broken PDF: the one-line error says what matters
+        logging.getLogger("pypdf").setLevel(logging.ERROR)
     ctx.obj = Settings.from_env()
 
 
@@ -79,7 +95,16 @@ cli.add_command(authority.authority_group)
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ecoo`` console script."""
     try:
-        cli.main(args=argv, prog_name="ecoo", standalone_mode=False)
+        with broken_pipe_as_output_closed():
+            cli.main(args=argv, prog_name="ecoo", standalone_mode=False)
+            sys.stdout.flush()
+    except OutputClosedError:
+        # The recipe of Python's signal documentation ("Note on SIGPIPE"): point the closed streams
+        # at /dev/null so that the interpreter's last flush at exit cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            os.dup2(devnull, fd)
+        return EXIT_BROKEN_PIPE
     except click.exceptions.Abort:
         click.echo("ecoo: aborted", err=True)
         return EXIT_ERROR

@@ -16,9 +16,17 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import ChainUnavailableError, ConfigurationError, InputError
-from ..files import dump_document, read_certificates, read_json, write_documents
+from ..files import dump_document, read_certificates, read_document, read_json, write_documents
 from ..settings import Settings
-from .options import connect, key_options, open_registry, registry_and_signer, registry_option, rpc_option
+from .options import (
+    connect,
+    key_options,
+    open_registry,
+    registry_and_signer,
+    registry_option,
+    rpc_option,
+    rpc_url_origin,
+)
 from .output import EXIT_ERROR, Output, handle_errors, json_option
 
 if TYPE_CHECKING:
@@ -73,18 +81,26 @@ def schema_command(as_json: bool) -> None:
 
 @click.command("example")
 @click.option("--scheme", default="RCEP", show_default=True, help="NON_PREFERENTIAL, RCEP, ATIGA, EUR1, GSP_A, CPTPP.")
-@click.option("--number", default=None, help="Certificate number to put in (default: the example's).")
+@click.option("--number", default=None, help="Certificate number to put in (default: a new one each run).")
 @json_option
 @handle_errors
 def example_command(scheme: str, number: str | None, as_json: bool) -> None:
-    """Print a valid example certificate of origin issued today (input for `ecoo issue`)."""
+    """Print a valid example certificate of origin issued today (input for `ecoo issue`), with a new
+    certificate number each run unless --number gives one: a chamber never issues a number twice."""
     from datetime import UTC, datetime
 
-    from ..examples import example_certificate
+    from ..examples import example_certificate, fresh_certificate_number
 
     example = example_certificate(scheme.upper(), issued_on=datetime.now(UTC).date())
-    if number:
+    if number is None:
+        example["certificateNumber"] = fresh_certificate_number(example["certificateNumber"])
+    else:
+        from ..validation import validate_certificate
+
         example["certificateNumber"] = number
+        wrong = [i.message for i in validate_certificate(example) if i.path == "/certificateNumber"]
+        if wrong:
+            raise ConfigurationError(f"--number: {wrong[0]}")
     click.echo(json.dumps(example, indent=None if as_json else 2, ensure_ascii=False))
 
 
@@ -93,12 +109,13 @@ def example_command(scheme: str, number: str | None, as_json: bool) -> None:
 @json_option
 @handle_errors
 def validate_command(sources: tuple[str, ...], as_json: bool) -> None:
-    """Check certificates (JSON file, list, .jsonl, or directory) against the schema and rules."""
+    """Check certificates (JSON file, list, .jsonl, directory, or an issued ecoo PDF) against the
+    schema and rules."""
     from ..validation import validate_certificate
 
     results: list[dict[str, Any]] = []
     for source in sources:
-        for label, certificate in read_certificates(source):
+        for label, certificate in read_certificates(source, pdf=True):
             if isinstance(certificate, dict) and isinstance(certificate.get("proof"), dict):
                 certificate = certificate.get("certificate")  # an issued document: check its data
             issues = validate_certificate(certificate)
@@ -126,7 +143,8 @@ def validate_command(sources: tuple[str, ...], as_json: bool) -> None:
 @handle_errors
 def keygen_command(out: Path, as_json: bool) -> None:
     """Create a new key in an encrypted keystore (password from ECOO_KEYSTORE_PASSWORD or a prompt).
-    Prints the address only; the key never leaves the keystore unencrypted."""
+    Prints the address only (the keystore's name goes to stderr; --json prints both in one object);
+    the key never leaves the keystore unencrypted."""
     import os
 
     from eth_account import Account
@@ -142,9 +160,9 @@ def keygen_command(out: Path, as_json: bool) -> None:
         raise ConfigurationError("an empty keystore password protects nothing")
     account = Account.create()
     write_keystore(account, out, password)
-    Output(as_json).result(
-        {"address": account.address, "keystore": str(out)}, [f"address {account.address}", f"keystore {out} (mode 600)"]
-    )
+    if not as_json:  # CHAMBER=$(ecoo keygen --out key.json) must hold the address alone
+        click.echo(f"wrote keystore {out} (mode 600)", err=True)
+    Output(as_json).result({"address": account.address, "keystore": str(out)}, [account.address])
 
 
 @click.command("redact")
@@ -166,7 +184,7 @@ def redact_command(source: str, hide: tuple[str, ...], out: Path | None, as_json
     """Withhold parts of an issued certificate before handing it on; the result still verifies."""
     from ..protocol import redact
 
-    document = read_json(source)
+    document = read_document(source)
     if not isinstance(document, dict) or not isinstance(document.get("proof"), dict):
         raise InputError(f"{source}: not an issued ecoo certificate")
     redacted = redact(document, hide)
@@ -260,7 +278,7 @@ def issue_command(open_issuer: OpenIssuer, sources: tuple[str, ...], out: Path, 
 
 def change_status(name: str, open_issuer: OpenIssuer, target: str, as_json: bool, act: Callable[..., TxResult]) -> None:
     """Apply ``act(issuer, document)`` to TARGET (an issued file, or its 0x leaf) and print the transaction."""
-    document: Any = target if re.fullmatch(r"0x[0-9a-fA-F]{64}", target) else read_json(target)
+    document: Any = target if re.fullmatch(r"0x[0-9a-fA-F]{64}", target) else read_document(target)
     tx = act(open_issuer(), document)
     Output(as_json).result({"tx": tx, "action": name}, [f"{name}: tx {tx.tx_hash} (block {tx.block_number})"])
 
@@ -304,7 +322,7 @@ def lift_command(open_issuer: OpenIssuer, target: str, as_json: bool) -> None:
 def supersede_command(open_issuer: OpenIssuer, original: str, amended: str, reason: str, out: Path, as_json: bool) -> None:
     """Issue AMENDED (certificate data) as the replacement of ORIGINAL (an issued file) and mark
     ORIGINAL superseded on the registry."""
-    original_doc = read_json(original)
+    original_doc = read_document(original)
     amended_data = read_json(amended)
     if isinstance(amended_data, dict) and isinstance(amended_data.get("proof"), dict):
         amended_data = amended_data["certificate"]
@@ -322,7 +340,7 @@ def supersede_command(open_issuer: OpenIssuer, original: str, amended: str, reas
 @chamber_options
 def copy_command(open_issuer: OpenIssuer, original: str, out: Path, as_json: bool) -> None:
     """Issue a certified true copy of a lost ORIGINAL (issued file); the original is then superseded."""
-    batch, tx = open_issuer().certified_copy(read_json(original))
+    batch, tx = open_issuer().certified_copy(read_document(original))
     written = write_documents(batch.documents, out)
     Output(as_json).result(
         {"file": str(written[0]), "anchorTx": batch.tx, "supersedeTx": tx},
@@ -363,13 +381,16 @@ def verify_command(
     publisher: str | None,
     as_json: bool,
 ) -> None:
-    """Verify issued certificates (files, lists, .jsonl or directories). Exit code 0 only when all are
-    VALID (1: another verdict, 3: UNAVAILABLE and no other verdict). With --trust-list, each is routed
-    to its chain and registry, and the registries are asked at the same time."""
+    """Verify issued certificates (JSON or ecoo PDF files, lists, .jsonl or directories). Exit code 0
+    only when all are VALID (1: another verdict, 3: UNAVAILABLE and no other verdict). With
+    --trust-list, each is routed to its chain and registry, and the registries are asked at the
+    same time."""
     from ..verify import Verifier
 
     single = len(sources) == 1 and not Path(sources[0]).is_dir() and not sources[0].endswith(".jsonl")
-    documents = [(sources[0], read_json(sources[0]))] if single else [d for s in sources for d in read_certificates(s)]
+    documents = (
+        [(sources[0], read_document(sources[0]))] if single else [d for s in sources for d in read_certificates(s, pdf=True)]
+    )
     if single and isinstance(documents[0][1], list):  # one file holding a list of documents
         documents, single = [(f"{sources[0]}[{i}]", d) for i, d in enumerate(documents[0][1])], False
     if not documents:
@@ -391,6 +412,8 @@ def verify_command(
         try:
             verifier = Verifier.for_registry(open_registry(settings, connect(settings, rpc_url), registry))
         except ChainUnavailableError as exc:  # the offline checks still run: the verdict says UNAVAILABLE
+            # The report says only that the registry is unknown; say here which node was tried and why.
+            click.echo(f"ecoo: chain unavailable ({rpc_url_origin(settings, rpc_url)}): {exc}", err=True)
             verifier = Verifier.offline(str(exc))
     reports = verifier.verify_many([document for _, document in documents])
     if single:

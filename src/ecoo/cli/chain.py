@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 
-from ..anvil import running_node, sigterm_as_interrupt, wait_until_stopped
 from ..settings import Settings
 from .options import connect, key_options, rpc_option, signer
 from .output import EXIT_ERROR, Output, handle_errors, json_option
@@ -70,6 +69,8 @@ def compile_command(check: bool, as_json: bool) -> None:
 def node_command(settings: Settings, port: int | None, state_file: Path | None, fresh: bool, as_json: bool) -> None:
     """Run a managed Anvil in the foreground until Ctrl-C; its chain state persists across restarts.
     One per data directory: while one runs, a second one exits at once, naming it."""
+    from ..anvil import running_node, sigterm_as_interrupt, wait_until_stopped
+
     sigterm_as_interrupt()
     # Ctrl-C or SIGTERM before the wait began also ends the command cleanly: the node is stopped.
     with (
@@ -97,6 +98,7 @@ def up_command(settings: Settings, port: int | None, fresh: bool, as_json: bool)
     """Local development chain in one step: a managed Anvil with saved state, and the registry deployed
     on it (or reused). Runs until Ctrl-C. Uses Anvil's unlocked dev account as admin and authority.
     One per data directory: while one runs, a second one exits at once, naming it."""
+    from ..anvil import running_node, sigterm_as_interrupt, wait_until_stopped
     from ..chain import connect as connect_url
     from ..deploy import deploy_registry, deployment_path
     from ..signers import unlocked_signer

@@ -58,6 +58,20 @@ def connect(settings: Settings, rpc_url: str | None) -> Web3:
     return connect_url(settings.resolve_rpc_url(rpc_url))
 
 
+def rpc_url_origin(settings: Settings, rpc_url: str | None) -> str:
+    """Where the node URL a command tried came from, for an error a newcomer can act on."""
+    from ..settings import DEFAULT_RPC_URL
+
+    source = click.get_current_context().get_parameter_source("rpc_url")
+    if source is click.core.ParameterSource.COMMANDLINE:
+        return "given by --rpc-url"
+    if rpc_url or settings.rpc_url:
+        return "from ECOO_RPC_URL"
+    if settings.resolve_rpc_url() != DEFAULT_RPC_URL:
+        return f"recorded by a running `ecoo up` or `ecoo node` in {settings.node_file}"
+    return "the default: no --rpc-url, no ECOO_RPC_URL, no running `ecoo up`"
+
+
 def open_registry(settings: Settings, w3: Web3, registry: str | None) -> Registry:
     """The registry at ``--registry``, else the one recorded for the chain in the deployments dir."""
     from ..deploy import open_registry as open_deployed

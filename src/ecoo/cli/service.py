@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..anvil import running_node, sigterm_as_interrupt
 from ..datadir_lock import DataDirLock
 from ..errors import ConfigurationError, redact_url
 from ..settings import Settings, require_rpc_url
@@ -199,6 +198,7 @@ def serve_command(host: str, port: int, rpc_url: str | None, dev: bool, customs:
 def demo_command(port: int, node_port: int | None, fresh: bool) -> None:
     """Everything on one machine: managed Anvil (saved state), registry, a demo chamber, the service.
     One per data directory: while one runs, a second one exits at once, naming it."""
+    from ..anvil import running_node, sigterm_as_interrupt
     from ..chain import connect
     from ..deploy import deploy_registry
     from ..service.app import create_app

@@ -46,7 +46,7 @@ class ChainUnavailableError(EcooError, ConnectionError):
         except ValueError:  # a malformed URL (e.g. "http://[broken") names no host of ours
             host = ""
         hint = (
-            "start one with `ecoo node` (managed Anvil) or `npx hardhat node`"
+            "start one with `ecoo up` (a local chain with the registry deployed) or `make run` (that and the service)"
             if host in ("127.0.0.1", "localhost", "::1", "0.0.0.0")
             else "check that the node is up and that the URL is right (a remote node: ask its operator)"
         )
