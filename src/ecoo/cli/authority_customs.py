@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
-from eth_utils.crypto import keccak
 
 from ..settings import Settings
 from .authority import Shown, authority_command
@@ -26,9 +25,15 @@ if TYPE_CHECKING:
     from ..registry import Registry, TxResult
     from ..signers import Signer
 
-#: Topic 0 of the two role events, as IEcooRegistry declares them.
-GRANTED_TOPIC = "0x" + keccak(text="CustomsGranted(address,bytes2)").hex()
-REVOKED_TOPIC = "0x" + keccak(text="CustomsRevoked(address)").hex()
+#: The two role events, as IEcooRegistry declares them (their topic 0 is the keccak of these).
+GRANTED_EVENT = "CustomsGranted(address,bytes2)"
+REVOKED_EVENT = "CustomsRevoked(address)"
+
+
+def _topic(signature: str) -> str:
+    from eth_utils.crypto import keccak  # here, not at the top: `ecoo --help` loads this module
+
+    return "0x" + keccak(text=signature).hex()
 
 
 def _hex(value: Any) -> str:
@@ -45,7 +50,7 @@ def _role_event(registry: Registry, log: Any) -> dict[str, Any]:
         "time": datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z"),
         "tx": _hex(log["transactionHash"]),
     }
-    if _hex(log["topics"][0]) == GRANTED_TOPIC:
+    if _hex(log["topics"][0]) == _topic(GRANTED_EVENT):
         event["country"] = bytes(log["data"])[:2].rstrip(b"\0").decode("ascii", errors="replace")
     return event
 
@@ -55,16 +60,18 @@ def role_history(registry: Registry, address: str) -> dict[str, Any]:
     that did not happen), or ``history_error`` when the node would not answer the log query."""
     from web3.exceptions import Web3Exception
 
+    granted_topic = _topic(GRANTED_EVENT)
+
     try:
         logs = registry.w3.eth.get_logs(
             {
                 "address": registry.address,
                 "fromBlock": 0,
                 "toBlock": "latest",
-                "topics": [[GRANTED_TOPIC, REVOKED_TOPIC], "0x" + address.lower().removeprefix("0x").rjust(64, "0")],
+                "topics": [[granted_topic, _topic(REVOKED_EVENT)], "0x" + address.lower().removeprefix("0x").rjust(64, "0")],
             }
         )
-        grants = [log for log in logs if _hex(log["topics"][0]) == GRANTED_TOPIC]
+        grants = [log for log in logs if _hex(log["topics"][0]) == granted_topic]
         last_grant = grants[-1] if grants else None
         last = logs[-1] if logs else None
         revoked = last if last is not None and last is not last_grant else None
