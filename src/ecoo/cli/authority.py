@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from eth_utils.crypto import keccak
 
 from ..errors import MissingRoleError
 from ..settings import Settings
@@ -29,8 +28,8 @@ Shown = tuple[dict[str, Any], list[str]]
 #: Reads what to show of the key at an address, after the transaction.
 Show = Callable[["Registry", str], Shown]
 
-#: The registry's AUTHORITY_ROLE (keccak256("ECOO_AUTHORITY_ROLE"), as the contract declares it).
-AUTHORITY_ROLE = keccak(text="ECOO_AUTHORITY_ROLE")
+#: The registry's AUTHORITY_ROLE is keccak256 of this, as the contract declares it.
+AUTHORITY_ROLE_NAME = "ECOO_AUTHORITY_ROLE"
 
 
 def issuer_lines(issuer: Issuer, periods: list[AccreditationPeriod]) -> list[str]:
@@ -59,7 +58,9 @@ def show_issuer(registry: Registry, address: str) -> Shown:
 def not_the_authority(exc: MissingRoleError, command: str, key_env: str) -> MissingRoleError:
     """``exc`` with a message that says what the caller lacks, when the role is AUTHORITY_ROLE
     (OpenZeppelin's error names the role by its hash alone)."""
-    if exc.args_by_name.get("neededRole") != AUTHORITY_ROLE:
+    from eth_utils.crypto import keccak  # here: `ecoo --help` loads this module
+
+    if exc.args_by_name.get("neededRole") != keccak(text=AUTHORITY_ROLE_NAME):
         return exc
     account = exc.args_by_name.get("account")
     clear = MissingRoleError(**exc.args_by_name)
