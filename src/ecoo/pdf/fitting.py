@@ -5,7 +5,7 @@ break a token, first after one of its own separators ("HBM/PUS/" + "41-48"), las
 fpdf2 breaks a word that does not fit its cell wherever the width runs out ("8708302" + "9",
 "126000.00" + "USD"); this module decides the lines itself, and the layout hands fpdf2 lines that
 fit. A no-break space (U+00A0) is not a break: the certificate view joins a figure to its unit and
-a percentage to its sign with one. Pure functions of a ``measure`` (the width of a string in the
+a percentage to its sign with one (only a column too narrow for the whole breaks there). Pure functions of a ``measure`` (the width of a string in the
 current font), so that they are tested without a PDF.
 """
 
@@ -14,12 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-__all__ = ["fit_columns", "max_content", "min_content", "wrap"]
+__all__ = ["fit_columns", "max_content", "min_content", "min_piece", "wrap"]
 
 Measure = Callable[[str], float]
 
-# Inside a token too wide for its column: break after a separator, never before one.
-_SEPARATED = re.compile(r"[^/\-,;:]*[/\-,;:]+|[^/\-,;:]+")
+# Inside a token too wide for its column: break after a separator, never before one; a figure's
+# thousands separators are no such place ("987," + "654"), but the no-break space before its unit is.
+_SEPARATED = re.compile("[^/\\-;:\u00a0]*[/\\-;:\u00a0]+|[^/\\-;:\u00a0]+")
 
 
 def _words(text: str) -> list[str]:
@@ -29,6 +30,12 @@ def _words(text: str) -> list[str]:
 def min_content(text: str, measure: Measure) -> float:
     """The width of the widest token of ``text``: the narrowest column it fits unbroken."""
     return max((measure(word) for word in _words(text)), default=0.0)
+
+
+def min_piece(text: str, measure: Measure) -> float:
+    """The width of the widest piece of ``text`` when its tokens may break after their separators:
+    the narrowest column it fits without a break between two characters of a code or a figure."""
+    return max((measure(piece) for word in _words(text) for piece in _SEPARATED.findall(word)), default=0.0)
 
 
 def max_content(text: str, measure: Measure) -> float:
@@ -76,13 +83,19 @@ def wrap(text: str, width: float, measure: Measure) -> list[str]:
     return lines
 
 
-def fit_columns(minimum: Sequence[float], preferred: Sequence[float], total: float) -> list[float]:
+def fit_columns(
+    minimum: Sequence[float], preferred: Sequence[float], total: float, floor: Sequence[float] | None = None
+) -> list[float]:
     """Column widths that add up to ``total``, as a browser sizes an automatic table: each column
     gets at least its ``minimum`` (its widest token) and the room left over goes to the columns in
     proportion to how much more they would use (``preferred``, their unbroken text). When the
-    minimums alone exceed ``total``, they are scaled down together (tokens will then break)."""
+    minimums alone exceed ``total``, each column keeps at least its ``floor`` (its widest piece
+    between separators) and gives up room in proportion to how far it can; below the floors, all
+    are scaled down together (tokens then break between characters)."""
     low = sum(minimum)
-    if low >= total:
+    if low > total:
+        if floor is not None and sum(floor) <= total:
+            return fit_columns(floor, minimum, total)
         return [total * m / low for m in minimum] if low else [total / len(minimum)] * len(minimum)
     wants = [max(p - m, 0.0) for m, p in zip(minimum, preferred, strict=True)]
     room = total - low

@@ -26,7 +26,7 @@ from fpdf.enums import Align, MethodReturnValue, TableBordersLayout, VAlign, Wra
 from fpdf.fonts import TTFFont
 
 from ..certificate_view import GOODS_COLUMNS, NO_ITEMS, Box, CertificateForm, Line, certificate_form
-from .fitting import fit_columns, max_content, min_content, wrap
+from .fitting import fit_columns, max_content, min_content, min_piece, wrap
 from .reader import ATTACHMENT_NAME, PdfError
 
 __all__ = ["MAX_VERIFY_URL", "render_pdf"]
@@ -393,7 +393,11 @@ class _CertificatePdf(FPDF):
             max([low, *(max_content(text, self.get_string_width) + _GUTTER for text in column)])
             for low, column in zip(minimum, columns, strict=True)
         ]
-        return size, fit_columns(minimum, preferred, _WIDTH)
+        floor = [
+            max([low, *(min_piece(text, self.get_string_width) + _GUTTER for text in column)])
+            for low, column in zip(heading_min, columns, strict=True)
+        ]
+        return size, fit_columns(minimum, preferred, _WIDTH, floor)
 
     def _split_tall(self, cells: Sequence[_Cell]) -> list[list[_Cell]]:
         """One table row of wrapped cells, or several when a cell has more lines than fit a page.
