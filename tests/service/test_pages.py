@@ -109,6 +109,7 @@ def test_uploaded_issued_json_is_valid_and_laid_out_like_the_form(service: Servi
         assert html.escape(value) in page, value
     assert "Withheld parts: none, the certificate is complete." in page
     assert "Not public on this page" not in page  # the holder's own file: nothing left out
+    assert "not</strong> confirmed by the checks" not in page and 'data-testid="key-facts"' in page
 
 
 def test_result_page_shows_the_boxes_and_labels_the_pdf_prints(service: ServiceHarness) -> None:
@@ -133,6 +134,7 @@ def test_tampered_origin_is_invalid_with_integrity_named(service: ServiceHarness
     assert _testid(page, "verdict") == "INVALID" and _testid(page, "failed-check") == "integrity"
     assert "tone-bad" in page and "the certificate data was changed after it was issued" in page
     assert "they differ from what the issuer signed and anchored" in page
+    assert "As the document states them, <strong>not</strong> confirmed by the checks" in page
     assert page.count("badge-skipped") == 6  # later checks are not run
     # The service issued it, so it shows what the issuer anchored in place of the altered value.
     assert re.search(r'<code>/items/0/originCountry</code></th><td class="presented">VN</td><td class="anchored">TH</td>', page)
@@ -257,6 +259,13 @@ def test_qr_link_verifies_the_stored_certificate(service: ServiceHarness) -> Non
     page = _text(response)
     assert response.status_code == 200 and _testid(page, "verdict") == "VALID"
     assert "TH-PAGE-6" in page and "/api/v1/lookup?leaf=" in page
+    # The service's public view leaves the redactable parts out itself: it says so, and why, and
+    # never that a holder withheld or removed them (not even in the format check's message).
+    words = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    assert "Not public on this page" in words and "Anyone who scans the certificate's QR code" in words
+    assert not re.search(r"withheld|removed", words, re.IGNORECASE)
+    assert "Exporter, Consignee" in words and "FOB value of items 1–2, Invoice of items 1–2." in words
+    assert words.count("not published on this page") >= 8  # boxes 1-3, 6 (five lines), 7 and the items' cells
 
 
 def test_qr_link_of_a_revoked_certificate_is_red(service: ServiceHarness) -> None:

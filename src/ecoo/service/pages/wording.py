@@ -185,7 +185,9 @@ def _ranges(numbers: list[int]) -> str:
 
 def unpublished_parts(pointers: list[str]) -> list[str]:
     """What the public view leaves out, by name, items grouped: ["Exporter", ..., "FOB value of items 1–3"]."""
-    named = [withheld_label(p) for p in sorted(pointers, key=pointer_order) if not _ITEM_UNIT.match(p)]
+    order = list(_UNIT_NAMES)  # the form's order: exporter, consignee, ... remarks
+    top = sorted((p for p in pointers if not _ITEM_UNIT.match(p)), key=lambda p: (order.index(p) if p in order else len(order), p))
+    named = [withheld_label(p) for p in top]
     for field, name in (("fobValue", "FOB value"), ("invoice", "Invoice")):
         items = [int(m[1]) + 1 for p in pointers if (m := _ITEM_UNIT.match(p)) and m[2] == field]
         if items:
