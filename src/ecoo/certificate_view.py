@@ -9,30 +9,28 @@ certificate-of-origin form: 1 exporter, 2 consignee, 3 transport, 4 for official
 Pure data, no Flask and no layout library: the service imports it without loading fpdf. It
 accepts any JSON value, because the page also shows documents that did not verify (forgeries
 included): every value goes through :func:`display_text`, which never raises and cuts overlong
-text. A withheld part (listed in ``proof.withheld`` and absent) reads "withheld by the holder".
+text. A withheld part (in ``proof.withheld`` and absent) reads "withheld by the holder", or "not
+published on this page" on the service's public view; a part the certificate lacks is never called
+withheld. Codes carry their names (:mod:`ecoo.code_names`), figures their thousands separators.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = [
-    "COPY_TITLES",
-    "GOODS_COLUMNS",
-    "SCHEME_TITLES",
-    "WITHHELD",
-    "Box",
-    "CertificateForm",
-    "Cell",
-    "Line",
-    "certificate_form",
-    "display_text",
-]
+from .code_names import country_name, package_name, place_name
+from .verdicts import group_digits
+
+__all__ = ["COPY_TITLES", "GOODS_COLUMNS", "NOT_PUBLISHED", "SCHEME_TITLES", "WITHHELD"]
+__all__ += ["Box", "CertificateForm", "Cell", "Line", "certificate_form", "display_text"]
 
 WITHHELD = "withheld by the holder"
+#: What a part reads as on the service's public view (``/v/<leaf>``), which publishes the core only.
+NOT_PUBLISHED = "not published on this page"
 NOT_STATED = "not stated"
 NO_ITEMS = "no items"
 ABSENT = "—"
@@ -120,7 +118,7 @@ class Box:
 
     @property
     def withheld(self) -> bool:
-        return any(line.text == WITHHELD and line.muted for line in self.lines)
+        return any(line.text in (WITHHELD, NOT_PUBLISHED) and line.muted for line in self.lines)
 
 
 @dataclass(frozen=True)
@@ -189,15 +187,18 @@ def _get(value: Any, *keys: str) -> Any:
     return value
 
 
-def certificate_form(certificate: Any, withheld: Iterable[str] = (), signer: Any = None) -> CertificateForm | None:
+def certificate_form(
+    certificate: Any, withheld: Iterable[str] = (), signer: Any = None, *, withheld_text: str = WITHHELD
+) -> CertificateForm | None:
     """``certificate`` as the form's boxes, or None when it is not a JSON object.
 
     ``withheld`` are the JSON pointers of the parts the holder withheld (the keys of
-    ``proof.withheld``); ``signer`` is the issuer key that signed it (``proof.issuer``).
+    ``proof.withheld``); ``signer`` is the issuer key that signed it (``proof.issuer``);
+    ``withheld_text`` what a withheld part reads as (:data:`NOT_PUBLISHED` on the public view).
     """
     if not isinstance(certificate, Mapping):
         return None
-    view = _FormBuilder(certificate, frozenset(str(p) for p in withheld))
+    view = _FormBuilder(certificate, frozenset(str(p) for p in withheld), withheld_text)
     scheme = certificate.get("scheme")
     short, agreement = SCHEME_TITLES.get(str(scheme), (_shown(scheme), ""))
     copy_type = certificate.get("copyType")
@@ -218,9 +219,10 @@ def certificate_form(certificate: Any, withheld: Iterable[str] = (), signer: Any
 
 
 class _FormBuilder:
-    def __init__(self, certificate: Mapping[str, Any], withheld: frozenset[str]) -> None:
+    def __init__(self, certificate: Mapping[str, Any], withheld: frozenset[str], withheld_text: str = WITHHELD) -> None:
         self.cert = certificate
         self.withheld = withheld
+        self.hidden = withheld_text
 
     def _is_withheld(self, key: str) -> bool:
         """A top-level part is withheld when it is missing and the proof lists it as withheld."""
@@ -229,7 +231,7 @@ class _FormBuilder:
     # -- boxes 1 to 3 ------------------------------------------------------------------------------
 
     def _missing(self, key: str) -> tuple[Line, ...]:
-        return (Line(WITHHELD if self._is_withheld(key) else NOT_STATED, muted=True),)
+        return (Line(self.hidden if self._is_withheld(key) else NOT_STATED, muted=True),)
 
     def exporter(self) -> tuple[Line, ...]:
         if "exporter" not in self.cert:
@@ -249,19 +251,19 @@ class _FormBuilder:
 
     def transport(self) -> tuple[Line, ...]:
         if self._is_withheld("transport"):
-            return (Line(WITHHELD, muted=True),)
+            return (Line(self.hidden, muted=True),)
         transport = self.cert.get("transport")
         if not isinstance(transport, Mapping):
             return (Line(NOT_STATED, muted=True),)
         transit = transport.get("transitCountries")
-        via = ", ".join(display_text(c) for c in transit) if isinstance(transit, list) and transit else "none"
+        via = ", ".join(_country(c) for c in transit) if isinstance(transit, list) and transit else "none"
         mode = transport.get("mode")
         return (
             Line(TRANSPORT_MODES.get(str(mode), _shown(mode)), label="Mode"),
             Line(_shown(transport.get("vesselOrFlight")), label="Vessel / flight"),
             Line(_shown(transport.get("departureDate")), label="Departure date"),
-            Line(_shown(transport.get("portOfLoading")), label="Port of loading"),
-            Line(_shown(transport.get("portOfDischarge")), label="Port of discharge"),
+            Line(_coded(transport.get("portOfLoading"), place_name), label="Port of loading"),
+            Line(_coded(transport.get("portOfDischarge"), place_name), label="Port of discharge"),
             Line(via, label="Transit countries"),
             Line(_shown(transport.get("transportDocumentNumber")), label="Transport document"),
         )
@@ -283,11 +285,11 @@ class _FormBuilder:
             lines += [
                 Line(_shown(issuer.get("name")), label="Issuing body", bold=True),
                 Line(
-                    f"{_shown(issuer.get('country'))}, accreditation {_shown(issuer.get('accreditationCode'))}",
+                    f"{_country(issuer.get('country'))}, accreditation {_shown(issuer.get('accreditationCode'))}",
                     label="Country, accred.",
                 ),
             ]
-        lines.append(Line(f"{_shown(cert.get('exportCountry'))} → {_shown(cert.get('importCountry'))}", label="Export → import"))
+        lines.append(Line(f"{_country(cert.get('exportCountry'))} → {_country(cert.get('importCountry'))}", label="Export → import"))
         copy_of = cert.get("copyOf")
         if isinstance(copy_of, Mapping):
             lines.append(
@@ -317,7 +319,8 @@ class _FormBuilder:
     def _item(self, index: int, item: Any) -> tuple[Cell, ...]:
         if not isinstance(item, Mapping):
             return (Cell(_shown(item), muted=True),) + (Cell(""),) * (len(GOODS_COLUMNS) - 1)
-        packages = " ".join(display_text(item[k]) for k in ("packageCount", "packageType") if item.get(k) is not None) or "bulk"
+        count, kind = item.get("packageCount"), item.get("packageType")
+        packages = " ".join(f(v) for f, v in ((_figure, count), (_package, kind)) if v is not None) or "bulk"
         national = item.get("nationalTariffCode")
         hs = _shown(item.get("hsCode")) + (f" ({display_text(national)})" if national else "")
         criterion = item.get("originCriterion")
@@ -333,18 +336,18 @@ class _FormBuilder:
             Cell(packages),
             Cell(_shown(item.get("description"))),
             Cell(hs),
-            Cell(_shown(item.get("originCountry"))),
+            Cell(_country(item.get("originCountry"))),
             Cell(origin_criterion),
             Cell(_measure(item.get("quantity"), "value", "unit")),
             Cell(_measure(item.get("grossWeight"), "value", "unit")),
         ]
         if "fobValue" not in item and f"/items/{index}/fobValue" in self.withheld:
-            cells.append(Cell(WITHHELD, muted=True, withheld=True))
+            cells.append(Cell(self.hidden, muted=True, withheld=True))
         else:
             cells.append(Cell(_measure(item.get("fobValue"), "amount", "currency")))
         invoice = item.get("invoice")
         if "invoice" not in item and f"/items/{index}/invoice" in self.withheld:
-            cells.append(Cell(WITHHELD, muted=True, withheld=True))
+            cells.append(Cell(self.hidden, muted=True, withheld=True))
         elif isinstance(invoice, Mapping):
             cells.append(Cell(f"{_shown(invoice.get('number'))}\n{_shown(invoice.get('date'))}"))
         else:
@@ -366,13 +369,13 @@ class _FormBuilder:
 
     def _top_level(self, label: str, key: str, absent: str) -> Line:
         if self._is_withheld(key):
-            return Line(WITHHELD, label=label, muted=True)
+            return Line(self.hidden, label=label, muted=True)
         text = display_text(self.cert.get(key))
         return Line(text, label=label) if text else Line(absent, label=label, muted=True)
 
     def _party_line(self, label: str, key: str) -> Line:
         if self._is_withheld(key):
-            return Line(WITHHELD, label=label, muted=True)
+            return Line(self.hidden, label=label, muted=True)
         party = self.cert.get(key)
         if party is None:
             return Line(NOT_STATED, label=label, muted=True)
@@ -381,26 +384,26 @@ class _FormBuilder:
     def _third_party(self) -> Line:
         label = "Third-party invoicing"
         if self._is_withheld("thirdPartyInvoicing"):
-            return Line(WITHHELD, label=label, muted=True)
+            return Line(self.hidden, label=label, muted=True)
         invoicing = self.cert.get("thirdPartyInvoicing")
         if not isinstance(invoicing, Mapping):
             return Line("No", label=label)
         party = invoicing.get("invoicingParty")
         if not isinstance(party, Mapping):
             return Line("Yes", label=label)
-        parts = [_shown(party.get("name")), display_text(party.get("address")), _shown(party.get("country"))]
+        parts = [_shown(party.get("name")), display_text(party.get("address")), _country(party.get("country"))]
         return Line("Yes, invoiced by " + ", ".join(p for p in parts if p), label=label)
 
     def _back_to_back(self) -> Line:
         label = "Back-to-back certificate"
         if self._is_withheld("backToBack"):
-            return Line(WITHHELD, label=label, muted=True)
+            return Line(self.hidden, label=label, muted=True)
         b2b = self.cert.get("backToBack")
         if not isinstance(b2b, Mapping):
             return Line("No", label=label)
         return Line(
             f"Yes, based on original certificate No. {_shown(b2b.get('originalCertificateNumber'))} "
-            f"issued {_shown(b2b.get('originalIssueDate'))} in {_shown(b2b.get('originalIssuingCountry'))}",
+            f"issued {_shown(b2b.get('originalIssueDate'))} in {_country(b2b.get('originalIssuingCountry'))}",
             label=label,
         )
 
@@ -409,7 +412,7 @@ class _FormBuilder:
     def declaration(self) -> tuple[Line, ...]:
         wording = Line(DECLARATION_TEXT, small=True)
         if self._is_withheld("exporterDeclaration"):
-            return wording, Line(WITHHELD, muted=True)
+            return wording, Line(self.hidden, muted=True)
         declaration = self.cert.get("exporterDeclaration")
         if not isinstance(declaration, Mapping):
             return wording, Line("no declaration recorded", muted=True)
@@ -444,7 +447,7 @@ class _FormBuilder:
 def _party_lines(party: Any) -> tuple[Line, ...]:
     if not isinstance(party, Mapping):
         return (Line(_shown(party)),)
-    details = f"Country: {_shown(party.get('country'))}"
+    details = f"Country: {_country(party.get('country'))}"
     identifier = party.get("identifier")
     if isinstance(identifier, Mapping):
         details += f"   {_shown(identifier.get('scheme'))}: {_shown(identifier.get('value'))}"
@@ -453,9 +456,36 @@ def _party_lines(party: Any) -> tuple[Line, ...]:
 
 
 def _measure(value: Any, amount_key: str, unit_key: str) -> str:
+    """ "126,000.00 USD": the figure grouped, joined to its unit by a no-break space."""
     if not isinstance(value, Mapping):
         return ABSENT
-    return f"{_shown(value.get(amount_key))} {display_text(value.get(unit_key))}".strip()
+    unit = display_text(value.get(unit_key))
+    return _figure(value.get(amount_key)) + (_NBSP + unit if unit else "")
+
+
+_DECIMAL = re.compile(r"-?[0-9]{1,30}(\.[0-9]{1,30})?")
+
+
+def _figure(value: Any) -> str:
+    """A decimal number (a JSON number or the schema's decimal string) with thousands separators."""
+    text = _shown(value)
+    if isinstance(value, bool) or not _DECIMAL.fullmatch(text):
+        return text
+    return ("-" if text.startswith("-") else "") + group_digits(text.lstrip("-"))
+
+
+def _coded(code: Any, name_of: Callable[[object], str | None]) -> str:
+    """A code with its name: "THLCH (Laem Chabang, Thailand)"; the code alone when no list knows it."""
+    name = name_of(code)
+    return f"{_shown(code)} ({name})" if name else _shown(code)
+
+
+def _country(code: Any) -> str:
+    return _coded(code, country_name)
+
+
+def _package(code: Any) -> str:
+    return _coded(code, package_name)
 
 
 def _place_date(signed: Mapping[str, Any]) -> str:

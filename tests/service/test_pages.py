@@ -99,14 +99,17 @@ def test_uploaded_issued_json_is_valid_and_laid_out_like_the_form(service: Servi
         certificate["consignee"]["name"],
         "870830 (87083029)",
         "RVC 43.5\u00a0%",
-        "12000 SET",
-        "126000.00 USD",
+        "12,000\u00a0SET",
+        "126,000.00\u00a0USD",
+        "THLCH (Laem Chabang, Thailand)",
         "SAP-EX-26-1140",
         "HMM BLESSING 021N",
         "Pimchanok Srisuk",
     ):
         assert html.escape(value) in page, value
-    assert "None: the certificate is complete." in page
+    assert "Withheld parts: none, the certificate is complete." in page
+    assert "Not public on this page" not in page  # the holder's own file: nothing left out
+    assert "not</strong> confirmed by the checks" not in page and 'data-testid="key-facts"' in page
 
 
 def test_result_page_shows_the_boxes_and_labels_the_pdf_prints(service: ServiceHarness) -> None:
@@ -131,6 +134,7 @@ def test_tampered_origin_is_invalid_with_integrity_named(service: ServiceHarness
     assert _testid(page, "verdict") == "INVALID" and _testid(page, "failed-check") == "integrity"
     assert "tone-bad" in page and "the certificate data was changed after it was issued" in page
     assert "they differ from what the issuer signed and anchored" in page
+    assert "As the document states them, <strong>not</strong> confirmed by the checks" in page
     assert page.count("badge-skipped") == 6  # later checks are not run
     # The service issued it, so it shows what the issuer anchored in place of the altered value.
     assert re.search(r'<code>/items/0/originCountry</code></th><td class="presented">VN</td><td class="anchored">TH</td>', page)
@@ -151,7 +155,7 @@ def test_uploaded_pdf_is_verified(service: ServiceHarness) -> None:
     pdf = service.client.get(listed[0]["links"]["pdf"], headers=service.auth)
     assert pdf.status_code == 200
     page = _text(_upload(service.client, pdf.data, "TH-PAGE-PDF.pdf"))
-    assert _testid(page, "verdict") == "VALID" and "verified from PDF file TH-PAGE-PDF.pdf" in page
+    assert _testid(page, "verdict") == "VALID" and "Verified from</dt><dd>PDF file TH-PAGE-PDF.pdf</dd>" in page
 
 
 def test_pasted_json_is_verified(service: ServiceHarness) -> None:
@@ -161,7 +165,7 @@ def test_pasted_json_is_verified(service: ServiceHarness) -> None:
     boundary, body = encode_multipart({"json": pasted})
     response = service.client.post("/verify", data=body, content_type=f"multipart/form-data; boundary={boundary}")
     assert response.status_code == 200 and _testid(_text(response), "verdict") == "VALID"
-    assert "verified from pasted JSON" in _text(response)
+    assert "Verified from</dt><dd>pasted JSON</dd>" in _text(response)
 
 
 @pytest.mark.parametrize(
@@ -231,7 +235,7 @@ def test_withheld_parts_are_shown_as_withheld(service: ServiceHarness) -> None:
     page = _text(_upload(service.client, json.dumps(document).encode()))
     assert _testid(page, "verdict") == "VALID"
     assert "Consignee — <em>withheld by the holder</em>" in page and "FOB value of item 2 — <em>withheld" in page
-    assert "Hanbit Motors" not in page and "126000.00" not in page
+    assert "Hanbit Motors" not in page and "126,000.00" not in page and "not published" not in page
     assert page.count('class="num is-withheld">withheld by the holder</td>') == 2
 
 
@@ -255,6 +259,13 @@ def test_qr_link_verifies_the_stored_certificate(service: ServiceHarness) -> Non
     page = _text(response)
     assert response.status_code == 200 and _testid(page, "verdict") == "VALID"
     assert "TH-PAGE-6" in page and "/api/v1/lookup?leaf=" in page
+    # The service's public view leaves the redactable parts out itself: it says so, and why, and
+    # never that a holder withheld or removed them (not even in the format check's message).
+    words = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    assert "Not public on this page" in words and "Anyone who scans the certificate's QR code" in words
+    assert not re.search(r"withheld|removed", words, re.IGNORECASE)
+    assert "Exporter, Consignee" in words and "FOB value of items 1–2, Invoice of items 1–2." in words
+    assert words.count("not published on this page") >= 8  # boxes 1-3, 6 (five lines), 7 and the items' cells
 
 
 def test_qr_link_of_a_revoked_certificate_is_red(service: ServiceHarness) -> None:

@@ -132,10 +132,10 @@ def test_page_shows_the_certificate(sample: str, scheme: str) -> None:
 
 def test_back_to_back_and_third_party_invoicing() -> None:
     (text,) = _pages(render_pdf(document := _issue(_sample("atiga-back-to-back-sg-id")), _url(document)))
-    assert "based on original certificate No. MY-ATIGA-D-2026-118803 issued 2026-10-30 in MY" in text
-    assert "Yes, invoiced by Lion City Distribution Pte Ltd, SG" in text
+    assert "based on original certificate No. MY-ATIGA-D-2026-118803 issued 2026-10-30 in MY (Malaysia)" in text
+    assert "Yes, invoiced by Lion City Distribution Pte Ltd, SG (Singapore)" in text
     assert "RVC 52 %" in text
-    assert "88250.00 USD" in text
+    assert "88,250.00 USD" in text
     assert "☑ Cumulation" in text
 
 
@@ -178,7 +178,7 @@ def test_withheld_parts_print_as_withheld() -> None:
     pdf = render_pdf(redacted, _url(redacted))
     (text,) = _pages(pdf)
     assert text.count(WITHHELD) == len(withheld)
-    for hidden in ("Saigon Garment Export JSC", "Kansai Apparel", "ONE HARMONY", "52800.00", "SGE-26-0912", "Nguyen Thi Lan"):
+    for hidden in ("Saigon Garment Export JSC", "Kansai Apparel", "ONE HARMONY", "52,800.00", "SGE-26-0912", "Nguyen Thi Lan"):
         assert hidden not in text
     assert "VN-RCEP-2026-778812" in text and "620520" in text
     assert extract_document(pdf) == redacted

@@ -26,6 +26,7 @@ from fpdf.enums import Align, MethodReturnValue, TableBordersLayout, VAlign, Wra
 from fpdf.fonts import TTFFont
 
 from ..certificate_view import GOODS_COLUMNS, NO_ITEMS, Box, CertificateForm, Line, certificate_form
+from .fitting import fit_columns, max_content, min_content, min_piece, wrap
 from .reader import ATTACHMENT_NAME, PdfError
 
 __all__ = ["MAX_VERIFY_URL", "render_pdf"]
@@ -46,6 +47,11 @@ _QR_SCALE = 8  # pixels per module: crisp at any zoom even where a viewer smooth
 
 _TABLE_LINE = 3.1
 _CELL_PAD = 0.9
+_CELL_RULE = 0.25  # fpdf2 takes the border's width from a table cell's text width too
+_GOODS_SIZES = (7.0, 6.5, 6.0, 5.5)  # the goods table's type: smaller only when its tokens do not fit
+_HEADING_SIZE = 6.3
+# A column's width less its text's: the padding, the border, and a hair for rounding in fpdf2.
+_GUTTER = 2 * _CELL_PAD + _CELL_RULE + 0.15
 _MAX_ROW_LINES = 60  # 60 table lines (~190 mm) always fit below the headings of a fresh page
 
 _BLACK = (0, 0, 0)
@@ -201,10 +207,10 @@ class _CertificatePdf(FPDF):
         height = self.multi_cell(w, line_h, text, dry_run=True, output=MethodReturnValue.HEIGHT, align=Align.L, wrapmode=wrapmode)
         return float(cast(float, height))
 
-    def _dry_lines(self, w: float, text: str) -> list[str]:
-        """The lines ``multi_cell`` would break ``text`` into with the current font."""
-        lines = self.multi_cell(w, _TABLE_LINE, text, dry_run=True, output=MethodReturnValue.LINES, align=Align.L)
-        return [str(line) for line in cast(list[str], lines)]
+    def _wrapped(self, text: str, width: float, size: float) -> str:
+        """``text`` in lines that fit a table column ``width`` wide at ``size`` points (see fitting.py)."""
+        self._font(size)
+        return "\n".join(wrap(text, width - _GUTTER, self.get_string_width))
 
     def _paragraph(self, x: float, y: float, w: float, line: Line, *, draw: bool) -> float:
         """Height of one line of a box at (x, y), its label in a column of its own; drawn when ``draw``."""
@@ -329,13 +335,18 @@ class _CertificatePdf(FPDF):
     def _goods(self) -> None:
         headings = tuple(heading for heading, _ in GOODS_COLUMNS)
         aligns = tuple(align for _, align in GOODS_COLUMNS)
-        widths = (8, 19, 15, 38, 13, 10, 13, 16, 16, 19, 23)
-        rows: list[list[_Cell]] = [[(_clean(cell.text), cell.muted) for cell in item] for item in self.form.goods]
+        texts = [[_clean(cell.text) for cell in item] for item in self.form.goods]
+        size, widths = self._goods_columns(headings, texts)
+        # The lines are decided here (at spaces, or inside a token only if it alone is too wide) and
+        # handed to fpdf2 ready-made, so that it never breaks a code or a figure where room runs out.
+        rows: list[list[_Cell]] = [
+            [(self._wrapped(text, width, size), cell.muted) for text, cell, width in zip(line, item, widths, strict=True)]
+            for line, item in zip(texts, self.form.goods, strict=True)
+        ]
         if self.will_page_break(30):
             self.add_page()
         self.set_draw_color(*_BLACK)
         self.set_line_width(0.25)
-        self._font(7)
         with self.table(
             width=_WIDTH,
             col_widths=widths,
@@ -343,7 +354,7 @@ class _CertificatePdf(FPDF):
             v_align=VAlign.T,
             line_height=_TABLE_LINE,
             padding=(0.8, _CELL_PAD),
-            headings_style=FontFace(family="DejaVu", emphasis="BOLD", size_pt=6.3, fill_color=_SHADE),
+            headings_style=FontFace(family="DejaVu", emphasis="BOLD", size_pt=_HEADING_SIZE, fill_color=_SHADE),
             num_heading_rows=2,  # the box title and the column headings, repeated on every page
             repeat_headings=1,
             borders_layout=TableBordersLayout.ALL,
@@ -352,26 +363,49 @@ class _CertificatePdf(FPDF):
             table.row().cell(self.form.goods_heading, align=Align.L, colspan=len(headings), style=title_style)
             table.row(headings)
             for cells in rows:
-                for part in self._split_tall(cells, widths, 7):
+                for part in self._split_tall(cells):
                     row = table.row()
                     for text, muted in part:
                         if muted:  # "withheld by the holder" reads better flush left, even among figures
-                            row.cell(text, align=Align.L, style=FontFace(color=_GREY))
+                            row.cell(text, align=Align.L, style=FontFace(color=_GREY, size_pt=size))
                         else:
-                            row.cell(text)
+                            row.cell(text, style=FontFace(size_pt=size))
         if not rows:
             self._font(7, muted=True)
             self.cell(_WIDTH, 5, NO_ITEMS, border=1, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.ln(3)
 
-    def _split_tall(self, cells: Sequence[_Cell], widths: Sequence[float], size: float) -> list[list[_Cell]]:
-        """One table row, or several when a cell has more lines than fit a page.
+    def _goods_columns(self, headings: Sequence[str], texts: Sequence[Sequence[str]]) -> tuple[float, list[float]]:
+        """The goods table's type size and column widths: the largest size at which every column
+        holds its widest token (a heading's word, a code, a figure with its unit) unbroken."""
+        self._font(_HEADING_SIZE, bold=True)
+        heading_min = [min_content(heading, self.get_string_width) + _GUTTER for heading in headings]
+        for size in _GOODS_SIZES:
+            self._font(size)
+            columns = list(zip(*texts, strict=True)) if texts else [()] * len(headings)
+            minimum = [
+                max([low, *(min_content(text, self.get_string_width) + _GUTTER for text in column)])
+                for low, column in zip(heading_min, columns, strict=True)
+            ]
+            if sum(minimum) <= _WIDTH:
+                break
+        preferred = [
+            max([low, *(max_content(text, self.get_string_width) + _GUTTER for text in column)])
+            for low, column in zip(minimum, columns, strict=True)
+        ]
+        floor = [
+            max([low, *(min_piece(text, self.get_string_width) + _GUTTER for text in column)])
+            for low, column in zip(heading_min, columns, strict=True)
+        ]
+        return size, fit_columns(minimum, preferred, _WIDTH, floor)
+
+    def _split_tall(self, cells: Sequence[_Cell]) -> list[list[_Cell]]:
+        """One table row of wrapped cells, or several when a cell has more lines than fit a page.
 
         fpdf2 never breaks a row across pages and refuses one taller than a page; a 2000-character
         description or 4000 characters of remarks can be, so such a row continues in further rows.
         """
-        self._font(size)
-        wrapped = [self._dry_lines(width - 2 * _CELL_PAD, text) for (text, _), width in zip(cells, widths, strict=True)]
+        wrapped = [text.split("\n") for text, _ in cells]
         parts = max(-(-len(lines) // _MAX_ROW_LINES) for lines in wrapped)
         if parts <= 1:
             return [list(cells)]
@@ -404,8 +438,8 @@ class _CertificatePdf(FPDF):
         ) as table:
             table.row().cell(box.heading, align=Align.L, colspan=2)
             for line in box.lines:
-                cells = [(_clean(line.label), True), (_clean(line.text), line.muted)]
-                for (label_part, _), (text, muted) in self._split_tall(cells, widths, 7.5):
+                label, value = self._wrapped(_clean(line.label), widths[0], 6.5), self._wrapped(_clean(line.text), widths[1], 7.5)
+                for (label_part, _), (text, muted) in self._split_tall([(label, True), (value, line.muted)]):
                     row = table.row()
                     row.cell(label_part, style=FontFace(size_pt=6.5, color=_GREY))
                     row.cell(text, style=FontFace(color=_GREY) if muted else None)

@@ -1,5 +1,6 @@
 """The result page in plain words: what the verdict banner says, what each of the eight checks
-asks and what its failure means, and the names of the parts a holder withheld."""
+asks and what its failure means, and the names of the parts a holder withheld or the service's
+public view does not publish."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ __all__ = [
     "check_views",
     "failed_check",
     "pointer_order",
+    "unpublished_parts",
     "withheld_label",
 ]
 
@@ -112,10 +114,22 @@ class CheckView:
     message: str
 
 
-def check_views(report: VerificationReport) -> list[CheckView]:
-    """The report's checks, numbered, each with its question."""
+# How the format check ends its message when parts are withheld (ecoo.verify): the public view
+# withholds them itself, so there the note would blame a holder who removed nothing.
+_WITHHELD_NOTE = "; withheld by the holder: "
+
+
+def check_views(report: VerificationReport, *, public: bool = False) -> list[CheckView]:
+    """The report's checks, numbered, each with its question; on the service's ``public`` view the
+    format check does not list the parts the holder "withheld" (the page says what it leaves out)."""
     return [
-        CheckView(i, c.name, CHECK_WORDS.get(c.name, (c.name, ""))[0], c.status.value, c.message)
+        CheckView(
+            i,
+            c.name,
+            CHECK_WORDS.get(c.name, (c.name, ""))[0],
+            c.status.value,
+            c.message.partition(_WITHHELD_NOTE)[0] if public and c.name == "format" else c.message,
+        )
         for i, c in enumerate(report.checks, 1)
     ]
 
@@ -156,3 +170,26 @@ def withheld_label(pointer: str) -> str:
     if match:
         return f"{'FOB value' if match[2] == 'fobValue' else 'Invoice'} of item {int(match[1]) + 1}"
     return _UNIT_NAMES.get(pointer, pointer)
+
+
+def _ranges(numbers: list[int]) -> str:
+    """ "1-3, 5" for [1, 2, 3, 5]."""
+    spans: list[list[int]] = []
+    for n in sorted(set(numbers)):
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in spans)
+
+
+def unpublished_parts(pointers: list[str]) -> list[str]:
+    """What the public view leaves out, by name, items grouped: ["Exporter", ..., "FOB value of items 1–3"]."""
+    order = list(_UNIT_NAMES)  # the form's order: exporter, consignee, ... remarks
+    top = sorted((p for p in pointers if not _ITEM_UNIT.match(p)), key=lambda p: (order.index(p) if p in order else len(order), p))
+    named = [withheld_label(p) for p in top]
+    for field, name in (("fobValue", "FOB value"), ("invoice", "Invoice")):
+        items = [int(m[1]) + 1 for p in pointers if (m := _ITEM_UNIT.match(p)) and m[2] == field]
+        if items:
+            named.append(f"{name} of item{'s' if len(items) > 1 else ''} {_ranges(items)}")
+    return named
