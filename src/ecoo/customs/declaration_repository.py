@@ -120,6 +120,7 @@ def insert_declaration(
     )
     now = time.time()
     claim = {"record_claim": request_owner(declaration_id), "record_claim_until": now + claim_seconds}
+    unclaimed = dict.fromkeys(claim)  # every row of one executemany must name the same columns
     if lines:
         conn.execute(
             declaration_lines.insert(),
@@ -143,7 +144,7 @@ def insert_declaration(
                     "record_certified": str(line.certified) if line.certified is not None else None,
                     "record_attempts": 0,
                     "record_next_at": now if line.record_kind else None,
-                    **(claim if line.record_kind else {}),
+                    **(claim if line.record_kind else unclaimed),
                 }
                 for line in lines
             ],
