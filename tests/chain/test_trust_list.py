@@ -43,12 +43,16 @@ PUBLISHER_KEY = "0x" + "33" * 32
 
 class CountingProxy:
     """A JSON-RPC proxy in front of a node: counts each method and records when each eth_call ran
-    (``delay`` seconds long, so that calls to two proxies overlap only if they run concurrently).
-    When the node is gone it answers 502, as a gateway in front of a dead node does."""
+    (``delay`` seconds long). When the node is gone it answers 502, as a gateway in front of a dead
+    node does. With a ``rendezvous`` barrier, the first eth_call waits (up to 20 s) until every
+    proxy sharing the barrier holds one: ``met`` says whether they all did, which only concurrent
+    callers achieve, however slow the machine."""
 
     def __init__(self, upstream: str, delay: float = 0.3) -> None:
         self.upstream, self.delay = upstream, delay
         self.calls: list[tuple[str, float, float]] = []
+        self.rendezvous: threading.Barrier | None = None
+        self.met: bool | None = None
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -57,6 +61,12 @@ class CountingProxy:
                 method = json.loads(body).get("method", "?")
                 started = time.monotonic()
                 if method == "eth_call":
+                    if proxy.rendezvous is not None and proxy.met is None:
+                        try:
+                            proxy.rendezvous.wait(timeout=20)
+                            proxy.met = True
+                        except threading.BrokenBarrierError:
+                            proxy.met = False
                     time.sleep(proxy.delay)
                 request = urllib.request.Request(proxy.upstream, data=body, headers={"Content-Type": "application/json"})
                 try:
@@ -87,6 +97,7 @@ class CountingProxy:
 
     def reset(self) -> None:
         self.calls.clear()
+        self.rendezvous, self.met = None, None
 
     def close(self) -> None:
         self.server.shutdown()
@@ -187,6 +198,7 @@ def test_one_run_routes_each_document_to_its_chain_with_one_call_per_registry_pe
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens: the first URL of chain A fails over
     trust = _write_list(tmp_path / "list.json", [_entry(CHAIN_A, a, [dead, a.proxy.url]), _entry(CHAIN_B, b, [b.proxy.url])])
     a.proxy.reset(), b.proxy.reset()
+    a.proxy.rendezvous = b.proxy.rendezvous = threading.Barrier(2)  # met only if both chains are asked at once
 
     code, result = _verify(capsys, str(documents), "--trust-list", str(trust))
 
@@ -197,9 +209,9 @@ def test_one_run_routes_each_document_to_its_chain_with_one_call_per_registry_pe
     assert len(b.proxy.eth_calls()) == 2
     assert {json.dumps(r["utilisation"]) for r in result["reports"]} == {"[]"}  # asked, and nothing recorded
     assert "sequence 1" in _check(result, CHAIN_A, "registry")
-    # Concurrent: chain B's call ran while one of chain A's was under way (each takes 0.3 s at the proxy).
-    (_, b_start, b_end), a_calls = b.proxy.eth_calls()[0], a.proxy.eth_calls()
-    assert any(start < b_end and b_start < end for _, start, end in a_calls), (a_calls, b.proxy.eth_calls())
+    # Concurrent: each chain's first eth_call was held at its proxy until the other chain's arrived.
+    assert a.proxy.met is True and b.proxy.met is True
+    a.proxy.reset(), b.proxy.reset()
     assert result["trustList"]["signature"]["signed"] is False
 
 
