@@ -68,6 +68,14 @@ def test_officer_drops_two_certificates_and_checks_two_lines(
     first, second = results.nth(0).inner_text(), results.nth(1).inner_text()
     assert "accept" in first and "utilisation — not_sent" in first
     assert "reject" in second and "hs_mismatch" in second
+    # Each certificate with its verdict, its chain and the authority the trust list names for it.
+    certificates = page.get_by_test_id("certificate-result")
+    assert certificates.count() == 2
+    for index, document in enumerate(documents):
+        row = certificates.nth(index).inner_text()
+        number = document["certificate"]["certificateNumber"]
+        assert number in row and "VALID" in row and str(customs.chamber.chain_id) in row, row
+        assert customs.objects.trust_list.entries[0].authority_name in row, row
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 
     page.get_by_role("link", name="The stored declaration").click()

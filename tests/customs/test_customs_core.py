@@ -344,6 +344,10 @@ def test_sign_in_pages_and_sign_out_ends_every_session(customs: CustomsHarness) 
         served = first.get(sheet)
         assert served.status_code == 200 and served.get_data(as_text=True).startswith(first_line)
         served.close()
+    assert 'rel="icon" href="/static/ecoo/favicon.svg"' in verify_page.get_data(as_text=True)
+    icon = first.get("/static/ecoo/favicon.svg")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    icon.close()
     # A session may use the API (the pages' scripts do), but changes only from this service's own pages.
     assert first.get("/api/v1/whoami").json["actor"] == {"kind": "account", "id": 1, "name": OFFICER_NAME, "role": "officer"}
     crossed = first.post("/api/v1/verify", json=customs.chamber.documents[0], headers={"Origin": "https://evil.example"})

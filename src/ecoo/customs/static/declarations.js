@@ -102,6 +102,20 @@
     const link = document.getElementById("result-link");
     link.hidden = false;
     link.querySelector("a").href = `/declarations/${answer.id}`;
+    document.getElementById("result-certificates").replaceChildren(
+      ...answer.certificates.map((presented, index) => {
+        const report = presented.report;
+        const entry = report.trustEntry;
+        const tr = document.createElement("tr");
+        tr.dataset.testid = "certificate-result";
+        tr.appendChild(cell(String(index + 1)));
+        tr.appendChild(cell(report.certificateNumber || "—"));
+        tr.appendChild(cell(report.verdict, "verdict-cell verdict-" + (report.verdict === "VALID" ? "VALID" : "bad")));
+        tr.appendChild(cell(report.chainId === null || report.chainId === undefined ? "—" : String(report.chainId)));
+        tr.appendChild(cell(entry ? `${entry.authority} (${entry.country})` : report.trustNote || "not on the trust list"));
+        return tr;
+      })
+    );
     document.getElementById("result-rows").replaceChildren(
       ...answer.lines.map((line) => {
         const tr = document.createElement("tr");
@@ -118,6 +132,7 @@
   function fail(message) {
     document.getElementById("result").hidden = false;
     document.getElementById("outcome").textContent = "not checked";
+    document.getElementById("result-certificates").replaceChildren();
     document.getElementById("result-rows").replaceChildren();
     const error = document.getElementById("result-error");
     error.hidden = false;
