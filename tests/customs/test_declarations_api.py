@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from ecoo.customs.store.schema import declaration_lines, verifications, watched
+from ecoo.customs.store.schema import declaration_lines, declarations, verifications, watched
 from ecoo.registry import Registry
 from ecoo.signers import unlocked_signer
 from tests.support.chain import new_signer, node_rpc, node_w3
@@ -22,14 +22,16 @@ from tests.support.customs import CustomsHarness, IssuingChamber, make_customs
 IMPORTER = {"name": "Hanbit Motors Co., Ltd.", "identifier": {"scheme": "BRN", "value": "6068112345"}}
 
 
-def _customs_with_key(tmp_path: Path, chamber: IssuingChamber, trust_list: Path, name: str) -> CustomsHarness:
+def _customs_with_key(
+    tmp_path: Path, chamber: IssuingChamber, trust_list: Path, name: str, database_url: str | None = None
+) -> CustomsHarness:
     """A customs service whose key the registry's authority granted the customs role (KR)."""
     w3 = node_w3(chamber.node)
     authority = unlocked_signer(w3)  # the deployer is the registry's authority
     key = new_signer(w3, authority)
     Registry(w3, chamber.registry).grant_customs(authority, key.address, "KR")
     (tmp_path / name).mkdir()
-    return make_customs(tmp_path / name, chamber, trust_list, customs_key=bytes(key.account.key))
+    return make_customs(tmp_path / name, chamber, trust_list, database_url, customs_key=bytes(key.account.key))
 
 
 @pytest.fixture
@@ -227,3 +229,88 @@ def test_a_certificate_of_a_registry_off_the_trust_list_is_rejected_and_nothing_
     assert answer["outcome"] == "rejected" and answer["lines"][0]["record"] is None
     assert [r["code"] for r in answer["lines"][0]["reasons"]] == ["certificate_not_valid"]
     assert answer["certificates"][0]["report"]["verdict"] != "VALID"
+
+
+# -- a retried declaration -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def keyed_db(
+    issuing_chamber: IssuingChamber, trust_list_file: Path, tmp_path: Path, database_url: str | None
+) -> Iterator[CustomsHarness]:
+    """:func:`port` on SQLite and on a real PostgreSQL."""
+    harness = _customs_with_key(tmp_path, issuing_chamber, trust_list_file, "port", database_url)
+    yield harness
+    harness.close()
+
+
+def _utilisations_on_chain(chamber: IssuingChamber) -> list[Any]:
+    events = Registry(node_w3(chamber.node), chamber.registry).events(0, "latest")
+    return [e for e in events if e.name == "CertificateUtilised"]
+
+
+def test_a_retried_declaration_answers_the_first_and_records_nothing_again(
+    keyed_db: CustomsHarness, issuing_chamber: IssuingChamber
+) -> None:
+    """A gateway's retry (or a second click) with the same reference and content gets the stored
+    answer (200): no second declaration, no second check, nothing sent again. The same reference
+    with other content is refused (409)."""
+    document = issuing_chamber.documents[0]
+    body = _declaration(_line(quantity="2000"), reference="KR-IMP-RETRY-1", certificates=[document])
+    first = keyed_db.client.post("/api/v1/declarations", json=body, headers=keyed_db.officer)
+    assert first.status_code == 201, first.json
+    answer = first.json or {}
+    assert answer["outcome"] == "accepted" and answer["lines"][0]["onChain"] == "confirmed"
+    nonce = node_w3(issuing_chamber.node).eth.get_transaction_count(keyed_db.objects.signer.address)  # type: ignore[union-attr]
+    again = keyed_db.client.post("/api/v1/declarations", json=body, headers=keyed_db.officer)
+    assert again.status_code == 200 and again.json == answer
+    other = _declaration(_line(quantity="2001"), reference="KR-IMP-RETRY-1", certificates=[document])
+    refused = keyed_db.client.post("/api/v1/declarations", json=other, headers=keyed_db.officer)
+    assert refused.status_code == 409
+    error = refused.json or {}
+    assert error["error"] == "reference_conflict" and "KR-IMP-RETRY-1" in error["message"]
+    assert error["details"] == {"id": answer["id"]}
+    # One declaration, one utilisation: the chain and the store agree, no further transaction.
+    assert node_w3(issuing_chamber.node).eth.get_transaction_count(keyed_db.objects.signer.address) == nonce  # type: ignore[union-attr]
+    assert _utilised(issuing_chamber, document) == (12_000_000, 2_000_000)
+    assert len(_utilisations_on_chain(issuing_chamber)) == 1
+    with keyed_db.objects.db.transaction() as conn:
+        assert conn.execute(select(declarations.c.id)).scalars().all() == [answer["id"]]
+        assert len(conn.execute(select(verifications.c.id)).all()) == 1  # not verified again
+
+
+def test_two_identical_declarations_at_once_end_as_one(
+    keyed_db: CustomsHarness, issuing_chamber: IssuingChamber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both requests look for the reference before either stores it (held at a barrier once they
+    looked): the
+    unique constraint decides; the loser answers with the winner's declaration (200)."""
+    from ecoo.customs import declarations_http
+
+    barrier = threading.Barrier(2, timeout=60)
+    real = declarations_http.present
+
+    def present_together(documents: Any, reports: Any) -> Any:
+        barrier.wait()  # after each request's look for the reference, outside any transaction
+        return real(documents, reports)
+
+    monkeypatch.setattr(declarations_http, "present", present_together)
+    document = issuing_chamber.documents[0]
+    body = _declaration(_line(quantity="3000"), reference="KR-IMP-TWICE", certificates=[document])
+    responses: list[Any] = []
+
+    def declare() -> None:
+        responses.append(keyed_db.new_client().post("/api/v1/declarations", json=body, headers=keyed_db.officer))
+
+    threads = [threading.Thread(target=declare) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(180)
+    assert sorted(r.status_code for r in responses) == [200, 201]
+    ids = {(r.json or {})["id"] for r in responses}
+    assert len(ids) == 1
+    with keyed_db.objects.db.transaction() as conn:
+        assert conn.execute(select(declarations.c.id)).scalars().all() == list(ids)
+    assert _utilised(issuing_chamber, document) == (12_000_000, 3_000_000)
+    assert len(_utilisations_on_chain(issuing_chamber)) == 1
