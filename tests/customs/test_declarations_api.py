@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -277,6 +278,9 @@ def test_a_retried_declaration_answers_the_first_and_records_nothing_again(
     with keyed_db.objects.db.transaction() as conn:
         assert conn.execute(select(declarations.c.id)).scalars().all() == [answer["id"]]
         assert len(conn.execute(select(verifications.c.id)).all()) == 1  # not verified again
+        # Watched with the block its verification read: the watcher looks back from there.
+        verified = conn.execute(select(watched.c.verified_block)).scalars().all()
+    assert verified == [answer["certificates"][0]["report"]["registryView"]["chainBlock"]] and verified[0] > 0
 
 
 def test_two_identical_declarations_at_once_end_as_one(
@@ -314,3 +318,130 @@ def test_two_identical_declarations_at_once_end_as_one(
         assert conn.execute(select(declarations.c.id)).scalars().all() == list(ids)
     assert _utilised(issuing_chamber, document) == (12_000_000, 3_000_000)
     assert len(_utilisations_on_chain(issuing_chamber)) == 1
+
+
+# -- a certified quantity the registry holds otherwise ---------------------------------------------
+
+
+def _another_port_records_first(chamber: IssuingChamber, document: dict[str, Any], certified: int) -> None:
+    """Another administration's key records 100 SET of item 1 first, fixing ``certified`` on chain."""
+    w3 = node_w3(chamber.node)
+    authority = unlocked_signer(w3)
+    key = new_signer(w3, authority)
+    registry = Registry(w3, chamber.registry)
+    registry.grant_customs(authority, key.address, "JP")
+    proof = document["proof"]
+    registry.record_utilisation(key, proof["issuer"], bytes.fromhex(proof["leaf"][2:]), 1, certified, 100_000, b"\x07" * 32)
+
+
+def test_a_registry_holding_another_certified_quantity_rejects_the_line(
+    port: CustomsHarness, issuing_chamber: IssuingChamber
+) -> None:
+    """The certificate says 12000 SET; another port's first record fixed 1000: a 500 SET line fits
+    both, but the registry would refuse its record, so the check rejects it, naming both figures."""
+    document = issuing_chamber.documents[0]
+    _another_port_records_first(issuing_chamber, document, 1_000_000)
+    body = _declaration(_line(quantity="500"), reference="KR-IMP-MISMATCH", certificates=[document])
+    answer = port.client.post("/api/v1/declarations", json=body, headers=port.officer).json or {}
+    assert answer["outcome"] == "rejected", answer
+    [line] = answer["lines"]
+    assert line["decision"] == "reject" and "onChain" not in line
+    (reason,) = line["reasons"]
+    assert reason["code"] == "certified_quantity_mismatch"
+    assert "12000 SET on the certificate" in reason["message"] and "holds 1000 SET" in reason["message"]
+    assert line["record"]["kind"] == "rejection" and line["record"]["state"] == "confirmed"
+    assert _utilised(issuing_chamber, document) == (1_000_000, 100_000)
+    with port.objects.db.transaction() as conn:
+        assert conn.execute(select(watched.c.leaf)).scalars().all() == []
+
+
+def test_a_utilisation_the_registry_refuses_is_never_reported_accepted(
+    port: CustomsHarness, issuing_chamber: IssuingChamber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another port fixes another certified quantity after this check and before this record: the
+    registry refuses the utilisation (EcooRegistryCertifiedQuantityMismatch); the line becomes a
+    rejection recorded as such, the answer says refused, and nothing counts as utilised."""
+    from ecoo.customs import declarations_http
+    from ecoo.customs.statistics import Period, read_statistics
+
+    document = issuing_chamber.documents[0]
+    real = declarations_http.check_lines
+
+    def another_port_between(*args: Any, **kwargs: Any) -> Any:
+        decisions = real(*args, **kwargs)
+        _another_port_records_first(issuing_chamber, document, 1_000_000)
+        return decisions
+
+    monkeypatch.setattr(declarations_http, "check_lines", another_port_between)
+    body = _declaration(_line(quantity="500"), reference="KR-IMP-REFUSED", certificates=[document])
+    response = port.client.post("/api/v1/declarations", json=body, headers=port.officer)
+    answer = response.json or {}
+    assert response.status_code == 201 and answer["outcome"] == "rejected", answer
+    [line] = answer["lines"]
+    assert line["decision"] == "reject" and line["onChain"] == "refused"
+    (reason,) = line["reasons"]
+    assert reason["code"] == "certified_quantity_mismatch" and "refused the utilisation" in reason["message"]
+    assert line["record"]["kind"] == "rejection" and line["record"]["state"] == "confirmed"
+    assert port.client.get(f"/api/v1/declarations/{answer['id']}", headers=port.officer).json == answer
+    assert _utilised(issuing_chamber, document) == (1_000_000, 100_000)
+    today = datetime.now(UTC).date()
+    statistics = read_statistics(port.objects.db, Period(today, today))
+    assert statistics.utilisation.lines == 0
+    with port.objects.db.transaction() as conn:
+        assert conn.execute(select(watched.c.leaf)).scalars().all() == []
+
+
+# -- schema 2 on a database of an earlier version ----------------------------------------------------
+
+
+def test_schema_2_keeps_the_first_of_each_reference_and_the_look_back_marks(tmp_path: Path, database_url: str | None) -> None:
+    """A database of schema 1 (no unique reference, the cursor's look-back mark by id) holding the
+    duplicates the old API let in: migration 2 keeps the first of each reference under the unique
+    constraint, and counts the watched rows the cursor's mark covered as looked back for."""
+    from sqlalchemy import insert, text
+    from sqlalchemy.exc import IntegrityError
+
+    from ecoo.customs.store import CustomsDatabase
+    from ecoo.customs.store.schema import MIGRATIONS, schema_version, watch_cursors
+
+    db = CustomsDatabase(database_url or f"sqlite:///{tmp_path / 'schema-1.db'}")
+    row = {"salt": "0x00", "declaration_hash": "0x00", "declared_on": "2026-12-01", "created_at": 0.0, "actor": "system"}
+    try:
+        with db.transaction() as conn:  # schema 1 as an earlier version made it
+            schema_version.create(conn)
+            MIGRATIONS[0](conn)
+            conn.execute(schema_version.insert().values(version=1, applied_at=time.time()))
+            conn.execute(text("DROP INDEX customs_declarations_reference_once"))
+            for table, column in [
+                ("customs_declarations", "reference_once"),
+                ("customs_declarations", "content_hash"),
+                ("customs_watched", "verified_block"),
+                ("customs_watched", "looked_back_at"),
+            ]:
+                conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+            for reference in ("KR-1", "KR-1", "KR-2"):
+                values = row | {"reference": reference, "outcome": "accepted"}
+                conn.execute(text(f"INSERT INTO customs_declarations ({', '.join(values)}) VALUES ({', '.join(':' + k for k in values)})"), values)
+            for number in (1, 2):
+                conn.execute(
+                    text(
+                        "INSERT INTO customs_watched (id, chain_id, registry, issuer, leaf, certificate_number, accepted_at) "
+                        f"VALUES ({number}, 31337, '0xRegistry', '0xIssuer', '0x{number:064x}', 'CO-{number}', 0)"
+                    )
+                )
+            conn.execute(
+                insert(watch_cursors).values(
+                    chain_id=31337, registry="0xREGISTRY", block_number=9, block_hash="0x09", updated_at=0.0, start_block=1, watched_id=1
+                )
+            )
+        assert db.migrate() == len(MIGRATIONS) == 2
+        with db.transaction() as conn:
+            kept = conn.execute(select(declarations.c.reference, declarations.c.reference_once).order_by(declarations.c.id)).all()
+            marks = conn.execute(select(watched.c.id, watched.c.looked_back_at).order_by(watched.c.id)).all()
+        assert [tuple(r) for r in kept] == [("KR-1", "KR-1"), ("KR-1", None), ("KR-2", "KR-2")]
+        assert [(r.id, r.looked_back_at is not None) for r in marks] == [(1, True), (2, False)]
+        with pytest.raises(IntegrityError), db.transaction() as conn:
+            conn.execute(declarations.insert().values(row | {"reference": "KR-2", "reference_once": "KR-2", "outcome": "accepted"}))
+        assert db.migrate() == 2  # nothing more to do
+    finally:
+        db.close()
