@@ -191,6 +191,24 @@ def test_a_revocation_after_the_verification_alerts_however_long_the_records_too
     assert kinds(world.db) == [("revoked_fraud", number)]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_certificate_verified_before_watching_began_is_looked_back_for_from_its_verification(
+    chamber: Chamber, world: WatchWorld
+) -> None:
+    """B is verified, then revoked; A is verified and watched, and the registry's watching begins
+    after A's verification; B is watched only then (its records were slow): one alert for B."""
+    leaf = new_leaf()
+    verified_b = chamber.registry.head()[0]
+    chamber.registry.revoke(chamber.issuer, leaf, RevocationReason.CANCELLED)
+    chamber.mine(2)
+    world.watch(chamber, new_leaf(), verified_block=chamber.registry.head()[0])
+    watcher = world.watcher()
+    watcher.run_once()  # watching begins after A's verification: B's revocation is before it
+    number = world.watch(chamber, leaf, verified_block=verified_b)
+    assert len(watcher.run_once()[0].alerts) == 1
+    assert kinds(world.db) == [("cancelled", number)]
+
+
 def test_a_watched_row_committed_after_a_newer_one_is_still_looked_back_for(chamber: Chamber, world: WatchWorld) -> None:
     """On PostgreSQL ids are handed out before commit: a row with a smaller id may appear after the
     watcher looked back for a larger one. Each row is looked back for on its own."""

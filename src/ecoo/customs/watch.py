@@ -357,7 +357,9 @@ class Watcher:
         new = self.repository.not_looked_back(cursor.chain_id, cursor.registry)
         if not new:
             return []
-        first = max(self._first_unseen(registry, new, cursor.block_number), cursor.start_block)
+        # Not bounded by where watching began: a certificate verified before then (its records
+        # slow to send) was watched only after, and its blocks from there were never read for it.
+        first = self._first_unseen(registry, new, cursor.block_number)
         findings = []
         for low in range(first, cursor.block_number + 1, BLOCK_RANGE):
             events = self._events(registry, low, min(cursor.block_number, low + BLOCK_RANGE - 1))
