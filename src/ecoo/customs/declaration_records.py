@@ -22,7 +22,8 @@ One step of a record, under its claim (only one sender at a time, see :mod:`.rec
 A utilisation is therefore never sent while one for the same line may be on its way or on the
 chain. When another port was faster and the registry refuses a utilisation
 (``UtilisationExceededError``), the line becomes a rejection ``quantity_exceeded`` and is recorded
-as one. A failed step is tried again by the recovery after a backoff; a confirmed record is looked
+as one; when another port's first record fixed another certified quantity
+(``CertifiedQuantityMismatchError``), a rejection ``certified_quantity_mismatch``. A failed step is tried again by the recovery after a backoff; a confirmed record is looked
 at again until its block is :data:`SETTLE_DEPTH` deep, so that a reorganisation that drops it is
 noticed and the record sent again. Without a customs key nothing is sent: the records stay
 ``not_sent`` and the answer says so.
