@@ -149,7 +149,8 @@ def insert_declaration(
                     "record_certified": str(line.certified) if line.certified is not None else None,
                     "record_attempts": 0,
                     "record_next_at": now if line.record_kind else None,
-                    **(claim if line.record_kind else {}),
+                    # Every row names the same columns (one executemany): a line without a record is held by nobody.
+                    **(claim if line.record_kind else {"record_claim": None, "record_claim_until": None}),
                 }
                 for line in lines
             ],
