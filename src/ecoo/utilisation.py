@@ -39,6 +39,7 @@ class RejectionCode(IntEnum):
     IMPORTER_MISMATCH = 7  # the importer differs from the certificate's (when it is disclosed)
     NO_SUCH_ITEM = 8  # the certificate has no item with the line's number
     CERTIFICATE_NOT_PRESENTED = 9  # the line names a certificate the declaration did not present
+    CERTIFIED_QUANTITY_MISMATCH = 10  # the registry holds another certified quantity for the item than the certificate
 
     @property
     def code(self) -> str:

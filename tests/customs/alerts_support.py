@@ -94,13 +94,25 @@ class WatchWorld:
     entries: Entries
     numbers: int = 0
 
-    def watch(self, chamber: Chamber, leaf: bytes, issuer: str | None = None, accepted_at: float | None = None) -> str:
-        """Put a certificate on the watch list (as an accepted declaration line does); returns its number."""
+    def watch(
+        self,
+        chamber: Chamber,
+        leaf: bytes,
+        issuer: str | None = None,
+        accepted_at: float | None = None,
+        verified_block: int | None = None,
+        row_id: int | None = None,
+    ) -> str:
+        """Put a certificate on the watch list (as an accepted declaration line does, with the block
+        its verification read when given; ``row_id``: the row's id, as a row committed late has);
+        returns its number."""
         self.numbers += 1
         number = f"TH-RCEP-2026-{self.numbers:07d}"
         with self.db.transaction() as conn:
             conn.execute(
                 watched.insert().values(
+                    **({"id": row_id} if row_id is not None else {}),
+                    verified_block=verified_block,
                     chain_id=chamber.chain_id,
                     registry=chamber.registry.address,
                     issuer=Web3.to_checksum_address(issuer or chamber.issuer.address),

@@ -106,7 +106,7 @@ def add_declaration(conn: Connection, when: float, reference: str, outcome: str,
                 reasons=json.dumps(reasons),
                 record_kind="utilisation" if line["decision"] == "accept" else "rejection",
                 record_tx="0x" + "33" * 32,
-                record_state="confirmed",
+                record_state=line.get("state", "confirmed"),
             )
         )
     return declaration_id

@@ -388,9 +388,20 @@ def test_a_fully_utilised_certificate_rejects_a_further_declaration() -> None:
     assert outcome([decision]) == "rejected"
 
 
-def test_a_smaller_certified_quantity_on_chain_is_the_ceiling() -> None:
-    (decision,) = _decide(_line(quantity="4000"), usage={(LEAF, 1): Used(3_000_000, 0)})
-    assert _codes(decision) == ["quantity_exceeded"]
+@pytest.mark.parametrize("on_chain", [3_000_000, 1_000_000, 9_600_000])
+def test_another_certified_quantity_on_chain_rejects_the_line_naming_both(on_chain: int) -> None:
+    """The registry refuses a utilisation stating another certified quantity than its first
+    record fixed: the line is rejected before anything is sent, even when it would fit both."""
+    (decision,) = _decide(_line(quantity="500"), usage={(LEAF, 1): Used(on_chain, 0)})
+    assert _codes(decision) == ["certified_quantity_mismatch"]
+    message = decision.reasons[0].message
+    assert "4800 PCE on the certificate" in message and f"holds {on_chain // 1000} PCE" in message
+    assert outcome([decision]) == "rejected"
+
+
+def test_the_same_certified_quantity_on_chain_is_no_mismatch() -> None:
+    (decision,) = _decide(_line(quantity="500"), usage={(LEAF, 1): Used(4_800_000, 100_000)})
+    assert decision.accepted
 
 
 @pytest.mark.parametrize(

@@ -153,6 +153,8 @@ def test_records_the_stopped_node_refused_are_sent_once_it_is_back(
     assert line["decision"] == "accept" and line["record"]["kind"] == "utilisation"
     assert line["record"]["state"] == "failed" and line["record"]["tx"] is None
     assert "no Ethereum node answers" in line["record"]["error"], line
+    # Accepted by the check, not yet on chain: never reported as accepted before it is.
+    assert answer["outcome"] == "pending" and line["onChain"] == "pending"
     declaration_id = int(answer["id"])
     receipt, utilisation = _stored(port, declaration_id)
     assert (receipt.kind, receipt.state, receipt.attempts) == ("receipt", "failed", 1)
@@ -186,8 +188,12 @@ def test_records_the_stopped_node_refused_are_sent_once_it_is_back(
     receipt, utilisation = _stored(port, declaration_id)
     assert (receipt.tx, utilisation.tx) == (on_chain[0].tx_hash, on_chain[1].tx_hash)
     assert utilisation.attempts == 3 and utilisation.error is None
-    line = (port.client.get(f"/api/v1/declarations/{declaration_id}", headers=port.officer).json or {})["lines"][0]
+    stored = port.client.get(f"/api/v1/declarations/{declaration_id}", headers=port.officer).json or {}
+    line = stored["lines"][0]
     assert line["record"]["state"] == "confirmed" and line["record"]["tx"] == on_chain[1].tx_hash
+    assert stored["outcome"] == "accepted" and line["onChain"] == "confirmed"
+    listed = (port.client.get("/api/v1/declarations", headers=port.officer).json or {})["declarations"]
+    assert [(d["id"], d["outcome"]) for d in listed] == [(declaration_id, "accepted")]
     assert "error" not in line["record"]
 
     # Further passes look again (not settled yet) but send nothing.

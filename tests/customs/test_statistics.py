@@ -27,6 +27,7 @@ from tests.customs.statistics_seed import (
     HOSTILE_CHAMBER,
     HOSTILE_SCHEME,
     LEAF_A,
+    LEAF_B,
     PERIOD,
     accept,
     add_declaration,
@@ -116,6 +117,21 @@ def test_quantities_add_up_exactly_in_thousandths(db: CustomsDatabase) -> None:
         ("PCE", 1, "0"),  # counted as a line; a quantity that is no decimal adds nothing
     }
     assert utilisation.lines == 5 and utilisation.certificates == 1
+
+
+def test_only_utilisation_confirmed_on_chain_counts_as_utilised(db: CustomsDatabase) -> None:
+    """An accepted line whose utilisation is not yet on chain (not sent, sent, failed and to be
+    tried again) is not utilised yet; one the registry refused is a rejection by then."""
+    with db.transaction() as conn:
+        add_declaration(conn, at("2026-11-07"), "JP-IMP-1", "pending", [
+            accept(LEAF_A, 1, "1", "KGM", None),
+            accept(LEAF_A, 2, "10", "KGM", None) | {"state": "not_sent"},
+            accept(LEAF_A, 3, "100", "KGM", None) | {"state": "sent"},
+            accept(LEAF_B, 4, "1000", "KGM", None) | {"state": "failed"},
+        ])  # fmt: skip
+    utilisation = read_statistics(db, PERIOD).utilisation
+    assert {(u.unit, u.lines, u.quantity) for u in utilisation.units} == {("KGM", 1, "1")}
+    assert utilisation.lines == 1 and utilisation.certificates == 1
 
 
 def test_reasons_that_are_not_a_list_of_codes_are_left_out(db: CustomsDatabase) -> None:

@@ -170,6 +170,63 @@ def test_a_certificate_watched_after_the_cursor_passed_its_revocation_still_aler
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_revocation_after_the_verification_alerts_however_long_the_records_took(chamber: Chamber, world: WatchWorld) -> None:
+    """The certificate is verified at block B; it is revoked while the declaration's records are
+    still being sent (long: well over the look-back's 120 s) and the watcher's cursor goes past
+    the revocation before the certificate is watched. Its row holds B: exactly one alert."""
+    world.watch(chamber, new_leaf())
+    watcher = world.watcher()
+    watcher.run_once()
+    leaf = new_leaf()
+    verified_block = chamber.registry.head()[0]  # what the verification read
+    chamber.mine()
+    chamber.registry.revoke(chamber.issuer, leaf, RevocationReason.FRAUD)
+    node_rpc(chamber.node, "evm_increaseTime", 900)  # the records take a quarter of an hour
+    chamber.mine(2)
+    assert watcher.run_once()[0].alerts == []  # not watched yet: the cursor goes past the revocation
+    accepted = chamber.registry.w3.eth.get_block("latest")["timestamp"]
+    number = world.watch(chamber, leaf, accepted_at=accepted, verified_block=verified_block)
+    assert len(watcher.run_once()[0].alerts) == 1
+    assert watcher.run_once()[0].alerts == []
+    assert kinds(world.db) == [("revoked_fraud", number)]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_certificate_verified_before_watching_began_is_looked_back_for_from_its_verification(
+    chamber: Chamber, world: WatchWorld
+) -> None:
+    """B is verified, then revoked; A is verified and watched, and the registry's watching begins
+    after A's verification; B is watched only then (its records were slow): one alert for B."""
+    leaf = new_leaf()
+    verified_b = chamber.registry.head()[0]
+    chamber.registry.revoke(chamber.issuer, leaf, RevocationReason.CANCELLED)
+    chamber.mine(2)
+    world.watch(chamber, new_leaf(), verified_block=chamber.registry.head()[0])
+    watcher = world.watcher()
+    watcher.run_once()  # watching begins after A's verification: B's revocation is before it
+    number = world.watch(chamber, leaf, verified_block=verified_b)
+    assert len(watcher.run_once()[0].alerts) == 1
+    assert kinds(world.db) == [("cancelled", number)]
+
+
+def test_a_watched_row_committed_after_a_newer_one_is_still_looked_back_for(chamber: Chamber, world: WatchWorld) -> None:
+    """On PostgreSQL ids are handed out before commit: a row with a smaller id may appear after the
+    watcher looked back for a larger one. Each row is looked back for on its own."""
+    first = world.watch(chamber, new_leaf(), row_id=100)
+    watcher = world.watcher()
+    watcher.run_once()
+    leaf = new_leaf()
+    verified_block = chamber.registry.head()[0]
+    chamber.registry.revoke(chamber.issuer, leaf, RevocationReason.ERROR)
+    chamber.mine(2)
+    later = world.watch(chamber, new_leaf(), row_id=101)
+    assert watcher.run_once()[0].alerts == []  # looks back for row 101, which nothing concerns
+    number = world.watch(chamber, leaf, verified_block=verified_block, row_id=50)  # committed only now
+    assert len(watcher.run_once()[0].alerts) == 1
+    assert kinds(world.db) == [("revoked_error", number)] and number not in (first, later)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_an_event_long_before_the_acceptance_is_not_an_alert(chamber: Chamber, world: WatchWorld) -> None:
     leaf = new_leaf()
     chamber.registry.suspend_certificate(chamber.issuer, leaf)

@@ -66,6 +66,7 @@ class WatchedCertificate:
     chamber: str | None
     declaration_id: int | None
     accepted_at: float
+    verified_block: int | None = None  # the block whose state its verification read (None: a row of schema 1)
 
 
 @dataclass(frozen=True)
@@ -195,12 +196,18 @@ class AlertRepository:
 
     def watched_since(self, chain_id: int, registry: str, after_id: int) -> list[WatchedCertificate]:
         """The registry's watched certificates added after row ``after_id``, oldest first."""
+        return self._watched(chain_id, registry, watched.c.id > after_id)
+
+    def not_looked_back(self, chain_id: int, registry: str) -> list[WatchedCertificate]:
+        """The registry's watched certificates not yet looked back for, oldest first (each row on
+        its own: on PostgreSQL a smaller id may commit after a larger one)."""
+        return self._watched(chain_id, registry, watched.c.looked_back_at.is_(None))
+
+    def _watched(self, chain_id: int, registry: str, condition: Any) -> list[WatchedCertificate]:
         with self.db.transaction() as conn:
             rows = conn.execute(
                 select(watched)
-                .where(
-                    watched.c.chain_id == chain_id, func.lower(watched.c.registry) == registry.lower(), watched.c.id > after_id
-                )
+                .where(watched.c.chain_id == chain_id, func.lower(watched.c.registry) == registry.lower(), condition)
                 .order_by(watched.c.id)
             ).all()
         return [
@@ -214,6 +221,7 @@ class AlertRepository:
                 chamber=r.chamber,
                 declaration_id=r.declaration_id,
                 accepted_at=float(r.accepted_at),
+                verified_block=int(r.verified_block) if r.verified_block is not None else None,
             )
             for r in rows
         ]
@@ -325,12 +333,12 @@ class AlertRepository:
         block_hash: str,
         *,
         after: int,
-        watched_id: int | None = None,
         only: Collection[int] | None = None,
+        looked_back: Collection[int] = (),
     ) -> list[int]:
         """Turn ``findings`` (read up to ``block``) into alerts for the watched certificates they
         concern (only the rows ``only`` names, when given), queue their deliveries, and move the
-        cursor to ``block`` (and its look-back mark to ``watched_id``), all in one transaction and
+        cursor to ``block`` (and mark the watched rows ``looked_back`` as looked back for), all in one transaction and
         only if the cursor is still at ``after`` (else CursorMovedError: a pass that lost its lease
         never writes over another's). Returns the new alerts' ids."""
         now = time.time()
@@ -366,9 +374,9 @@ class AlertRepository:
                 "checked_at": now,
                 "last_error": None,
             }
-            if watched_id is not None:
-                values["watched_id"] = watched_id
             conn.execute(update(watch_cursors).where(*self._key(chain_id, registry)).values(**values))
+            if looked_back:
+                conn.execute(update(watched).where(watched.c.id.in_(list(looked_back))).values(looked_back_at=now))
         return created
 
     @staticmethod

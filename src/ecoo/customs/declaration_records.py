@@ -22,7 +22,8 @@ One step of a record, under its claim (only one sender at a time, see :mod:`.rec
 A utilisation is therefore never sent while one for the same line may be on its way or on the
 chain. When another port was faster and the registry refuses a utilisation
 (``UtilisationExceededError``), the line becomes a rejection ``quantity_exceeded`` and is recorded
-as one. A failed step is tried again by the recovery after a backoff; a confirmed record is looked
+as one; when another port's first record fixed another certified quantity
+(``CertifiedQuantityMismatchError``), a rejection ``certified_quantity_mismatch``. A failed step is tried again by the recovery after a backoff; a confirmed record is looked
 at again until its block is :data:`SETTLE_DEPTH` deep, so that a reorganisation that drops it is
 noticed and the record sent again. Without a customs key nothing is sent: the records stay
 ``not_sent`` and the answer says so.
@@ -40,7 +41,7 @@ from web3.exceptions import TransactionNotFound
 
 from ..chain import NETWORK_ERRORS
 from ..errors import ChainUnavailableError, EcooError
-from ..errors.registry import UtilisationExceededError
+from ..errors.registry import CertifiedQuantityMismatchError, UtilisationExceededError
 from ..registry.events import TOPIC_OF, decode_log
 from ..service.faults import fault_point
 from ..utilisation import RejectionCode, from_units, to_units
@@ -124,6 +125,17 @@ def exceeded_reason(record: StoredRecord, exc: UtilisationExceededError) -> Reas
         RejectionCode.QUANTITY_EXCEEDED,
         f"line {record.line_no} declares {record.quantity} of item {record.item}, but another customs office recorded "
         f"utilisation first: {from_units(remaining)} remain of {from_units(int(exc.certified))} certified",
+    )
+
+
+def mismatch_reason(record: StoredRecord, exc: CertifiedQuantityMismatchError) -> Reason:
+    """The rejection a utilisation becomes when the registry holds another certified quantity."""
+    stated, recorded = (int(exc.args_by_name[name]) for name in ("stated", "recorded"))
+    return Reason(
+        RejectionCode.CERTIFIED_QUANTITY_MISMATCH,
+        f"line {record.line_no}: item {record.item} is certified {from_units(stated)} {record.unit or ''} on the "
+        f"certificate, but the registry holds {from_units(recorded)} {record.unit or ''} as its certified quantity "
+        "(an earlier record fixed it) and refused the utilisation",
     )
 
 
@@ -304,11 +316,15 @@ class RecordSender:
         fault_point("record.before_send", record.kind)
         try:
             result = self._transact(registry, record, sent)
-        except UtilisationExceededError as exc:
+        except (UtilisationExceededError, CertifiedQuantityMismatchError) as exc:
             if record.kind != "utilisation":
                 raise
-            # Another port recorded first: what remained is no longer enough.
-            reason = exceeded_reason(record, exc)
+            # Another port recorded first: what remained is no longer enough, or its record fixed
+            # another certified quantity. The registry refused the line: it becomes a rejection.
+            if isinstance(exc, UtilisationExceededError):
+                reason = exceeded_reason(record, exc)
+            else:
+                reason = mismatch_reason(record, exc)
             reasons = [reason.to_json()]
             self._write(
                 record,

@@ -31,6 +31,7 @@ __all__ = [
     "StoredDeclaration",
     "count_declarations",
     "find_declaration",
+    "find_reference",
     "insert_declaration",
     "line_rows",
     "list_declarations",
@@ -85,12 +86,14 @@ class StoredDeclaration:
     actor: str
     outcome: str
     answer: dict[str, Any] | None
+    content_hash: str | None = None
 
 
 def insert_declaration(
     conn: Connection,
     *,
     reference: str,
+    content_hash: str,
     salt: str,
     declaration_hash: str,
     importer: dict[str, Any],
@@ -103,11 +106,14 @@ def insert_declaration(
 ) -> int:
     """Store a declaration and its lines (their records not yet sent, held by this request, see
     :func:`request_owner`), and the receipt owed to each VALID certificate a recorded line names;
-    its id."""
+    its id. A reference already stored raises IntegrityError (the unique constraint decides
+    between two requests at once; the caller answers with the stored declaration)."""
     declaration_id = insert_id(
         conn,
         declarations.insert().values(
             reference=reference,
+            reference_once=reference,
+            content_hash=content_hash,
             salt=salt,
             declaration_hash=declaration_hash,
             importer=json.dumps(importer, ensure_ascii=False),
@@ -120,7 +126,6 @@ def insert_declaration(
     )
     now = time.time()
     claim = {"record_claim": request_owner(declaration_id), "record_claim_until": now + claim_seconds}
-    unclaimed = dict.fromkeys(claim)  # every row of one executemany must name the same columns
     if lines:
         conn.execute(
             declaration_lines.insert(),
@@ -144,7 +149,8 @@ def insert_declaration(
                     "record_certified": str(line.certified) if line.certified is not None else None,
                     "record_attempts": 0,
                     "record_next_at": now if line.record_kind else None,
-                    **(claim if line.record_kind else unclaimed),
+                    # Every row names the same columns (one executemany): a line without a record is held by nobody.
+                    **(claim if line.record_kind else {"record_claim": None, "record_claim_until": None}),
                 }
                 for line in lines
             ],
@@ -206,12 +212,20 @@ def watch(
     certificate_number: str,
     chamber: str | None,
     declaration_id: int,
+    verified_block: int | None,
 ) -> None:
-    """Put a certificate on the watch list (once: a later declaration leaves the first row)."""
+    """Put a certificate on the watch list (once: a later declaration leaves the first row, unless
+    its verification read an older block: the watcher then looks back from the older one)."""
     exists = conn.execute(
-        select(watched.c.id).where((watched.c.chain_id == chain_id) & (watched.c.registry == registry) & (watched.c.leaf == leaf))
+        select(watched.c.id, watched.c.verified_block).where(
+            (watched.c.chain_id == chain_id) & (watched.c.registry == registry) & (watched.c.leaf == leaf)
+        )
     ).first()
     if exists is not None:
+        if verified_block is not None and exists.verified_block is not None and verified_block < exists.verified_block:
+            conn.execute(
+                watched.update().where(watched.c.id == exists.id).values(verified_block=verified_block, looked_back_at=None)
+            )
         return
     try:
         with conn.begin_nested():
@@ -225,6 +239,7 @@ def watch(
                     chamber=chamber[:256] if chamber else None,
                     declaration_id=declaration_id,
                     accepted_at=time.time(),
+                    verified_block=verified_block,
                 )
             )
     except IntegrityError:
@@ -242,11 +257,18 @@ def _stored(row: Any) -> StoredDeclaration:
         actor=row.actor,
         outcome=row.outcome,
         answer=json.loads(row.answer) if row.answer else None,
+        content_hash=row.content_hash,
     )
 
 
 def find_declaration(conn: Connection, declaration_id: int) -> StoredDeclaration | None:
     row = conn.execute(select(declarations).where(declarations.c.id == declaration_id)).first()
+    return _stored(row) if row is not None else None
+
+
+def find_reference(conn: Connection, reference: str) -> StoredDeclaration | None:
+    """The declaration stored under ``reference`` (the first, for duplicates of an earlier version)."""
+    row = conn.execute(select(declarations).where(declarations.c.reference_once == reference)).first()
     return _stored(row) if row is not None else None
 
 

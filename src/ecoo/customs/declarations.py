@@ -174,8 +174,14 @@ def check_lines(
         reasons += _item_reasons(line, item)
         certified = certified_units(item)
         key = (str(found.leaf), line.item)
-        if certified is not None and not any(r.code is RejectionCode.UNIT_MISMATCH for r in reasons):
-            exceeded = _quantity_reason(line, item, certified, usage.get(key), taken.get(key, 0))
+        known = usage.get(key)
+        if certified is not None and known is not None and known.certified and known.certified != certified:
+            # The registry's figure came from an earlier record: the registry refuses any record
+            # stating another, so the line cannot be recorded as utilised (which figure is right
+            # is for the certificate's issuer to settle).
+            reasons.append(_mismatch_reason(item, certified, known.certified))
+        elif certified is not None and not any(r.code is RejectionCode.UNIT_MISMATCH for r in reasons):
+            exceeded = _quantity_reason(line, item, certified, known, taken.get(key, 0))
             if exceeded is not None:
                 reasons.append(exceeded)
         if not reasons:
@@ -285,11 +291,19 @@ def _item_reasons(line: DeclarationLine, item: Mapping[str, Any]) -> list[Reason
     return reasons
 
 
+def _mismatch_reason(item: Mapping[str, Any], certified: int, recorded: int) -> Reason:
+    unit = item.get("quantity", {}).get("unit")
+    return Reason(
+        RejectionCode.CERTIFIED_QUANTITY_MISMATCH,
+        f"item {item.get('itemNumber')} is certified {from_units(certified)} {unit} on the certificate, but the registry "
+        f"holds {from_units(recorded)} {unit} as its certified quantity (from an earlier record)",
+    )
+
+
 def _quantity_reason(
     line: DeclarationLine, item: Mapping[str, Any], certified: int, known: Usage | None, taken: int
 ) -> Reason | None:
-    # A registry that already holds a different certified quantity is trusted only as far as both agree.
-    ceiling = min(certified, known.certified) if known is not None and known.certified else certified
+    ceiling = certified  # a registry holding another certified quantity was refused before this
     utilised = known.utilised if known is not None else 0
     remaining = max(ceiling - utilised - taken, 0)
     if line.units <= remaining:

@@ -9,10 +9,13 @@ sent (:mod:`.declaration_records`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, render_template, request
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import ChainUnavailableError, EcooError
 from ..errors.base import DeclarationInputError
@@ -26,7 +29,9 @@ from .declaration_input import MAX_CERTIFICATES, Declaration, read_declaration
 from .declaration_records import LineRecord, record_kind, send_records, sender_options
 from .declaration_repository import (
     LineRow,
+    StoredDeclaration,
     find_declaration,
+    find_reference,
     insert_declaration,
     line_rows,
     list_declarations,
@@ -35,6 +40,7 @@ from .declaration_repository import (
 )
 from .declarations import LineDecision, Presented, check_lines, items_to_read, outcome, present, utilisation_summary
 from .params import MAX_ID, int_arg
+from .record_repository import on_chain
 from .verifications import log_verifications
 from .verifying import report_json
 
@@ -135,14 +141,16 @@ def _answer(
         shown = {"kind": record.kind, "tx": record.tx, "state": record.state}
         if record.error:
             shown["error"] = record.error
-        lines.append(
-            {
-                "line": decision.line.line,
-                "decision": "accept" if accepted else "reject",
-                "reasons": reasons,
-                "record": shown if record.kind else None,
-            }
-        )
+        shown_line: dict[str, Any] = {
+            "line": decision.line.line,
+            "decision": "accept" if accepted else "reject",
+            "reasons": reasons,
+            "record": shown if record.kind else None,
+        }
+        if signed and decision.accepted and record.kind:
+            # What became of the utilisation the check accepted (overlay_answer keeps it current).
+            shown_line["onChain"] = on_chain(accepted, record.state)
+        lines.append(shown_line)
     accepted_count = sum(final)
     verdict = "accepted" if accepted_count == len(final) else "rejected" if accepted_count == 0 else "partly_accepted"
     answer: dict[str, Any] = {
@@ -160,11 +168,46 @@ def _answer(
     return answer
 
 
+def content_hash(declaration: Declaration, documents: list[Any]) -> str:
+    """SHA-256 of the declaration as read and the certificates presented (canonical JSON): what a
+    retry under the same reference must repeat."""
+    content = {
+        "reference": declaration.reference,
+        "importer": declaration.importer.to_json(),
+        "portOfEntry": declaration.port_of_entry,
+        "date": declaration.date.isoformat(),
+        "lines": [[n.line, n.certificate, n.item, n.hs_code, n.units, n.unit, n.preference] for n in declaration.lines],
+        "certificates": documents,
+    }
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return "0x" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _replay(stored: StoredDeclaration, fingerprint: str) -> Any:
+    """A declaration whose reference is stored already: the same content is a retry, answered with
+    the stored declaration (200; nothing checked or sent again); other content is refused."""
+    if stored.content_hash != fingerprint:
+        raise ApiError(
+            409,
+            "reference_conflict",
+            f"declaration reference {stored.reference} is already stored (declaration {stored.id}) with other content; "
+            "a retry must send the same declaration and certificates, a new declaration needs a new reference",
+            {"id": stored.id},
+        )
+    audit("declaration.retry", f"declaration {stored.id} {stored.reference}", {"outcome": stored.outcome})
+    return jsonify(stored.answer or {"id": stored.id, "reference": stored.reference, "outcome": stored.outcome}), 200
+
+
 @bp.post("/api/v1/declarations")
 @require_role(OFFICER)
 def create_declaration() -> Any:
     declaration, documents = _read_request()
+    fingerprint = content_hash(declaration, documents)
     built, actor = objects(), current_actor()
+    with built.db.transaction() as conn:
+        earlier = find_reference(conn, declaration.reference)
+    if earlier is not None:
+        return _replay(earlier, fingerprint)
     reports = built.registries.verifier().verify_many(documents)
     try:
         presented = present(documents, reports)
@@ -174,23 +217,39 @@ def create_declaration() -> Any:
     decisions = check_lines(declaration, presented, usage, built.settings.country)
     salt = new_salt()
     hashed = declaration_hash(declaration.reference, salt)
-    with built.db.transaction() as conn:  # durable first: nothing is sent before this commits
-        declaration_id = insert_declaration(
-            conn,
-            reference=declaration.reference,
-            salt="0x" + salt.hex(),
-            declaration_hash="0x" + hashed.hex(),
-            importer=declaration.importer.to_json(),
-            port_of_entry=declaration.port_of_entry,
-            declared_on=declaration.date.isoformat(),
-            actor=actor.label,
-            outcome=outcome(decisions),
-            lines=[_row(d) for d in decisions],
-            claim_seconds=built.settings.lease_seconds,
-        )
-        log_verifications(conn, actor, reports, "declaration", declaration_id, documents=documents)
-        detail = {"outcome": outcome(decisions), "lines": len(decisions), "certificates": len(presented)}
-        audit("declaration.create", f"declaration {declaration_id} {declaration.reference}", detail, conn)
+    signed = built.signer is not None
+    unsent = [LineRecord(record_kind(d, _on_trust_list), decision=d) for d in decisions]
+    try:
+        with built.db.transaction() as conn:  # durable first: nothing is sent before this commits
+            declaration_id = insert_declaration(
+                conn,
+                reference=declaration.reference,
+                content_hash=fingerprint,
+                salt="0x" + salt.hex(),
+                declaration_hash="0x" + hashed.hex(),
+                importer=declaration.importer.to_json(),
+                port_of_entry=declaration.port_of_entry,
+                declared_on=declaration.date.isoformat(),
+                actor=actor.label,
+                outcome=outcome(decisions),
+                lines=[_row(d) for d in decisions],
+                claim_seconds=built.settings.lease_seconds,
+            )
+            # The answer is stored with the declaration: a retry arriving while the records are
+            # sent finds it (kept in step with the records as they move on).
+            first = _answer(declaration_id, declaration, presented, decisions, unsent, usage, signed)
+            update_answer(conn, declaration_id, first["outcome"], first)
+            log_verifications(conn, actor, reports, "declaration", declaration_id, documents=documents)
+            detail = {"outcome": outcome(decisions), "lines": len(decisions), "certificates": len(presented)}
+            audit("declaration.create", f"declaration {declaration_id} {declaration.reference}", detail, conn)
+    except IntegrityError:
+        # Another request stored this reference since the look above: the unique constraint
+        # decided, and this one answers with that declaration.
+        with built.db.transaction() as conn:
+            earlier = find_reference(conn, declaration.reference)
+        if earlier is None:
+            raise
+        return _replay(earlier, fingerprint)
     try:
         records = send_records(
             built.db,
@@ -205,10 +264,11 @@ def create_declaration() -> Any:
         )
     except ChainUnavailableError as exc:  # stored: the lines stay not_sent and can be sent again
         records = [LineRecord(record_kind(d, _on_trust_list), decision=d, error=str(exc)) for d in decisions]
-    answer = _answer(declaration_id, declaration, presented, decisions, records, usage, built.signer is not None)
+    answer = _answer(declaration_id, declaration, presented, decisions, records, usage, signed)
     with built.db.transaction() as conn:
         update_answer(conn, declaration_id, answer["outcome"], answer)
-        # Watched from here on (the alerts follow it): the certificates with a line finally accepted.
+        # Watched from here on (the alerts follow it): the certificates with a line finally
+        # accepted, each with the block its verification read (the watcher looks back from there).
         for decision, record in zip(decisions, records, strict=True):
             found = decision.certificate
             if decision.accepted and not record.extra and found is not None and found.certificate is not None:
@@ -221,6 +281,7 @@ def create_declaration() -> Any:
                     certificate_number=str(found.report.certificate_number or ""),
                     chamber=found.report.state.issuer_name if found.report.state else None,
                     declaration_id=declaration_id,
+                    verified_block=found.report.state.chain_block if found.report.state else None,
                 )
         states: dict[str, int] = {}
         for record in records:

@@ -28,6 +28,7 @@ __all__ = [
     "claim_record",
     "declaration_records",
     "due_records",
+    "on_chain",
     "overlay_answer",
     "release_record",
     "sibling_transactions",
@@ -203,12 +204,25 @@ def unschedule(conn: Connection, declaration_id: int) -> None:
         )
 
 
+def on_chain(accepted: bool, state: str | None) -> str:
+    """What became of a utilisation the check accepted: ``confirmed`` (recorded on chain),
+    ``refused`` (the registry refused it: the line is now rejected) or ``pending`` (``not_sent``,
+    ``sent`` or ``failed`` and to be tried again)."""
+    if not accepted:
+        return "refused"
+    return "confirmed" if state == "confirmed" else "pending"
+
+
 def overlay_answer(conn: Connection, declaration_id: int, answer: dict[str, Any]) -> dict[str, Any]:
     """``answer`` with each line's record, decision and reasons as stored now, the attempts made
-    when there were any, and the outcome that follows (the recovery changes them after the answer)."""
+    when there were any, what became of each utilisation the check accepted (``onChain``, only in
+    the answers of a service with a customs key), and the outcome that follows (the recovery
+    changes them after the answer): ``pending`` while any accepted line's utilisation is not
+    confirmed, else accepted, partly_accepted or rejected."""
     rows = {row.line_no: row for row in conn.execute(select(declaration_lines).where(declaration_lines.c.declaration_id == declaration_id))}
     lines: Sequence[Any] = answer.get("lines") or []
     accepted = 0
+    pending = False
     for line in lines:
         row = rows.get(line.get("line")) if isinstance(line, dict) else None
         if row is None:
@@ -223,6 +237,10 @@ def overlay_answer(conn: Connection, declaration_id: int, answer: dict[str, Any]
             if row.record_attempts:
                 shown["attempts"] = int(row.record_attempts)
             line["record"] = shown
+        if "onChain" in line:  # the check accepted it, and a customs key records it
+            line["onChain"] = on_chain(row.decision == "accept", row.record_state)
+            pending = pending or line["onChain"] == "pending"
     if lines and len(rows) == len(lines):
-        answer["outcome"] = "accepted" if accepted == len(lines) else "rejected" if accepted == 0 else "partly_accepted"
+        decided = "accepted" if accepted == len(lines) else "rejected" if accepted == 0 else "partly_accepted"
+        answer["outcome"] = "pending" if pending else decided
     return answer

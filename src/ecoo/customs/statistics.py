@@ -374,7 +374,14 @@ def _preference(conn: Connection, declared: Sequence[Any]) -> Preference:
 
 
 def _utilisation(conn: Connection, declared: Sequence[Any]) -> Utilisation:
-    where = [*declared, declaration_lines.c.decision == "accept"]
+    # Utilised is what the registry holds: accepted lines whose utilisation is confirmed on chain
+    # (not one still pending, nor one the registry refused: that line is a rejection by now).
+    where = [
+        *declared,
+        declaration_lines.c.decision == "accept",
+        declaration_lines.c.record_kind == "utilisation",
+        declaration_lines.c.record_state == "confirmed",
+    ]
     unit = declaration_lines.c.unit
     totals = conn.execute(
         select(func.count(), func.count(func.distinct(declaration_lines.c.leaf))).select_from(_lines()).where(*where)

@@ -16,8 +16,11 @@ follower safe, with its own tables (:mod:`.alert_repository`):
 - each registry on its own: one chain down only delays that registry's alerts.
 
 A certificate joins the watch list when a declaration accepts it, which may be after the cursor
-went past the blocks since its verification: every newly watched certificate is looked for in the
-blocks since a little before its acceptance (:data:`LOOKBACK_SECONDS`), up to the cursor.
+went past the blocks since its verification (the records are sent in between, which may take
+long): every newly watched certificate is looked for in the blocks after the one its verification
+read (stored with it), up to the cursor, and marked looked back for on its own row (ids may commit
+out of order on PostgreSQL). A row stored without that block (an earlier version) is looked for
+since a little before its acceptance (:data:`LOOKBACK_SECONDS`).
 
 Only ``CertificateRevoked``, ``CertificateSuperseded``, ``CertificateSuspended``,
 ``IssuerSuspended`` and ``IssuerKeyRotated`` are read. Kinds: see :data:`KINDS`.
@@ -307,11 +310,12 @@ class Watcher:
             repository.release_lease(*key, self.owner)
 
     def _start_block(self, registry: Registry, confirmed: int) -> int:
-        """Where watching a registry begins: a little before its oldest watched certificate was
-        accepted (never after the first block not yet read)."""
+        """Where watching a registry begins: the first block its oldest watched certificate's
+        verification did not see (never after the first block not yet read)."""
         oldest = self.repository.watched_since(registry.chain_id, registry.address, 0)
-        moment = min(c.accepted_at for c in oldest) - self.lookback_seconds if oldest else time.time()
-        return first_block_after(registry, moment, 0, confirmed)
+        if not oldest:
+            return first_block_after(registry, time.time(), 0, confirmed)
+        return min(self._first_unseen(registry, oldest, confirmed), confirmed + 1)
 
     def _check_fork(self, registry: Registry, cursor: WatchCursor) -> tuple[WatchCursor | None, bool]:
         """The cursor, rewound if its block is no longer on the chain (None: the node has not got
@@ -346,15 +350,16 @@ class Watcher:
         return registry.events(first, last, names=WATCHED_EVENTS)  # the node filters by topic
 
     def _look_back(self, registry: Registry, cursor: WatchCursor) -> list[int] | None:
-        """Alerts for the certificates watched since the last pass, from events in the blocks the
-        cursor went past before they were watched (since a little before each was accepted);
-        None when the chain reorganised below the cursor meanwhile (the pass stops)."""
-        new = self.repository.watched_since(cursor.chain_id, cursor.registry, cursor.watched_id)
+        """Alerts for the certificates not yet looked back for, from events in the blocks the
+        cursor went past before they were watched: from the block after the one their verification
+        read (a row without it: since a little before it was accepted); None when the chain
+        reorganised below the cursor meanwhile (the pass stops, the rows wait for the next)."""
+        new = self.repository.not_looked_back(cursor.chain_id, cursor.registry)
         if not new:
             return []
-        newest = max(c.id for c in new)
-        moment = min(c.accepted_at for c in new) - self.lookback_seconds
-        first = first_block_after(registry, moment, cursor.start_block, cursor.block_number)
+        # Not bounded by where watching began: a certificate verified before then (its records
+        # slow to send) was watched only after, and its blocks from there were never read for it.
+        first = self._first_unseen(registry, new, cursor.block_number)
         findings = []
         for low in range(first, cursor.block_number + 1, BLOCK_RANGE):
             events = self._events(registry, low, min(cursor.block_number, low + BLOCK_RANGE - 1))
@@ -362,6 +367,7 @@ class Watcher:
         if cursor.block_hash is not None and registry.block_hash(cursor.block_number) != cursor.block_hash:
             log.warning("watch list: chain %s reorganised during a look back; next pass", cursor.chain_id)
             return None
+        ids = {c.id for c in new}
         return self.repository.record(
             cursor.chain_id,
             cursor.registry,
@@ -369,9 +375,19 @@ class Watcher:
             cursor.block_number,
             cursor.block_hash or "",
             after=cursor.block_number,
-            watched_id=newest,
-            only={c.id for c in new},
+            only=ids,
+            looked_back=ids,
         )
+
+    def _first_unseen(self, registry: Registry, certificates: list[WatchedCertificate], high: int) -> int:
+        """The first block whose events the verifications of ``certificates`` did not see: the one
+        after the oldest verification block; for a row without one (schema 1), the first block
+        from a little before it was accepted (found within ``0..high``)."""
+        blocks = [c.verified_block + 1 for c in certificates if c.verified_block is not None]
+        timed = [c.accepted_at for c in certificates if c.verified_block is None]
+        if timed:
+            blocks.append(first_block_after(registry, min(timed) - self.lookback_seconds, 0, high))
+        return min(blocks)
 
     @staticmethod
     def _about(events: list[RegistryEvent], certificates: list[WatchedCertificate]) -> list[RegistryEvent]:

@@ -23,7 +23,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import Connection
 
@@ -108,8 +110,13 @@ declarations = Table(
     Column("actor", String(160), nullable=False),
     Column("outcome", String(24), nullable=False),  # accepted | partly_accepted | rejected
     Column("answer", Text),  # the API's answer (JSON), kept as given
+    # The reference once more, unique: a retried declaration finds the first (schema 2). Null only
+    # on the later duplicates an earlier version let in (migration 2 keeps the first of each).
+    Column("reference_once", String(128)),
+    Column("content_hash", String(66)),  # SHA-256 of the declaration as sent: a retry must be the same
 )
 Index("customs_declarations_created", declarations.c.created_at)
+Index("customs_declarations_reference_once", declarations.c.reference_once, unique=True)
 
 declaration_lines = Table(
     "customs_declaration_lines",
@@ -181,6 +188,12 @@ watched = Table(
     Column("chamber", String(256)),
     Column("declaration_id", Integer, ForeignKey("customs_declarations.id")),
     Column("accepted_at", Float, nullable=False),
+    # The block whose state the verification read (schema 2): the watcher looks back from the
+    # block after it, so nothing revoked between the verification and the watch is missed; and
+    # when that look back was done (null: not yet; each row on its own, as ids may commit out of
+    # order on PostgreSQL).
+    Column("verified_block", BigInteger),
+    Column("looked_back_at", Float),
     UniqueConstraint("chain_id", "registry", "leaf", name="customs_watched_once"),
 )
 
@@ -197,7 +210,7 @@ watch_cursors = Table(
     Column("lease_owner", String(64)),
     Column("lease_until", Float),
     Column("start_block", BigInteger, nullable=False),  # where watching began: a deep reorganisation rewinds here
-    Column("watched_id", Integer, nullable=False, default=0),  # newest customs_watched row already looked back for
+    Column("watched_id", Integer, nullable=False, default=0),  # unused since schema 2 (customs_watched.looked_back_at)
     Column("checked_at", Float),  # the last pass that reached the registry's nodes
     Column("last_error", Text),  # why the last pass failed (no secrets: node URLs redacted), null when it did not
 )
@@ -257,7 +270,49 @@ def migration_1_tables(conn: Connection) -> None:
     metadata.create_all(conn, tables=[t for t in metadata.sorted_tables if t is not schema_version])
 
 
-MIGRATIONS = [migration_1_tables]
+def _add_columns(conn: Connection, table: Table, names: tuple[str, ...]) -> None:
+    """Add ``table``'s columns ``names`` where missing (a database made by schema 1 of an earlier
+    version; one made now has them from migration 1)."""
+    present = {column["name"] for column in inspect(conn).get_columns(table.name)}
+    for name in names:
+        if name not in present:
+            kind = table.c[name].type.compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+
+
+def migration_2_unique_references(conn: Connection) -> None:
+    """Schema 2: a declaration's reference is unique (a retried POST finds the first declaration
+    instead of recording utilisation twice) and each watched certificate keeps its verification's
+    block and its own look-back mark. The first declaration of each reference keeps it; later
+    duplicates stay as they are, outside the constraint. Watched rows the cursor's old mark
+    covered count as looked back."""
+    _add_columns(conn, declarations, ("reference_once", "content_hash"))
+    _add_columns(conn, watched, ("verified_block", "looked_back_at"))
+    taken = set(conn.execute(select(declarations.c.reference_once).where(declarations.c.reference_once.is_not(None))).scalars())
+    firsts = conn.execute(
+        select(declarations.c.reference, func.min(declarations.c.id)).group_by(declarations.c.reference)
+    ).all()
+    for reference, first in firsts:
+        if reference not in taken:
+            conn.execute(declarations.update().where(declarations.c.id == first).values(reference_once=reference))
+    for index in declarations.indexes:
+        if index.name == "customs_declarations_reference_once":
+            index.create(conn, checkfirst=True)
+    now = time.time()
+    for cursor in conn.execute(select(watch_cursors.c.chain_id, watch_cursors.c.registry, watch_cursors.c.watched_id)).all():
+        conn.execute(
+            watched.update()
+            .where(
+                watched.c.chain_id == cursor.chain_id,
+                func.lower(watched.c.registry) == str(cursor.registry).lower(),
+                watched.c.id <= int(cursor.watched_id or 0),
+                watched.c.looked_back_at.is_(None),
+            )
+            .values(looked_back_at=now)
+        )
+
+
+MIGRATIONS = [migration_1_tables, migration_2_unique_references]
 
 
 def current_version(conn: Connection) -> int:
