@@ -88,6 +88,13 @@
     };
   }
 
+  // What the registry says of an accepted line's utilisation (the answer's onChain).
+  const ON_CHAIN = {
+    confirmed: "recorded on chain",
+    pending: "not yet confirmed on chain: the stored declaration shows when it is",
+    refused: "refused by the registry",
+  };
+
   function cell(text, className) {
     const td = document.createElement("td");
     td.textContent = text;
@@ -123,7 +130,8 @@
         tr.appendChild(cell(String(line.line)));
         tr.appendChild(cell(line.decision, "verdict-cell " + (line.decision === "accept" ? "verdict-VALID" : "verdict-bad")));
         tr.appendChild(cell(line.reasons.map((r) => `${r.code}: ${r.message}`).join("; ") || "—"));
-        tr.appendChild(cell(line.record ? `${line.record.kind} — ${line.record.state}` : "—"));
+        const record = line.record ? `${line.record.kind} — ${line.record.state}` : "—";
+        tr.appendChild(cell(line.onChain ? `${record} (${ON_CHAIN[line.onChain] || line.onChain})` : record));
         return tr;
       })
     );
