@@ -371,12 +371,9 @@ def copy_command(open_issuer: OpenIssuer, original: str, out: Path, as_json: boo
 )
 @click.option(
     "--max-block-age",
-    "max_block_age",
     envvar="ECOO_MAX_BLOCK_AGE",
     type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="With --trust-list: a node whose newest block is older than this many seconds is behind and "
-    "is skipped (env ECOO_MAX_BLOCK_AGE; default: no limit).",
+    help="With --trust-list: skip a node whose newest block is older, in seconds (env ECOO_MAX_BLOCK_AGE; default: no limit).",
 )
 @json_option
 @click.pass_obj
@@ -415,13 +412,10 @@ def verify_command(
             raise ConfigurationError("--trust-list names the registries and nodes: leave out --rpc-url and --registry")
         verifier, trust_info, trust_line = open_trust_list_verifier(trust_list, publisher, max_block_age)
     else:
-        if publisher is not None and click.get_current_context().get_parameter_source("publisher") is (
-            click.core.ParameterSource.COMMANDLINE
-        ):
+        given = click.get_current_context().get_parameter_source
+        if publisher is not None and given("publisher") is click.core.ParameterSource.COMMANDLINE:
             raise ConfigurationError("--publisher is the signer of a trust list: give --trust-list too")
-        if max_block_age is not None and click.get_current_context().get_parameter_source("max_block_age") is (
-            click.core.ParameterSource.COMMANDLINE
-        ):
+        if max_block_age is not None and given("max_block_age") is click.core.ParameterSource.COMMANDLINE:
             raise ConfigurationError("--max-block-age applies to the trust list's nodes: give --trust-list too")
         try:
             verifier = Verifier.for_registry(open_registry(settings, connect(settings, rpc_url), registry))
