@@ -155,8 +155,10 @@ class FailoverRegistry:
 
 
 def _duration(seconds: float) -> str:
-    """``seconds`` for a reader: 42 s, 17 min, 3 h 5 min, 2 d 4 h."""
+    """``seconds`` for a reader: 2.6 s, 95 s, 17 min, 3 h 5 min, 2 d 4 h."""
     whole = int(seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"  # next to a limit of a few seconds, "2 s old" would not say why
     if whole < 120:
         return f"{whole} s"
     minutes, hours, days = whole // 60, whole // 3600, whole // 86400
