@@ -28,7 +28,7 @@ from ecoo.signers import LocalSigner, unlocked_signer
 from ecoo.trustlist import FailoverRegistry
 from ecoo.trustlist.document import TrustEntry
 from ecoo.trustlist.routing import _duration
-from tests.chain.test_trust_list import CountingProxy
+from tests.chain.test_trust_list import CountingProxy, _verify
 from tests.support.chain import new_signer, node_rpc
 from tests.support.samples import sample
 
@@ -76,13 +76,6 @@ def _trust_list(path: Path, registry: str, urls: list[str]) -> Path:
     body = {"format": "ecoo-trust-list/1", "name": "Test customs", "sequence": 1, "issued": "2026-12-01T00:00:00Z"}
     path.write_text(json.dumps(body | {"entries": [entry]}), encoding="utf-8")
     return path
-
-
-def _verify(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
-    code = main(["verify", *args, "--json"])
-    out, err = capsys.readouterr()
-    assert out.strip(), err
-    return code, json.loads(out)
 
 
 def _anchored_check(result: dict[str, Any]) -> str:

@@ -197,8 +197,8 @@ def trust_list_verifier(
     """A verifier trusting the entries of ``trust_list`` in force at ``now`` (default: the clock, UTC).
 
     ``source`` names the list in messages; ``max_block_age`` (seconds, None: no limit) makes a node
-    whose answer is older count as failed (see :class:`FailoverRegistry`). ``registries`` replaces the failover registry of an
-    entry by key (tests inject counting or failing readers)."""
+    whose answer is older count as failed (see :class:`FailoverRegistry`). ``registries`` replaces
+    the failover registry of an entry by key (tests inject counting or failing readers)."""
     moment = now or datetime.now(UTC)
     trusted: dict[tuple[int, str], RegistryReader] = {}
     untrusted: dict[tuple[int, str], str] = {}
