@@ -459,9 +459,7 @@ def test_a_delivery_to_an_address_inside_the_network_is_not_sent(db: CustomsData
     assert "loopback" in delivery.last_error
 
 
-def test_a_host_that_resolves_inside_the_network_at_delivery_gets_nothing(
-    db: CustomsDatabase, receivers: list[Receiver]
-) -> None:
+def test_a_host_that_resolves_inside_the_network_at_delivery_gets_nothing(db: CustomsDatabase, receivers: list[Receiver]) -> None:
     """The DNS answered with a public address when the webhook was made, and with this machine's
     address at delivery (DNS rebinding): the delivery checks again and sends nothing."""
     hook = receiver(receivers, 200)
@@ -499,3 +497,39 @@ def test_a_delivery_connects_to_the_addresses_it_checked(db: CustomsDatabase, re
     assert delivery.state == "delivered" and looked_up == ["receiver.invalid"]
     [received] = hook.received
     assert received.headers["Host"] == f"receiver.invalid:{port}"
+
+
+def test_two_deliverers_and_a_hanging_receiver_attempt_each_delivery_once(db: CustomsDatabase, receivers: list[Receiver]) -> None:
+    """Two processes' deliverers, a receiver that never answers in time: every delivery is attempted
+    once (its next attempt is far off), never by both. The deliverers' clock runs 20 times faster
+    than the wall's, so that a claim's hold (30 s and the timeouts) lapses within the test while the
+    attempts' timeouts (the wall's) stay the same: the batch of the first deliverer then outlives
+    the claims it would have taken all at once."""
+    hook = receiver(receivers, ("sleep", 30))
+    repository = WebhookRepository(db)
+    webhook_id = repository.create_webhook(hook.url, new_secret())
+    make_alerts(db, 5)
+    base, start = time.time(), time.monotonic()
+
+    def fast_clock() -> float:
+        return base + (time.monotonic() - start) * 20
+
+    def deliver() -> None:
+        deliverer = Deliverer(
+            WebhookRepository(db), max_attempts=3, connect_timeout=0.4, total_timeout=0.6, backoff_base=1e6, clock=fast_clock
+        )
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            deliverer.run_once()
+            time.sleep(0.02)
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    sent = [int(r.headers["X-Ecoo-Delivery"]) for r in hook.received]
+    assert sorted(sent) == sorted(set(sent)) and len(sent) == 5  # each delivery once, none twice
+    found = repository.deliveries(webhook_id)
+    assert [(d.state, d.attempts) for d in found] == [("pending", 1)] * 5

@@ -369,6 +369,12 @@ def copy_command(open_issuer: OpenIssuer, original: str, out: Path, as_json: boo
     default=None,
     help="Address the trust list must be signed by (env ECOO_TRUST_LIST_PUBLISHER).",
 )
+@click.option(
+    "--max-block-age",
+    envvar="ECOO_MAX_BLOCK_AGE",
+    type=click.FloatRange(min=0, min_open=True),
+    help="With --trust-list: skip a node whose newest block is older, in seconds (env ECOO_MAX_BLOCK_AGE; default: no limit).",
+)
 @json_option
 @click.pass_obj
 @handle_errors
@@ -379,6 +385,7 @@ def verify_command(
     registry: str | None,
     trust_list: Path | None,
     publisher: str | None,
+    max_block_age: float | None,
     as_json: bool,
 ) -> None:
     """Verify issued certificates (JSON or ecoo PDF files, lists, .jsonl or directories). Exit code 0
@@ -403,12 +410,13 @@ def verify_command(
         given = click.get_current_context().get_parameter_source
         if any(given(name) is click.core.ParameterSource.COMMANDLINE for name in ("rpc_url", "registry")):
             raise ConfigurationError("--trust-list names the registries and nodes: leave out --rpc-url and --registry")
-        verifier, trust_info, trust_line = open_trust_list_verifier(trust_list, publisher)
+        verifier, trust_info, trust_line = open_trust_list_verifier(trust_list, publisher, max_block_age)
     else:
-        if publisher is not None and click.get_current_context().get_parameter_source("publisher") is (
-            click.core.ParameterSource.COMMANDLINE
-        ):
+        given = click.get_current_context().get_parameter_source
+        if publisher is not None and given("publisher") is click.core.ParameterSource.COMMANDLINE:
             raise ConfigurationError("--publisher is the signer of a trust list: give --trust-list too")
+        if max_block_age is not None and given("max_block_age") is click.core.ParameterSource.COMMANDLINE:
+            raise ConfigurationError("--max-block-age applies to the trust list's nodes: give --trust-list too")
         try:
             verifier = Verifier.for_registry(open_registry(settings, connect(settings, rpc_url), registry))
         except ChainUnavailableError as exc:  # the offline checks still run: the verdict says UNAVAILABLE

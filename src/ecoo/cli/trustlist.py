@@ -305,10 +305,12 @@ def show_command(file: Path, publisher: str | None, as_json: bool) -> None:
 # -- used by `ecoo verify --trust-list` -----------------------------------------------------------
 
 
-def open_trust_list_verifier(file: Path, publisher: str | None) -> tuple[Verifier, dict[str, Any], str]:
+def open_trust_list_verifier(
+    file: Path, publisher: str | None, max_block_age: float | None = None
+) -> tuple[Verifier, dict[str, Any], str]:
     """The verifier of ``ecoo verify --trust-list FILE``: the list read, checked (signature required
-    with ``publisher``) and turned into a routing verifier; with what to report about the list, as
-    JSON and as one line."""
+    with ``publisher``) and turned into a routing verifier (nodes behind by more than
+    ``max_block_age`` seconds skipped); with what to report about the list, as JSON and as one line."""
     from ..trustlist import trust_list_verifier
 
     trust_list, check = _checked(file, publisher, pin=True)
@@ -322,4 +324,4 @@ def open_trust_list_verifier(file: Path, publisher: str | None) -> tuple[Verifie
         "publisherConfigured": publisher is not None,
     }
     line = f"trust list {file} (sequence {trust_list.sequence}, {len(trust_list.entries)} entries); {_signature_line(check, publisher)}"
-    return trust_list_verifier(trust_list, str(file)), info, line
+    return trust_list_verifier(trust_list, str(file), max_block_age=max_block_age), info, line

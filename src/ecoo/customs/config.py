@@ -62,6 +62,7 @@ class CustomsSettings(Settings):
     lease_seconds: float = 120.0  # ECOO_LEASE_SECONDS: a sender's claim on a record expires after this (it died)
     max_backoff: float = 900.0  # ECOO_MAX_BACKOFF: the longest wait before a record is looked at again
     rpc_timeout: float = 10.0  # seconds a trust-list node has to answer before the next URL is tried
+    max_block_age: float | None = None  # ECOO_MAX_BLOCK_AGE: a node whose newest block is older (s) is behind: skipped
     login_limit: str = "10 per minute"  # sign-in attempts and refused API tokens, per client address
     session_hours: float = 12.0  # a signed-in session ends this long after sign-in (a shift), whatever happens
 
@@ -98,6 +99,7 @@ class CustomsSettings(Settings):
             "webhook_allow_private": private_webhooks_allowed(env),
             "lease_seconds": env_value(env, "ECOO_LEASE_SECONDS", float, CustomsSettings.lease_seconds),
             "max_backoff": env_value(env, "ECOO_MAX_BACKOFF", float, CustomsSettings.max_backoff),
+            "max_block_age": env_value(env, "ECOO_MAX_BLOCK_AGE", float, None),
             "login_limit": env.get("ECOO_LOGIN_LIMIT") or CustomsSettings.login_limit,
             "session_hours": env_value(env, "ECOO_SESSION_HOURS", float, CustomsSettings.session_hours),
         }
@@ -125,6 +127,8 @@ class CustomsSettings(Settings):
             raise ConfigurationError("ECOO_WATCH_INTERVAL must be > 0 and ECOO_WEBHOOK_MAX_ATTEMPTS >= 1")
         if self.lease_seconds <= 0 or self.max_backoff <= 0:
             raise ConfigurationError("ECOO_LEASE_SECONDS and ECOO_MAX_BACKOFF must be > 0")
+        if self.max_block_age is not None and not self.max_block_age > 0:
+            raise ConfigurationError("ECOO_MAX_BLOCK_AGE must be a number of seconds > 0 (unset: no limit)")
 
 
 def load_customs_key(env: Mapping[str, str]) -> bytes | None:

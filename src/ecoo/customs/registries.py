@@ -46,7 +46,7 @@ def _key(chain_id: int, registry: str) -> Key | None:
 
 class CustomsRegistries:
     """Every entry of ``trust_list`` by (chain id, registry address). ``source`` names the list in
-    the verifier's messages (its file)."""
+    the verifier's messages (its file); ``max_block_age`` (seconds) skips the nodes that are behind."""
 
     def __init__(
         self,
@@ -56,11 +56,14 @@ class CustomsRegistries:
         timeout: float = 10.0,
         receipt_timeout: float = 120.0,
         confirmations: int = 1,
+        max_block_age: float | None = None,
     ) -> None:
         self.trust_list, self.source, self.timeout = trust_list, source, timeout
         self.receipt_timeout, self.confirmations = receipt_timeout, confirmations
         self._entries: dict[Key, TrustEntry] = {entry.key: entry for entry in trust_list.entries}
-        self._readers: dict[Key, FailoverRegistry] = {key: FailoverRegistry(e, timeout) for key, e in self._entries.items()}
+        self._readers: dict[Key, FailoverRegistry] = {
+            key: FailoverRegistry(e, timeout, max_block_age=max_block_age) for key, e in self._entries.items()
+        }
         self._senders: dict[Key, Registry] = {}
         self._lock = threading.Lock()
 

@@ -43,7 +43,7 @@ from ..errors import InputError
 from ..urls import redact_url
 from .alert_repository import Alert
 from .config import ALLOW_PRIVATE_ENV, private_webhooks_allowed
-from .webhook_repository import WebhookRepository
+from .webhook_repository import DueDelivery, WebhookRepository
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ EXCERPT_CHARS = 200
 #: The first retry's delay, and the longest, in seconds (doubling in between, with jitter).
 BACKOFF_BASE = 10.0
 BACKOFF_CAP = 3600.0
-#: Deliveries claimed per pass.
+#: Deliveries attempted per pass (each claimed right before its attempt).
 BATCH = 20
 
 
@@ -313,43 +313,54 @@ class Deliverer:
         self.clock = clock
 
     def run_once(self) -> int:
-        """Make one attempt at every due delivery (up to :data:`BATCH`); returns how many."""
-        # Claimed for longer than an attempt can take: another process leaves them alone meanwhile.
+        """Make one attempt at each due delivery (up to :data:`BATCH`); returns how many.
+
+        Claimed one at a time, right before its attempt: a claim taken for the whole batch would
+        lapse while the earlier ones hang on a slow receiver (up to the connect and total timeouts
+        each), and another process would then send the later ones too."""
+        # Claimed for longer than one attempt can take: another process leaves it alone meanwhile.
         hold = self.connect_timeout + self.total_timeout + 30.0
-        due = self.repository.claim_due(self.clock(), hold, BATCH)
-        for delivery in due:
-            body = body_of(delivery.id, delivery.alert)
-            headers = {
-                "Content-Type": "application/json",
-                "User-Agent": "ecoo-customs-webhooks/1",
-                SIGNATURE_HEADER: sign(delivery.secret, body),
-                DELIVERY_HEADER: str(delivery.id),
-                EVENT_HEADER: delivery.alert.kind,
-            }
-            started = time.monotonic()
-            answer = post(
-                delivery.url,
-                body,
-                headers,
-                self.connect_timeout,
-                self.total_timeout,
-                allow_private=self.allow_private,
-                resolver=self.resolver,
+        attempted = 0
+        while attempted < BATCH:
+            claimed = self.repository.claim_due(self.clock(), hold, 1)
+            if not claimed:
+                break
+            self._attempt(claimed[0])
+            attempted += 1
+        return attempted
+
+    def _attempt(self, delivery: DueDelivery) -> None:
+        body = body_of(delivery.id, delivery.alert)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "ecoo-customs-webhooks/1",
+            SIGNATURE_HEADER: sign(delivery.secret, body),
+            DELIVERY_HEADER: str(delivery.id),
+            EVENT_HEADER: delivery.alert.kind,
+        }
+        started = time.monotonic()
+        answer = post(
+            delivery.url,
+            body,
+            headers,
+            self.connect_timeout,
+            self.total_timeout,
+            allow_private=self.allow_private,
+            resolver=self.resolver,
+        )
+        ms = int((time.monotonic() - started) * 1000)
+        failed = delivery.attempts + 1
+        retry = answer.error is not None and failed < self.max_attempts
+        next_at = self.clock() + backoff(failed, self.backoff_base, self.backoff_cap, self.jitter) if retry else None
+        state = self.repository.finish_attempt(
+            delivery.id, at=self.clock(), status=answer.status, error=answer.error, ms=ms, next_at=next_at
+        )
+        if answer.error is not None:
+            log.info(
+                "webhook delivery %s to %s, attempt %s: %s (%s)",
+                delivery.id,
+                redact_url(delivery.url),
+                failed,
+                answer.error,
+                state,
             )
-            ms = int((time.monotonic() - started) * 1000)
-            failed = delivery.attempts + 1
-            retry = answer.error is not None and failed < self.max_attempts
-            next_at = self.clock() + backoff(failed, self.backoff_base, self.backoff_cap, self.jitter) if retry else None
-            state = self.repository.finish_attempt(
-                delivery.id, at=self.clock(), status=answer.status, error=answer.error, ms=ms, next_at=next_at
-            )
-            if answer.error is not None:
-                log.info(
-                    "webhook delivery %s to %s, attempt %s: %s (%s)",
-                    delivery.id,
-                    redact_url(delivery.url),
-                    failed,
-                    answer.error,
-                    state,
-                )
-        return len(due)

@@ -71,6 +71,7 @@ def build_customs(settings: CustomsSettings) -> CustomsObjects:
         timeout=settings.rpc_timeout,
         receipt_timeout=settings.receipt_timeout,
         confirmations=settings.confirmations,
+        max_block_age=settings.max_block_age,
     )
     tighten(settings.data_dir, PRIVATE_DIR)
     return CustomsObjects(settings, open_database(settings), trust_list, registries, signer, check)

@@ -4,6 +4,7 @@ wait, and what goes wrong mapped to ecoo errors."""
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,17 +15,39 @@ from typing import Any, TypeVar
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
+from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
 
 from ..artifacts import load_artifact
 from ..chain import NETWORK_ERRORS, NodeAdapter, node_adapter
 from ..errors import ChainUnavailableError, SendOutcomeUnknownError, TransactionFailedError
-from ..signers import Signer
+from ..signers import LocalSigner, Signer
 from .reverts import RevertDecoder
 from .types import TxResult
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+#: Sends of one transaction refused as a nonce clash before the transaction is given up.
+NONCE_ATTEMPTS = 8
+#: What nodes answer when the nonce of a send was taken by another process with the same key (or
+#: by this very transaction: a lost answer that web3 retried): geth, Anvil, Hardhat, Erigon, Besu.
+NONCE_CLASHES = (
+    "nonce too low",
+    "nonce has already been used",
+    "replacement transaction underpriced",
+    "already known",
+    "known transaction",
+    "already imported",
+    "same hash was already imported",
+)
+#: Of those, the answers that mean "this very transaction is already in the pool".
+ALREADY_SENT = ("already known", "known transaction", "already imported")
+
+
+def is_nonce_clash(exc: BaseException) -> bool:
+    """Whether the node refused a send because its nonce is already used (in the pool or mined)."""
+    text = str(exc).lower()
+    return "nonce" in text or any(answer in text for answer in NONCE_CLASHES)
 
 
 class NonceManager:
@@ -35,6 +58,9 @@ class NonceManager:
     picked up. Never a locally remembered higher value: after a reorganisation drops a
     transaction the count goes back, and a nonce past it would wait in the node's queue for ever.
     A lower local value only means the node forgot transactions; it is logged.
+
+    Across processes with one key nothing is serialised: the node refuses the second send of a
+    nonce, and :meth:`Transactor.transact` reads the nonce again (:data:`NONCE_ATTEMPTS` times).
     """
 
     def __init__(self) -> None:
@@ -123,7 +149,9 @@ class Transactor:
         sender = to_checksum_address(signer.address)
         base: dict[str, Any] = {"from": sender, "chainId": self.chain_id}
         gas = int(self._rpc(lambda: function.estimate_gas(base)) * self.gas_margin)
-        for attempt in range(2):
+        tx_hash: bytes | None = None
+        for attempt in range(1, NONCE_ATTEMPTS + 1):
+            tx: dict[str, Any] | None = None
             try:
                 with self.nonces.reserve(self.w3, self.chain_id, sender) as nonce:
                     tx = self._rpc(partial(function.build_transaction, {**base, "gas": gas, "nonce": nonce}))
@@ -133,13 +161,50 @@ class Transactor:
                         raise SendOutcomeUnknownError(self.node.url, f"no answer to the send ({type(exc).__name__})") from exc
                 break
             except self._send_errors as exc:
-                # Another process used this nonce between our read and our send: read again once.
-                if attempt == 0 and "nonce" in str(exc).lower():
-                    continue
-                raise TransactionFailedError("(not sent)", str(exc)) from exc
+                if tx is None or not is_nonce_clash(exc):
+                    raise TransactionFailedError("(not sent)", str(exc)) from exc
+                # Either this transaction is already there (web3 retries a send whose answer was
+                # lost: the node then refuses the copy), and sending it again under another nonce
+                # would record the same intent twice; or another process (a second worker, the
+                # recovery loop) took the nonce between our read and our send: read it again.
+                tx_hash = self._already_sent(signer, tx, exc)
+                if tx_hash is not None:
+                    log.info("send of nonce %s answered %r: the transaction is already there", tx["nonce"], str(exc)[:80])
+                    break
+                if attempt == NONCE_ATTEMPTS:
+                    raise TransactionFailedError(
+                        "(not sent)", f"the nonce was taken by other senders {NONCE_ATTEMPTS} times: {exc}"
+                    ) from exc
+                log.info("nonce %s of %s taken by another sender (%s); reading it again", tx["nonce"], sender, str(exc)[:80])
+                # A short random pause, so that senders that clashed do not clash again in step.
+                time.sleep(random.uniform(0.0, 0.02 * attempt))
+        assert tx_hash is not None and tx is not None
         if on_sent is not None:
             on_sent(Web3.to_hex(tx_hash))
         return self._wait(tx_hash, tx)
+
+    def _already_sent(self, signer: Signer, tx: dict[str, Any], refusal: BaseException) -> bytes | None:
+        """The hash of ``tx`` if the node already has this very transaction, else None.
+
+        Only a key signing here knows the hash before the node does (signatures are deterministic:
+        signing again gives the same bytes). An account the node signs for (dev chains) cannot
+        tell its own copy from another sender's: "already known" is then an unknown outcome (the
+        caller looks the intent up), any other refusal a clash."""
+        already = any(answer in str(refusal).lower() for answer in ALREADY_SENT)
+        if not isinstance(signer, LocalSigner):
+            if already:  # it may be ours: sending another could record the intent twice
+                raise SendOutcomeUnknownError(self.node.url, f"the node already has such a transaction ({refusal})")
+            return None
+        tx_hash = bytes(signer.account.sign_transaction(tx).hash)
+        if already:
+            return tx_hash  # the node has a transaction with exactly these bytes
+        try:
+            self.w3.eth.get_transaction(HexBytes(tx_hash))
+        except TransactionNotFound:
+            return None
+        except NETWORK_ERRORS as exc:
+            raise SendOutcomeUnknownError(self.node.url, f"no answer after the send ({type(exc).__name__})") from exc
+        return tx_hash
 
     def _wait(self, tx_hash: bytes, tx: dict[str, Any]) -> TxResult:
         hex_hash = Web3.to_hex(tx_hash)
