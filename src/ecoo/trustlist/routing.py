@@ -133,9 +133,10 @@ class FailoverRegistry:
                 with self._lock:
                     if self._current is current:  # another call may have moved on already
                         self._current = None
-        for url in self.entry.rpc_urls:
-            if url == failed_url:  # it has just failed: the others first, it again in the next call
-                continue
+        # The node that has just failed goes last: the others first, then it once more on a fresh
+        # connection (a keep-alive connection the node closed fails once and then works).
+        urls = [url for url in self.entry.rpc_urls if url != failed_url] + ([failed_url] if failed_url else [])
+        for url in urls:
             try:
                 registry = self._connect(url)
                 answers = call(registry)
@@ -146,12 +147,12 @@ class FailoverRegistry:
             with self._lock:
                 self._current = (url, registry)
             return answers
-        urls = self.entry.rpc_urls
-        if len(urls) == 1 and len(failures) == 1:
-            detail = f"chain {self.entry.chain_id}, the only node on the trust list ({_reason_of(failures[0])})"
+        listed = self.entry.rpc_urls
+        if len(listed) == 1:
+            detail = f"chain {self.entry.chain_id}, the only node on the trust list ({_reason_of(failures[-1])})"
         else:
-            detail = f"chain {self.entry.chain_id}, all {len(urls)} nodes on the trust list failed: {'; '.join(failures)}"
-        raise ChainUnavailableError(urls[-1], detail)
+            detail = f"chain {self.entry.chain_id}, all {len(listed)} nodes on the trust list failed: {'; '.join(failures)}"
+        raise ChainUnavailableError(listed[-1], detail)
 
 
 def _duration(seconds: float) -> str:
