@@ -58,6 +58,17 @@ def test_officer_drops_two_certificates_and_checks_two_lines(
     _fill_line(page.locator("#line-rows tr").nth(0), "1", "870830", "2000")
     page.get_by_role("button", name="Add line").click()
     _fill_line(page.locator("#line-rows tr").nth(1), "2", "999999", "10")  # the wrong HS code
+    # The lines table stays inside its panel (it scrolls there on a narrow screen), never widening the page.
+    inside = """() => {
+      const fieldset = document.querySelector("#lines").closest("fieldset").getBoundingClientRect();
+      const panel = document.querySelector("#lines").closest("section").getBoundingClientRect();
+      return [fieldset.right - panel.right, document.documentElement.scrollWidth - window.innerWidth];
+    }"""
+    for width in (1280, 390):  # [how far the fieldset passes its panel, how far the page scrolls sideways]
+        page.set_viewport_size({"width": width, "height": 900})
+        beyond_panel, sideways = page.evaluate(inside)
+        assert beyond_panel <= 0.5 and sideways <= 0, (width, beyond_panel, sideways)
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_role("button", name="Check declaration").click()
 
     page.locator("#outcome:not(:empty)").wait_for()
