@@ -236,6 +236,8 @@ customs_records = Table(
     UniqueConstraint("registry", "block_hash", "log_index", name="uq_customs_records_log"),
     Index("ix_customs_records_leaf", "leaf", "issuer"),
     Index("ix_customs_records_block", "registry", "block_number"),
+    # A chamber's statistics read its keys' records over a period (issue 11).
+    Index("ix_customs_records_issuer_at", "issuer", "at"),
 )
 
 
@@ -298,6 +300,14 @@ def migration_5_customs_records(conn: Connection) -> None:
     customs_records.create(conn, checkfirst=True)
 
 
+def migration_6_statistics_indexes(conn: Connection) -> None:
+    """Schema 6: the index a chamber's statistics read customs records by (its keys, a period);
+    certificates already have (chamber_id, issue_date)."""
+    for index in customs_records.indexes:
+        if index.name == "ix_customs_records_issuer_at":
+            index.create(conn, checkfirst=True)
+
+
 #: Numbered schema migrations (number = position + 1); append, never edit a released one.
 MIGRATIONS: list[Callable[[Connection], None]] = [
     migration_1_tables,
@@ -305,6 +315,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     migration_3_token_sessions,
     migration_4_chain_projection,
     migration_5_customs_records,
+    migration_6_statistics_indexes,
 ]
 
 
