@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from flask import Flask
 from flask.testing import FlaskClient
 
 from ecoo.anvil import free_port
@@ -139,6 +140,8 @@ class Seeder:
 
 
 class Seeded:
+    app: Flask
+
     def __init__(self, client: FlaskClient, tokens: dict[str, str], store: Store, env: dict[str, str]) -> None:
         self.client, self.tokens, self.store, self.env = client, tokens, store, env
 
@@ -148,6 +151,13 @@ class Seeded:
 
 @pytest.fixture
 def seeded(tmp_path: Path, database_url: str | None) -> Iterator[Seeded]:
+    made = seed_service(tmp_path, database_url)
+    yield made
+    made.store.close()
+
+
+def seed_service(tmp_path: Path, database_url: str | None) -> Seeded:
+    """A service (worker off, no chain) with two chambers and the known rows the tests count."""
     env = {
         "ECOO_RPC_URL": f"http://127.0.0.1:{free_port()}",  # never contacted: the worker is off
         "ECOO_DATA_DIR": str(tmp_path / "data"),
@@ -180,8 +190,9 @@ def seeded(tmp_path: Path, database_url: str | None) -> Iterator[Seeded]:
     b_leaf = b.certificate("2026-02-15", "RCEP", "KR", ["630260"], "REVOKED", revoked_for=2)
     b.record("rejected", b_leaf, "2026-02-16T00:00:00", code=1)
     app.config["TESTING"] = True
-    yield Seeded(app.test_client(), {"a": first["token"], "b": second["token"]}, store, env)
-    store.close()
+    made = Seeded(app.test_client(), {"a": first["token"], "b": second["token"]}, store, env)
+    made.app = app
+    return made
 
 
 def pairs(rows: list[dict[str, Any]]) -> dict[str, int]:
