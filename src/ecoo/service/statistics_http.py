@@ -17,8 +17,8 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
 from ..customs.statistics import Period
-from ..customs.svg import Bar, bar_chart, clean
 from ..errors import InputError
+from ..svg import Bar, bar_chart, clean
 from .http import ApiError, require_chamber, services
 from .pages.security import signed_in
 from .statistics import ChamberStatistics, chamber_statistics, parse_period
