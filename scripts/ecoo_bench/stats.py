@@ -36,12 +36,11 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path[:] = [str(REPO), *(entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).parent)]
 
 import psycopg  # noqa: E402
-from sqlalchemy import func  # noqa: E402
 from tests.support.postgres import PostgresServer, libpq_url  # noqa: E402
 
 from ecoo.service.statistics import authority_statistics, chamber_statistics, parse_period  # noqa: E402
-from ecoo.service.store import Store, certificates  # noqa: E402
-from ecoo.service.store.statistics_repository import StatisticsRepository, _grouped, _issued  # noqa: E402
+from ecoo.service.store import Store  # noqa: E402
+from ecoo.service.store.statistics_repository import StatisticsRepository, issued_in  # noqa: E402
 
 CHAMBERS = 10
 SCHEMES = ["RCEP", "ATIGA", "ACFTA", "AKFTA", "GSP", "NON_PREFERENTIAL"]
@@ -250,7 +249,7 @@ def bench_size(server: PostgresServer, count: int, runs: int, rng: random.Random
         period = parse_period(None, None)
         first, last = period.first.isoformat(), period.last.isoformat()
         repository = StatisticsRepository(store.database)
-        where = _issued(chamber, first, last)
+        where = issued_in(chamber, first, last)
 
         def query(build: Callable[[Any], Any]) -> Callable[[], Any]:
             def run() -> Any:
@@ -259,15 +258,11 @@ def bench_size(server: PostgresServer, count: int, runs: int, rng: random.Random
 
             return run
 
-        month = func.substr(certificates.c.issue_date, 1, 7)
         queries: dict[str, Callable[[], Any]] = {
-            "per month": query(lambda conn: conn.execute(_grouped(month, where)).all()),
-            "by scheme": query(lambda conn: conn.execute(_grouped(certificates.c.scheme, where)).all()),
-            "by destination": query(lambda conn: conn.execute(_grouped(certificates.c.destination, where)).all()),
-            "by status": query(lambda conn: conn.execute(_grouped(certificates.c.status, where)).all()),
-            "by HS chapter": query(lambda conn: repository._chapters(conn, where)),
-            "revocations by reason": query(lambda conn: repository._revocation_reasons(conn, where)),
-            "customs records": query(lambda conn: repository._customs(conn, chamber, period.start, period.end)),
+            "per month, scheme, destination and status (one pass)": query(lambda conn: repository.issued_breakdowns(conn, where)),
+            "by HS chapter": query(lambda conn: repository.chapters(conn, where)),
+            "revocations by reason": query(lambda conn: repository.revocation_reasons(conn, where)),
+            "customs records": query(lambda conn: repository.customs(conn, chamber, period.start, period.end)),
             "whole chamber page (all of the above)": lambda: chamber_statistics(store, chamber, period),
             "authority, all chambers (ecoo chamber stats)": lambda: authority_statistics(store, period),
         }
