@@ -44,7 +44,7 @@ class StatisticsRepository:
 
     def chamber_figures(self, chamber_id: int, first: str, last: str, start: float, end: float) -> dict[str, Any]:
         """One chamber's figures for the days ``first`` to ``last`` (customs records in Unix times
-        ``start`` included to ``end`` excluded), in one transaction (one consistent snapshot)."""
+        ``start`` included to ``end`` excluded), in one transaction."""
         where = issued_in(chamber_id, first, last)
         with self.db.transaction() as conn:
             figures: dict[str, Any] = {
