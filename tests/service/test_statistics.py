@@ -22,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import delete, select
 
 from ecoo.anvil import free_port
 from ecoo.cli import cli
@@ -29,8 +30,8 @@ from ecoo.service.app import create_app
 from ecoo.service.chambers import create_chamber
 from ecoo.service.config import ServiceSettings
 from ecoo.service.statistics import unusual_jumps
-from ecoo.service.store import Store, batches, certificates, chain_events
-from ecoo.service.store.schema import customs_records
+from ecoo.service.store import Store, batches, certificates, chain_events, schema_version
+from ecoo.service.store.schema import certificate_chapters, chapter_rows, customs_records
 
 RANGE = "from=2026-01-01&to=2026-03-31"
 
@@ -73,7 +74,7 @@ class Seeder:
                     created_at=0.0,
                 )
             ).inserted_primary_key[0]
-            conn.execute(
+            certificate_id = conn.execute(
                 certificates.insert().values(
                     chamber_id=self.chamber_id,
                     key_id=self.key_id,
@@ -92,7 +93,9 @@ class Seeder:
                     created_at=0.0,
                     issued_at=1.0 if anchored else None,
                 )
-            )
+            ).inserted_primary_key[0]
+            # as the store writes them with a certificate
+            conn.execute(certificate_chapters.insert(), chapter_rows(certificate_id, self.chamber_id, issue_date, data))
             if revoked_for is not None:
                 self._event(conn, "CertificateRevoked", leaf, revoked_for)
             if status == "SUSPENDED":
@@ -331,3 +334,32 @@ def test_the_authority_figures_from_the_command_line(seeded: Seeded, monkeypatch
 def test_unusual_jumps(counts: list[int], flagged: list[str]) -> None:
     series = [(f"m{index}", count) for index, count in enumerate(counts)]
     assert [jump["month"] for jump in unusual_jumps(series, "m0")] == flagged
+
+
+def test_the_store_keeps_each_certificates_chapters_and_migration_6_fills_them(seeded: Seeded) -> None:
+    store = seeded.store
+    chamber = store.chamber(1)
+    assert chamber is not None
+    data = {"items": [{"hsCode": "870830"}, {"hsCode": "871200"}, {"hsCode": "400122"}, {"description": "no code"}]}
+    row = {
+        "number": "CH-1", "idempotency_key": "CH-1", "scheme": "RCEP", "export_country": "TH", "destination": "KR",
+        "issue_date": "2026-03-01", "data": data, "salts": {}, "leaf": "0x" + "ab" * 32, "signature": "0x",
+    }  # fmt: skip
+    (new_id,) = store.certificate_repository.insert_certificates(chamber, [row], "test")
+
+    def chapters() -> dict[int, list[str]]:
+        with store.database.transaction() as conn:
+            found = conn.execute(select(certificate_chapters.c.certificate_id, certificate_chapters.c.chapter)).all()
+        grouped: dict[int, list[str]] = {}
+        for certificate_id, chapter in sorted(found):
+            grouped.setdefault(int(certificate_id), []).append(str(chapter))
+        return grouped
+
+    before = chapters()
+    assert before[new_id] == ["40", "87"] and len(before) == 11  # every seeded certificate has a code
+    # A database from before schema 6: the chapters are read once from each certificate's JSON.
+    with store.database.transaction() as conn:
+        conn.execute(delete(certificate_chapters))
+        conn.execute(delete(schema_version).where(schema_version.c.version == 6))
+    assert chapters() == {}
+    assert store.migrate() == 6 and chapters() == before

@@ -7,21 +7,20 @@ one, a revocation's reason is the registry's (the ``CertificateRevoked`` event's
 records are the ``customs_records`` the follower stored. Requests (intents) are never counted.
 
 Certificates are placed in a period by their issue date (``issue_date``, ``YYYY-MM-DD``: text
-compares as dates), customs records by the time of their block. The HS chapters come from the
-issued JSON (``data``): ``json_each`` on SQLite, ``json_array_elements`` on PostgreSQL.
+compares as dates), customs records by the time of their block. The HS chapters are those stored
+with each certificate (``certificate_chapters``, from its items' codes).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, cast, distinct, func, select, true
-from sqlalchemy.dialects.postgresql import JSON
+from sqlalchemy import ColumnElement, and_, distinct, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
 from .engine import Database
-from .schema import certificates, chain_events, chamber_keys, chambers, customs_records
+from .schema import certificate_chapters, certificates, chain_events, chamber_keys, chambers, customs_records
 
 #: (key, count) pairs, most frequent first, then by key.
 Counts = list[tuple[str, int]]
@@ -49,7 +48,7 @@ class StatisticsRepository:
         with self.db.transaction() as conn:
             figures: dict[str, Any] = {
                 **self.issued_breakdowns(conn, where),
-                "chapters": self.chapters(conn, where),
+                "chapters": self.chapters(conn, chamber_id, first, last),
                 "revocation_reasons": self.revocation_reasons(conn, where),
             }
             figures.update(self.customs(conn, chamber_id, start, end))
@@ -78,21 +77,20 @@ class StatisticsRepository:
             "statuses": sums[3],
         }
 
-    def chapters(self, conn: Connection, where: ColumnElement[bool]) -> Counts:
-        """Certificates per HS chapter (the first two digits of an item's code; a certificate with
-        two items of one chapter counts once)."""
-        if conn.dialect.name == "postgresql":
-            items = func.json_array_elements(cast(certificates.c.data, JSON)["items"]).table_valued("value")
-            chapter = func.substr(items.c.value.op("->>")("hsCode"), 1, 2)
-        else:
-            items = func.json_each(certificates.c.data, "$.items").table_valued("value")
-            chapter = func.substr(func.json_extract(items.c.value, "$.hsCode"), 1, 2)
+    def chapters(self, conn: Connection, chamber_id: int, first: str, last: str) -> Counts:
+        """Certificates per HS chapter (the first two characters of an item's code; a certificate
+        with two items of one chapter counts once), from the chapters stored with each certificate."""
         query = (
-            select(chapter, func.count(distinct(certificates.c.id)))
-            .select_from(certificates)
-            .join(items, true())
-            .where(where, chapter.is_not(None))
-            .group_by(chapter)
+            select(certificate_chapters.c.chapter, func.count())
+            .select_from(certificate_chapters)
+            .join(certificates, certificates.c.id == certificate_chapters.c.certificate_id)
+            .where(
+                certificate_chapters.c.chamber_id == chamber_id,
+                certificate_chapters.c.issue_date >= first,
+                certificate_chapters.c.issue_date <= last,
+                issued_in(chamber_id, first, last),
+            )
+            .group_by(certificate_chapters.c.chapter)
         )
         return _counts(conn, query)
 
