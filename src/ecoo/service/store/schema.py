@@ -117,6 +117,10 @@ certificates = Table(
     Index("ix_certificates_batch", "batch_id"),
     # Listing is newest first within a chamber; without this the planner sorts the whole chamber.
     Index("ix_certificates_chamber_id", "chamber_id", "id"),
+    # A chamber's statistics over a period (issue 11): every column the counts read, so that
+    # PostgreSQL answers from the index alone instead of fetching a chamber's rows from all over
+    # the table (docs/statistics.md, "Speed").
+    Index("ix_certificates_statistics", "chamber_id", "issue_date", "issued_at", "status", "scheme", "destination"),
 )
 
 audit_events = Table(
@@ -238,8 +242,9 @@ customs_records = Table(
     UniqueConstraint("registry", "block_hash", "log_index", name="uq_customs_records_log"),
     Index("ix_customs_records_leaf", "leaf", "issuer"),
     Index("ix_customs_records_block", "registry", "block_number"),
-    # A chamber's statistics read its keys' records over a period (issue 11).
-    Index("ix_customs_records_issuer_at", "issuer", "at"),
+    # A chamber's statistics read its keys' records over a period (issue 11); every column they
+    # read is in the index, so PostgreSQL answers from it alone (an index-only scan).
+    Index("ix_customs_records_issuer_at", "issuer", "at", "kind", "code", "leaf"),
 )
 
 
@@ -338,8 +343,8 @@ def migration_6_statistics(conn: Connection) -> None:
     certificate (read once from its JSON here, written with each new one from now on), and the
     index of customs records by (key, time); certificates already have (chamber_id, issue_date)."""
     certificate_chapters.create(conn, checkfirst=True)
-    for index in customs_records.indexes:
-        if index.name == "ix_customs_records_issuer_at":
+    for index in (*customs_records.indexes, *certificates.indexes):
+        if index.name in ("ix_customs_records_issuer_at", "ix_certificates_statistics"):
             index.create(conn, checkfirst=True)
     done = 0
     while True:
