@@ -15,7 +15,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from ecoo.customs.svg import WIDTH, clean
+from ecoo.svg import WIDTH, clean
 from tests.browser.test_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.customs.statistics_seed import EXPECTED, HOSTILE_CHAMBER, seed, statistics_customs
 from tests.support.customs import OFFICER_NAME, OFFICER_PASSWORD, CustomsHarness

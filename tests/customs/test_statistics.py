@@ -20,8 +20,8 @@ from ecoo.customs.statistics import MAX_DAYS, TOP, Period, read_statistics
 from ecoo.customs.store import CustomsDatabase
 from ecoo.customs.store.schema import audit as audit_table
 from ecoo.customs.store.schema import declaration_lines
-from ecoo.customs.svg import LABEL_CHARS, WIDTH, Bar, Series, bar_chart, day_series, nice_ceiling
 from ecoo.errors import InputError
+from ecoo.svg import LABEL_CHARS, WIDTH, Bar, Series, bar_chart, day_series, nice_ceiling
 from tests.customs.statistics_seed import (
     EXPECTED,
     HOSTILE_CHAMBER,

@@ -132,6 +132,8 @@ class Contract:
                 self.validate(body, f"{pointer}/content/{_escape(response.mimetype)}/schema", what)
             elif response.mimetype == "application/pdf":
                 assert response.data.startswith(b"%PDF-"), f"{what}: not a PDF"
+            elif response.mimetype == "text/csv":
+                assert response.get_data(as_text=True).startswith("table,key,count\r\n"), f"{what}: not the statistics CSV"
             else:
                 raise AssertionError(f"{what}: no check for {response.mimetype}; add one")
         self.seen.add((template, method.lower(), status))
@@ -343,6 +345,11 @@ def test_real_responses_match_the_document(service: ServiceHarness, own_chain: M
             api("POST", f"{CERTS}/{huge_id}/{name}", 404, json={"reason": "fraud"})
     api("GET", f"{CERTS}?number=%00", 400)
     api("GET", CERTS, 401, auth=False)
+    stats = "/api/v1/statistics"
+    assert api.json("GET", stats, 200)["issued"] >= 4
+    api("GET", f"{stats}?format=csv", 200)
+    api("GET", f"{stats}?from=2026-02-30", 400)
+    api("GET", stats, 401, auth=False)
     docs = {i: api.json("GET", f"{CERTS}/{i}/document", 200) for i in (b0, b1, b2, b3)}
 
     # -- verifying -------------------------------------------------------------------------------

@@ -136,7 +136,7 @@ def test_migration_4_revokes_what_an_earlier_version_cancelled_and_anchored(serv
 
     upgraded = create_app(service.settings)
     objects = upgraded.extensions["ecoo"]
-    assert objects.store.version() == 5
+    assert objects.store.version() == 6
     objects.worker.run_once(force=True)
     client = upgraded.test_client()
     detail = client.get(f"/api/v1/certificates/{created['id']}", headers=service.auth).json

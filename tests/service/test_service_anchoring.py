@@ -223,7 +223,7 @@ def test_migrations_upgrade_an_old_schema(tmp_path: Path) -> None:
         conn.execute(store_module.schema_version.insert().values(version=1, applied_at=0.0))
         conn.exec_driver_sql("DROP INDEX IF EXISTS ix_certificates_chamber_id")
     assert old.version() == 1
-    assert old.migrate() == 5 and old.migrate() == 5 and old.version() == 5
+    assert old.migrate() == 6 and old.migrate() == 6 and old.version() == 6
     indexes = {index["name"] for index in inspect(old.engine).get_indexes("certificates")}
     assert "ix_certificates_chamber_id" in indexes
     assert "customs_records" in inspect(old.engine).get_table_names()

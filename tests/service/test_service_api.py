@@ -286,7 +286,7 @@ def test_health(service: ServiceHarness) -> None:
     assert (
         health["status"] == "ok"
         and health["chain"]["chainId"] == 31337
-        and health["schemaVersion"] == len(__import__("ecoo.service.store", fromlist=["MIGRATIONS"]).MIGRATIONS) == 5
+        and health["schemaVersion"] == len(__import__("ecoo.service.store", fromlist=["MIGRATIONS"]).MIGRATIONS) == 6
     )
 
 

@@ -65,7 +65,7 @@ def stored(store: Store, column: Any, where: Any) -> list[Any]:
 
 
 def test_migrate_is_idempotent(store: Store) -> None:
-    assert store.migrate() == store.version() == len(MIGRATIONS) == 5
+    assert store.migrate() == store.version() == len(MIGRATIONS) == 6
 
 
 def test_api_token_active(store: Store) -> None:

@@ -110,6 +110,39 @@ def chamber_revoke_token(token_id: int, as_json: bool) -> None:
     Output(as_json).result({"tokenId": token_id, "revoked": True}, [f"token {token_id} revoked"])
 
 
+@chamber_group.command("stats")
+@click.option("--from", "first", default=None, help="first UTC day, YYYY-MM-DD (default: 365 days before --to)")
+@click.option("--to", "last", default=None, help="last UTC day, YYYY-MM-DD (default: today)")
+@json_option
+@handle_errors
+def chamber_stats(first: str | None, last: str | None, as_json: bool) -> None:
+    """The authority's figures per chamber: certificates issued, revocation and suspension rates,
+    and unusual jumps (a month over 3x the median of the 6 before). Read from the service's
+    database, for its operator: the service has no authority accounts (docs/statistics.md)."""
+    from ..errors import InputError
+    from ..service.statistics import authority_statistics, parse_period
+    from ..service.store import Store
+
+    try:
+        period = parse_period(first, last)
+    except InputError as exc:
+        raise ConfigurationError(str(exc)) from None
+    store = Store(service_settings(None, False, worker=False).database_url)
+    try:
+        store.migrate()
+        result = authority_statistics(store, period)
+    finally:
+        store.close()
+    lines = [f"{result['from']} to {result['to']}"]
+    for row in result["chambers"]:
+        jumps = ", ".join(f"{jump['month']} ({jump['issued']})" for jump in row["unusualJumps"]) or "none"
+        lines.append(
+            f"chamber {row['chamber']} ({row['name']}, {row['country']}): {row['issued']} issued, "
+            f"revocation rate {row['revocationRate']:.2%}, suspension rate {row['suspensionRate']:.2%}, unusual jumps: {jumps}"
+        )
+    Output(as_json).result(result, lines)
+
+
 @chamber_group.command("rotate-key")
 @click.argument("chamber_id", type=int)
 @click.option("--dev", is_flag=True, help="Sign as the dev node's unlocked authority and fund the new key from it.")

@@ -21,9 +21,9 @@ from markupsafe import Markup
 
 from ..errors import InputError
 from ..service.http import ApiError
+from ..svg import Bar, Series, bar_chart, clean, day_series
 from .auth import OFFICER, audit, objects, page_role, require_role
 from .statistics import Breakdown, Period, Statistics, read_statistics
-from .svg import Bar, Series, bar_chart, clean, day_series
 
 __all__ = ["bp", "statistics_csv"]
 

@@ -29,13 +29,14 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fla
     built = build_services(settings)
     app.extensions["ecoo"] = built
 
-    from . import api_docs, api_issuer, api_public, pages
+    from . import api_docs, api_issuer, api_public, pages, statistics_http
     from .pages.security import protect
 
     app.register_blueprint(api_issuer.bp, url_prefix="/api/v1")
     app.register_blueprint(api_public.bp, url_prefix="/api/v1")
     app.register_blueprint(api_docs.bp, url_prefix="/api/v1")
     app.register_blueprint(pages.bp)
+    app.register_blueprint(statistics_http.bp)
     register_error_handlers(app)
     protect(app)  # security headers on every response, errors and the API included
 

@@ -15,7 +15,7 @@ from .audit_repository import record_event
 from .engine import Database, insert_id
 from .errors import DuplicateCertificateError
 from .rows import CertificateRow, Chamber
-from .schema import certificates
+from .schema import certificate_chapters, certificates, chapter_rows
 
 
 class CertificateRepository:
@@ -51,6 +51,9 @@ class CertificateRepository:
                     values["data"] = json.dumps(row["data"], ensure_ascii=False)
                     values["salts"] = json.dumps(row["salts"])
                     new_id = insert_id(conn, certificates.insert().values(**values))
+                    chapters = chapter_rows(new_id, chamber.id, row["issue_date"], row["data"])
+                    if chapters:  # for the statistics (issue 11)
+                        conn.execute(certificate_chapters.insert(), chapters)
                     ids.append(new_id)
                     record_event(conn, chamber.id, new_id, AuditAction.CREATED, actor, None, None)
         except IntegrityError as exc:  # a concurrent insert of the same number won the race

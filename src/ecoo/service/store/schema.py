@@ -7,8 +7,10 @@ version it reached, and only the migrations after it run.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -115,6 +117,10 @@ certificates = Table(
     Index("ix_certificates_batch", "batch_id"),
     # Listing is newest first within a chamber; without this the planner sorts the whole chamber.
     Index("ix_certificates_chamber_id", "chamber_id", "id"),
+    # A chamber's statistics over a period (issue 11): every column the counts read, so that
+    # PostgreSQL answers from the index alone instead of fetching a chamber's rows from all over
+    # the table (docs/statistics.md, "Speed").
+    Index("ix_certificates_statistics", "chamber_id", "issue_date", "issued_at", "status", "scheme", "destination"),
 )
 
 audit_events = Table(
@@ -236,7 +242,41 @@ customs_records = Table(
     UniqueConstraint("registry", "block_hash", "log_index", name="uq_customs_records_log"),
     Index("ix_customs_records_leaf", "leaf", "issuer"),
     Index("ix_customs_records_block", "registry", "block_number"),
+    # A chamber's statistics read its keys' records over a period (issue 11); every column they
+    # read is in the index, so PostgreSQL answers from it alone (an index-only scan).
+    Index("ix_customs_records_issuer_at", "issuer", "at", "kind", "code", "leaf"),
 )
+
+
+# The HS chapters of each certificate's items (issue 11): the statistics count certificates per
+# chapter, and reading every certificate's JSON for it took seconds at a million certificates
+# (docs/statistics.md, "Speed"). Written with the certificate (its items never change).
+certificate_chapters = Table(
+    "certificate_chapters",
+    metadata,
+    Column("certificate_id", Integer, ForeignKey("certificates.id"), primary_key=True),
+    Column("chapter", String(2), primary_key=True),  # the first two characters of an item's hsCode
+    Column("chamber_id", Integer, nullable=False),
+    Column("issue_date", String(10), nullable=False),
+    Index("ix_certificate_chapters_chamber_date", "chamber_id", "issue_date"),
+)
+
+
+def hs_chapters(data: Any) -> set[str]:
+    """The chapters (first two characters of ``hsCode``) of a certificate's items; an item
+    without a code (or a malformed ``items``) adds none."""
+    items = data.get("items") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        return set()
+    codes = (item.get("hsCode") for item in items if isinstance(item, dict))
+    return {code[:2] for code in codes if isinstance(code, str) and code}
+
+
+def chapter_rows(certificate_id: int, chamber_id: int, issue_date: str, data: Any) -> list[dict[str, Any]]:
+    return [
+        {"certificate_id": certificate_id, "chapter": chapter, "chamber_id": chamber_id, "issue_date": issue_date}
+        for chapter in sorted(hs_chapters(data))
+    ]
 
 
 def migration_1_tables(conn: Connection) -> None:
@@ -298,6 +338,30 @@ def migration_5_customs_records(conn: Connection) -> None:
     customs_records.create(conn, checkfirst=True)
 
 
+def migration_6_statistics(conn: Connection) -> None:
+    """Schema 6: what a chamber's statistics read (issue 11): the HS chapters of every stored
+    certificate (read once from its JSON here, written with each new one from now on), and the
+    index of customs records by (key, time); certificates already have (chamber_id, issue_date)."""
+    certificate_chapters.create(conn, checkfirst=True)
+    for index in (*customs_records.indexes, *certificates.indexes):
+        if index.name in ("ix_customs_records_issuer_at", "ix_certificates_statistics"):
+            index.create(conn, checkfirst=True)
+    done = 0
+    while True:
+        chunk = conn.execute(
+            select(certificates.c.id, certificates.c.chamber_id, certificates.c.issue_date, certificates.c.data)
+            .where(certificates.c.id > done)
+            .order_by(certificates.c.id)
+            .limit(5_000)
+        ).all()
+        if not chunk:
+            return
+        rows = [r for c in chunk for r in chapter_rows(int(c.id), int(c.chamber_id), str(c.issue_date), json.loads(c.data))]
+        if rows:
+            conn.execute(certificate_chapters.insert(), rows)
+        done = int(chunk[-1].id)
+
+
 #: Numbered schema migrations (number = position + 1); append, never edit a released one.
 MIGRATIONS: list[Callable[[Connection], None]] = [
     migration_1_tables,
@@ -305,6 +369,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     migration_3_token_sessions,
     migration_4_chain_projection,
     migration_5_customs_records,
+    migration_6_statistics,
 ]
 
 

@@ -1,4 +1,5 @@
-"""Small, safe SVG charts rendered on the server: a horizontal bar chart and a per-day series.
+"""Small, safe SVG charts rendered on the server: a horizontal bar chart and a per-day series
+(shared by the customs statistics and the chamber statistics pages).
 
 No library: the two charts need rectangles, a polyline and text, and every label must be escaped
 (they come from certificates, that is from anyone). Each chart is a self-contained inline ``<svg>``
