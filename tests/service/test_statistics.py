@@ -262,6 +262,7 @@ def test_the_default_range_is_the_last_twelve_months(seeded: Seeded) -> None:
         ("from=2026-02-30", "invalid_date_range"),
         ("from=2024-01-01&to=2026-01-01", "invalid_date_range"),
         ("format=xml", "invalid_format"),
+        ("from=2026-01-01&to=", "invalid_date_range"),  # the document says a date: an empty one is not
     ],
 )
 def test_a_bad_request_is_a_clear_400(seeded: Seeded, query: str, error: str) -> None:

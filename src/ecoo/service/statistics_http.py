@@ -26,9 +26,14 @@ from .statistics import ChamberStatistics, chamber_statistics, parse_period
 bp = Blueprint("statistics", __name__)
 
 
-def _period() -> Period:
+def _period(*, empty_is_default: bool = True) -> Period:
+    """The asked period. The pages' form sends an empty field for "the default"; the API, whose
+    document says a date, refuses an empty one."""
+    first, last = request.args.get("from"), request.args.get("to")
+    if not empty_is_default and "" in (first, last):
+        raise ApiError(400, "invalid_date_range", "'from' and 'to' must be dates (YYYY-MM-DD) when given")
     try:
-        return parse_period(request.args.get("from") or None, request.args.get("to") or None)
+        return parse_period(first or None, last or None)
     except InputError as exc:
         raise ApiError(400, "invalid_date_range", str(exc)) from None
 
@@ -44,7 +49,7 @@ def statistics_api() -> ResponseReturnValue:
     wanted = request.args.get("format", "json")
     if wanted not in ("json", "csv"):
         raise ApiError(400, "invalid_format", f"'format' must be 'json' or 'csv', not {wanted[:20]!r}")
-    stats = chamber_statistics(services().store, g.chamber.id, _period())
+    stats = chamber_statistics(services().store, g.chamber.id, _period(empty_is_default=False))
     return _csv(stats) if wanted == "csv" else jsonify(stats.to_json())
 
 

@@ -343,6 +343,7 @@ def migration_6_statistics(conn: Connection) -> None:
     certificate (read once from its JSON here, written with each new one from now on), and the
     index of customs records by (key, time); certificates already have (chamber_id, issue_date)."""
     certificate_chapters.create(conn, checkfirst=True)
+    conn.execute(certificate_chapters.delete())  # a migration run again (its version row lost) starts afresh
     for index in (*customs_records.indexes, *certificates.indexes):
         if index.name in ("ix_customs_records_issuer_at", "ix_certificates_statistics"):
             index.create(conn, checkfirst=True)
