@@ -79,15 +79,15 @@ class Period:
         return [self.first + timedelta(days=offset) for offset in range(self.days)]
 
     @classmethod
-    def parse(cls, first: str | None, last: str | None, today: date | None = None) -> Period:
+    def parse(cls, first: str | None, last: str | None, today: date | None = None, *, default_days: int = DEFAULT_DAYS) -> Period:
         """The period of a request's ``from`` and ``to`` (``YYYY-MM-DD``, UTC days, both included).
 
-        Without ``to`` it ends today (UTC); without ``from`` it is the ``DEFAULT_DAYS`` days that end
+        Without ``to`` it ends today (UTC); without ``from`` it is the ``default_days`` days that end
         on ``to``. Refuses (:class:`InputError`) a malformed or impossible date, ``from`` after ``to``,
         a day before 1970-01-01 and a period longer than ``MAX_DAYS`` days."""
         today = today or datetime.now(UTC).date()
         end = _parse_date("to", last) if last else today
-        begin = _parse_date("from", first) if first else end - timedelta(days=DEFAULT_DAYS - 1)
+        begin = _parse_date("from", first) if first else end - timedelta(days=default_days - 1)
         if begin > end:
             ends = f"'to' ({end.isoformat()}{'' if last else ', today by default'})"
             raise InputError(f"'from' ({begin.isoformat()}) is after {ends}")

@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from ..errors import InputError
 from ..service.http import ApiError
+from ..service.statistics import csv_cell
 from ..svg import Bar, Series, bar_chart, clean, day_series
 from .auth import OFFICER, audit, objects, page_role, require_role
 from .statistics import Breakdown, Period, Statistics, read_statistics
@@ -32,8 +33,6 @@ bp = Blueprint("customs_statistics", __name__)
 #: What a key that was not stated (NULL) is called on the page.
 NOT_STATED = "(not stated)"
 OTHERS = "All others"
-#: Cells a spreadsheet would run as a formula (OWASP "CSV injection"); such a key gets a leading '.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _period() -> Period:
@@ -86,8 +85,7 @@ def statistics_csv(stats: Statistics) -> str:
 
 
 def _csv_key(key: str | None) -> str:
-    text = key or ""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    return csv_cell(key or "")
 
 
 def _csv_rows(stats: Statistics) -> Iterator[tuple[str, str | None, str | int]]:

@@ -15,7 +15,7 @@ import csv
 import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from statistics import median
 from typing import Any
 
@@ -39,11 +39,7 @@ def parse_period(first: str | None, last: str | None, today: date | None = None)
     """The period of a request's ``from`` and ``to`` (``YYYY-MM-DD``, UTC days, both included);
     without ``from`` the 365 days that end on ``to`` (today by default). :class:`InputError`
     for a malformed date, ``from`` after ``to`` or a period over 366 days."""
-    today = today or datetime.now(UTC).date()
-    if first is None:
-        end = Period.parse(last, last, today).last if last else today
-        first = (end - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
-    return Period.parse(first, last, today)
+    return Period.parse(first, last, today, default_days=DEFAULT_DAYS)
 
 
 def months(first: date, last: date) -> list[str]:
