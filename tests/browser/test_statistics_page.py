@@ -5,7 +5,6 @@ API's numbers, the hostile scheme stays text, and nothing is wider than the scre
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from tests.browser.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.test_customs_statistics import browser  # noqa: F401 - the Chromium fixture
 from tests.service.test_statistics import RANGE, Seeded, seed_service
 
 SCREENSHOT = Path("/tmp/ecoo-chamber-statistics-{width}.png")
@@ -33,22 +32,8 @@ def served(tmp_path: Path) -> Iterator[tuple[Seeded, str]]:
     seeded.store.close()
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("Playwright is missing: pip install playwright")
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: apt-get install chromium")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.mark.parametrize("width", [1280, 390])
-def test_the_statistics_page_shows_the_apis_numbers(served: tuple[Seeded, str], browser: Any, width: int) -> None:
+def test_the_statistics_page_shows_the_apis_numbers(served: tuple[Seeded, str], browser: Any, width: int) -> None:  # noqa: F811 - the imported fixture
     seeded, base = served
     expected = seeded.get("a").json
     context = browser.new_context(viewport={"width": width, "height": 900})
